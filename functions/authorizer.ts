@@ -1,0 +1,34 @@
+import type { APIGatewayAuthorizerResult } from 'aws-lambda';
+import { verifyToken } from '../shared/auth/tokens';
+import { loadConfig, requireJwtSecret } from '../shared/config';
+import { logger } from './lib/logger';
+
+/** The REQUEST authorizer's event on `$connect`; the token rides in the query string (SPEC §1). */
+export interface ConnectAuthorizerEvent {
+  readonly methodArn: string;
+  readonly queryStringParameters?: Record<string, string | undefined> | null;
+}
+
+const jwtSecret = requireJwtSecret(loadConfig());
+
+/**
+ * Verifies the JWT at the upgrade. Throwing `Unauthorized` is how a Lambda authorizer makes API Gateway
+ * answer 401; the identity it returns as context reaches every later event of the connection.
+ */
+export async function handler(event: ConnectAuthorizerEvent): Promise<APIGatewayAuthorizerResult> {
+  let identity: Awaited<ReturnType<typeof verifyToken>>;
+  try {
+    identity = await verifyToken(event.queryStringParameters?.token ?? undefined, jwtSecret);
+  } catch (error) {
+    logger.info('connect refused', { reason: (error as Error).message });
+    throw new Error('Unauthorized');
+  }
+  return {
+    principalId: identity.uri,
+    policyDocument: {
+      Version: '2012-10-17',
+      Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: event.methodArn }],
+    },
+    context: { uri: identity.uri, kind: identity.kind, name: identity.name, device: identity.device },
+  };
+}

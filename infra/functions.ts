@@ -1,0 +1,60 @@
+/**
+ * The app's Lambda functions and the WebSocket routes each one serves. The CDK stack and the local cloud
+ * both read this list, so the deployed API and the local gateway route every action to the same handler.
+ */
+export interface FunctionSpec {
+  /** Logical name: the local cloud's function name and the CDK construct id. */
+  readonly name: string;
+  /** Entry file, relative to the repository root, exporting `handler`. */
+  readonly entry: string;
+  /** WebSocket route keys served (`$connect`, `$disconnect`, `$default` or an `action`). */
+  readonly routes: readonly string[];
+  /** What the function reaches, so the stack grants exactly that. */
+  readonly uses: {
+    readonly table?: 'read' | 'readWrite';
+    /** Posts to, reads or deletes WebSocket connections through the management API. */
+    readonly connections?: boolean;
+  };
+}
+
+export const AUTHORIZER: FunctionSpec = {
+  name: 'authorizer',
+  entry: 'functions/authorizer.ts',
+  routes: [],
+  uses: {},
+};
+
+export const APP_FUNCTIONS: readonly FunctionSpec[] = [
+  { name: 'connect', entry: 'functions/connect.ts', routes: ['$connect'], uses: { table: 'readWrite' } },
+  { name: 'disconnect', entry: 'functions/disconnect.ts', routes: ['$disconnect'], uses: { table: 'readWrite' } },
+  {
+    name: 'default',
+    entry: 'functions/default.ts',
+    routes: ['$default'],
+    uses: {},
+  },
+  {
+    name: 'system',
+    entry: 'functions/system.ts',
+    routes: ['ping'],
+    uses: { table: 'readWrite', connections: true },
+  },
+  {
+    name: 'chat',
+    entry: 'functions/chat.ts',
+    routes: ['chat.getserverinfo'],
+    uses: { table: 'readWrite', connections: true },
+  },
+];
+
+/** Route key → function name, for the local gateway's route selection on `$request.body.action`. */
+export function routeTable(functions: readonly FunctionSpec[] = APP_FUNCTIONS): ReadonlyMap<string, string> {
+  const table = new Map<string, string>();
+  for (const fn of functions) {
+    for (const route of fn.routes) {
+      if (table.has(route)) throw new Error(`route ${route} is served by both ${table.get(route)} and ${fn.name}`);
+      table.set(route, fn.name);
+    }
+  }
+  return table;
+}

@@ -1,0 +1,17 @@
+import type { Config } from '../config';
+
+export const SERVER_VERSION = '0.1.0';
+
+/** `chat.getserverinfo` (XCCOS): what a client needs to know before it sends. */
+export function serverInfo(config: Pick<Config, 'CHAT_MAX_MESSAGE_BYTES' | 'CHAT_HISTORY_PAGE_SIZE'>, maxFrameBytes: number) {
+  return {
+    serverVersion: SERVER_VERSION,
+    protocol: 'uc-ws/1',
+    limits: {
+      maxMessageBytes: config.CHAT_MAX_MESSAGE_BYTES,
+      historyPageSize: config.CHAT_HISTORY_PAGE_SIZE,
+      maxFrameBytes,
+    },
+    features: ['ping'],
+  };
+}

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+
+/** A whole number of seconds from the environment, e.g. `CONVERSATION_IDLE_SECONDS=2` in a test. */
+const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/** Every name and duration of SPEC.md, read from the environment once and validated. */
+const configSchema = z.object({
+  /** Only the authorizer holds it (see requireJwtSecret); the local cloud sets a development default. */
+  AUTH_JWT_SECRET: z.string().min(16, 'AUTH_JWT_SECRET must be at least 16 characters').optional(),
+  HOME_DOMAIN: z.string().min(1).default('contoso.com'),
+  TABLE_NAME: z.string().min(3).default('uc-main'),
+  /** The API Gateway management endpoint (`https://{api}.execute-api.{region}.amazonaws.com/{stage}`). */
+  WS_MANAGEMENT_ENDPOINT: z.url().optional(),
+  CONVERSATION_IDLE_SECONDS: seconds(900),
+  CONFERENCE_EMPTY_GRACE_SECONDS: seconds(1200),
+  CONFERENCE_NO_ENTERPRISE_SECONDS: seconds(5400),
+  CONFERENCE_NO_JOIN_SECONDS: seconds(86400),
+  CONFERENCE_EXPIRY_SECONDS: seconds(1209600),
+  CONTENT_GRACE_SECONDS: seconds(1296000),
+  PRESENCE_SUBSCRIPTION_SECONDS: seconds(3600),
+  COMPLIANCE_EXPORT_SECONDS: seconds(60),
+  COMPLIANCE_EXPORT_DIR: z.string().default('.data/compliance'),
+  /** How long a connection record lives: API Gateway's 2-hour connection limit. */
+  CONNECTION_TTL_SECONDS: seconds(7200),
+  CHAT_MAX_MESSAGE_BYTES: z.coerce.number().int().positive().default(16 * 1024),
+  CHAT_HISTORY_PAGE_SIZE: z.coerce.number().int().positive().max(100).default(50),
+  /** Parallel postToConnection calls of one fan-out. */
+  FANOUT_CONCURRENCY: z.coerce.number().int().positive().default(32),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment, failing fast with every bad variable named. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
+    throw new ConfigError(`invalid configuration: ${problems}`);
+  }
+  return parsed.data;
+}
+
+/** The token secret, for the one function that verifies tokens; its absence fails the cold start. */
+export function requireJwtSecret(config: Config): string {
+  if (!config.AUTH_JWT_SECRET) throw new ConfigError('invalid configuration: AUTH_JWT_SECRET is required');
+  return config.AUTH_JWT_SECRET;
+}

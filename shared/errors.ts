@@ -1,0 +1,98 @@
+/**
+ * The one error hierarchy. Each error carries the status and code of the envelope (SPEC §2);
+ * `toErrorResponse` in shared/protocol/envelope.ts maps them to the client in one place.
+ */
+export abstract class AppError extends Error {
+  abstract readonly status: number;
+  abstract readonly code: string;
+  /** Set on 429 and 503: when the client should retry. */
+  readonly retryAfterMs?: number;
+}
+
+export class BadRequestError extends AppError {
+  readonly status = 400;
+  readonly code = 'BadRequest';
+  constructor(
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = 'BadRequestError';
+  }
+}
+
+export class UnauthorizedError extends AppError {
+  readonly status = 401;
+  readonly code = 'Unauthorized';
+  constructor(message = 'authentication required') {
+    super(message);
+    this.name = 'UnauthorizedError';
+  }
+}
+
+export class ForbiddenError extends AppError {
+  readonly status = 403;
+  readonly code = 'Forbidden';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ForbiddenError';
+  }
+}
+
+export class NotFoundError extends AppError {
+  readonly status = 404;
+  readonly code = 'NotFound';
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotFoundError';
+  }
+}
+
+export class ConflictError extends AppError {
+  readonly status = 409;
+  readonly code = 'Conflict';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConflictError';
+  }
+}
+
+export class GoneError extends AppError {
+  readonly status = 410;
+  readonly code = 'Gone';
+  constructor(message: string) {
+    super(message);
+    this.name = 'GoneError';
+  }
+}
+
+export class TooLargeError extends AppError {
+  readonly status = 413;
+  readonly code = 'TooLarge';
+  constructor(message: string) {
+    super(message);
+    this.name = 'TooLargeError';
+  }
+}
+
+export class TooManyRequestsError extends AppError {
+  readonly status = 429;
+  readonly code = 'TooManyRequests';
+  override readonly retryAfterMs: number;
+  constructor(message: string, retryAfterMs: number) {
+    super(message);
+    this.name = 'TooManyRequestsError';
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+export class UnavailableError extends AppError {
+  readonly status = 503;
+  readonly code = 'Unavailable';
+  override readonly retryAfterMs: number;
+  constructor(message: string, retryAfterMs: number) {
+    super(message);
+    this.name = 'UnavailableError';
+    this.retryAfterMs = retryAfterMs;
+  }
+}

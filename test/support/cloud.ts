@@ -1,0 +1,39 @@
+import { randomUUID } from 'node:crypto';
+import { type LocalCloud, type LocalCloudOptions, startLocalCloud } from '../../infra/local/cloud';
+import type { IdentityKind } from '../../shared/auth/identity';
+import { issueToken } from '../../shared/auth/tokens';
+import { requireJwtSecret } from '../../shared/config';
+import { TestClient } from './client';
+
+/** A local cloud of its own for one test file: free port, own table, its own durations. */
+export async function startTestCloud(options: Omit<LocalCloudOptions, 'port' | 'inMemory'> = {}): Promise<TestCloud> {
+  const cloud = await startLocalCloud({
+    ...options,
+    port: 0,
+    inMemory: true,
+    dynamoEndpoint: process.env.DYNAMODB_LOCAL_ENDPOINT,
+    env: { TABLE_NAME: `uc-test-${randomUUID().slice(0, 8)}`, ...options.env },
+  });
+  return new TestCloud(cloud);
+}
+
+export class TestCloud {
+  private readonly clients: TestClient[] = [];
+  constructor(readonly cloud: LocalCloud) {}
+
+  token(uri: string, kind: IdentityKind = 'enterprise', extra: { device?: 'desktop' | 'mobile' | 'web' | 'bot'; ttlSeconds?: number } = {}) {
+    return issueToken({ uri, kind, ...extra }, requireJwtSecret(this.cloud.config));
+  }
+
+  /** A connected client for the user (a new endpoint each call). */
+  async connect(uri: string, kind: IdentityKind = 'enterprise', device: 'desktop' | 'mobile' | 'web' | 'bot' = 'desktop'): Promise<TestClient> {
+    const client = await TestClient.connect(`${this.cloud.wsUrl}/?token=${await this.token(uri, kind, { device })}`);
+    this.clients.push(client);
+    return client;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.clients.map((client) => client.close()));
+    await this.cloud.stop();
+  }
+}
