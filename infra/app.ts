@@ -10,5 +10,7 @@ new StatelessStack(app, 'UcStateless', {
   env,
   table: stateful.table,
   jwtSecret: stateful.jwtSecret,
+  complianceQueue: stateful.complianceQueue,
+  timerDeadLetterQueue: stateful.timerDeadLetterQueue,
   config: { HOME_DOMAIN: process.env.HOME_DOMAIN ?? 'contoso.com' },
 });

@@ -14,7 +14,13 @@ export interface FunctionSpec {
     readonly table?: 'read' | 'readWrite';
     /** Posts to, reads or deletes WebSocket connections through the management API. */
     readonly connections?: boolean;
+    /** Arms and cancels timers (EventBridge Scheduler schedules in the app's group). */
+    readonly timers?: boolean;
+    /** Sends compliance events to the compliance queue. */
+    readonly complianceQueue?: boolean;
   };
+  /** What invokes it besides WebSocket routes. */
+  readonly trigger?: 'scheduler' | 'complianceQueue';
 }
 
 export const AUTHORIZER: FunctionSpec = {
@@ -32,6 +38,20 @@ export const APP_FUNCTIONS: readonly FunctionSpec[] = [
     entry: 'functions/default.ts',
     routes: ['$default'],
     uses: {},
+  },
+  {
+    name: 'timer',
+    entry: 'functions/timer.ts',
+    routes: [],
+    trigger: 'scheduler',
+    uses: { table: 'readWrite', connections: true, timers: true, complianceQueue: true },
+  },
+  {
+    name: 'compliance-consumer',
+    entry: 'functions/compliance-consumer.ts',
+    routes: [],
+    trigger: 'complianceQueue',
+    uses: { table: 'readWrite' },
   },
   {
     name: 'system',
@@ -58,3 +78,15 @@ export function routeTable(functions: readonly FunctionSpec[] = APP_FUNCTIONS): 
   }
   return table;
 }
+
+/** Local names of the queues and the schedule group (the CDK stack names its own). */
+export const LOCAL_RESOURCE_NAMES = {
+  complianceQueue: 'uc-compliance',
+  complianceDeadLetterQueue: 'uc-compliance-dlq',
+  timerDeadLetterQueue: 'uc-timers-dlq',
+  scheduleGroup: 'uc-timers',
+  schedulerRoleArn: 'arn:aws:iam::000000000000:role/uc-scheduler',
+} as const;
+
+/** A message is tried this many times before the compliance queue moves it to its dead-letter queue. */
+export const COMPLIANCE_MAX_RECEIVE_COUNT = 5;

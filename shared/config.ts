@@ -24,6 +24,13 @@ const configSchema = z.object({
   CONNECTION_TTL_SECONDS: seconds(7200),
   CHAT_MAX_MESSAGE_BYTES: z.coerce.number().int().positive().default(16 * 1024),
   CHAT_HISTORY_PAGE_SIZE: z.coerce.number().int().positive().max(100).default(50),
+  /** EventBridge Scheduler: the group of the app's timers, the timer function they invoke, the role
+   * Scheduler assumes, and the dead-letter queue of firings it could not deliver. */
+  SCHEDULE_GROUP: z.string().min(1).default('uc-timers'),
+  TIMER_FUNCTION_ARN: z.string().startsWith('arn:').optional(),
+  SCHEDULER_ROLE_ARN: z.string().startsWith('arn:').optional(),
+  TIMER_DLQ_ARN: z.string().startsWith('arn:').optional(),
+  COMPLIANCE_QUEUE_URL: z.url().optional(),
   /** Parallel postToConnection calls of one fan-out. */
   FANOUT_CONCURRENCY: z.coerce.number().int().positive().default(32),
 });
@@ -49,6 +56,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
 /** The token secret, for the one function that verifies tokens; its absence fails the cold start. */
 export function requireJwtSecret(config: Config): string {
-  if (!config.AUTH_JWT_SECRET) throw new ConfigError('invalid configuration: AUTH_JWT_SECRET is required');
-  return config.AUTH_JWT_SECRET;
+  return requireSetting(config, 'AUTH_JWT_SECRET');
+}
+
+/** A setting only some functions need; its absence fails at first use with the variable named. */
+export function requireSetting<K extends keyof Config>(config: Config, name: K): NonNullable<Config[K]> {
+  const value = config[name];
+  if (value === undefined || value === null || value === '') throw new ConfigError(`invalid configuration: ${String(name)} is required`);
+  return value as NonNullable<Config[K]>;
 }

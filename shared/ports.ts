@@ -1,4 +1,5 @@
 import type { Identity } from './auth/identity';
+import type { ComplianceEvent } from './compliance/event';
 
 /** Time, so rules are tested with a fake clock. Milliseconds since the epoch. */
 export interface Clock {
@@ -34,4 +35,43 @@ export interface Connections {
   /** Undefined when the connection is gone. */
   status(connectionId: string): Promise<ConnectionStatus | undefined>;
   disconnect(connectionId: string): Promise<void>;
+}
+
+/** A one-time timer: a hint that `rule` may hold for `subject` at `at`, for the subject's `version`. */
+export interface TimerRequest {
+  readonly rule: string;
+  readonly subject: string;
+  readonly version: number;
+  /** Epoch milliseconds; timers fire to the second, never early. */
+  readonly at: number;
+}
+
+/** What a timer delivers to the timer function when it fires. */
+export interface TimerFiring {
+  readonly rule: string;
+  readonly subject: string;
+  readonly version: number;
+}
+
+/** One-time timers per rule, subject and version (EventBridge Scheduler), and recurring jobs. */
+export interface Timers {
+  /** Creates the timer, or moves it to the new time if it exists. */
+  arm(timer: TimerRequest): Promise<void>;
+  /** Removes the timer; one already fired or never armed is fine. */
+  cancel(timer: TimerFiring): Promise<void>;
+  /** A recurring job every `periodSeconds` delivering `input` to the timer function (created or updated). */
+  recurring(name: string, periodSeconds: number, input: TimerFiring): Promise<void>;
+}
+
+/** A message queue (SQS). Bodies are JSON. */
+export interface Queue {
+  send(body: unknown): Promise<void>;
+  /** Sends all, in as few requests as the service allows; rejects if any could not be sent. */
+  sendBatch(bodies: readonly unknown[]): Promise<void>;
+}
+
+/** The compliance store: events wait here, exactly once each, until the export adapter has taken them. */
+export interface ComplianceStore {
+  /** Stores the event unless this event id was stored before (even if already exported). */
+  record(event: ComplianceEvent): Promise<'stored' | 'duplicate'>;
 }

@@ -2,9 +2,11 @@ import { ApiGatewayConnections } from '../../shared/adapters/apigw-connections';
 import { systemClock } from '../../shared/adapters/clock';
 import { DynamoConnectionStore } from '../../shared/adapters/connection-store-dynamodb';
 import { dynamoDocumentClient } from '../../shared/adapters/dynamodb';
-import { type Config, loadConfig } from '../../shared/config';
+import { SchedulerTimers, schedulerSdkClient } from '../../shared/adapters/scheduler-timers';
+import { SqsQueue, sqsSdkClient } from '../../shared/adapters/sqs-queue';
+import { type Config, loadConfig, requireSetting } from '../../shared/config';
 import { Delivery } from '../../shared/connections/delivery';
-import type { Clock, ConnectionStore, Connections } from '../../shared/ports';
+import type { Clock, ConnectionStore, Connections, Queue, Timers } from '../../shared/ports';
 
 /** The ports a handler may need, built once per process from the environment. */
 export interface Dependencies {
@@ -13,6 +15,10 @@ export interface Dependencies {
   readonly connectionStore: ConnectionStore;
   readonly connections: Connections;
   readonly delivery: Delivery;
+  /** Built on first use: only functions that arm timers need the Scheduler settings. */
+  readonly timers: Timers;
+  /** The compliance queue (SPEC §7), built on first use. */
+  readonly complianceQueue: Queue;
 }
 
 let dependencies: Dependencies | undefined;
@@ -24,12 +30,27 @@ export function productionDependencies(): Dependencies {
   const clock = systemClock;
   const connectionStore = new DynamoConnectionStore(dynamoDocumentClient(), config.TABLE_NAME, clock);
   const connections = new ApiGatewayConnections(config.WS_MANAGEMENT_ENDPOINT);
+  let timers: Timers | undefined;
+  let complianceQueue: Queue | undefined;
   dependencies = {
     config,
     clock,
     connectionStore,
     connections,
     delivery: new Delivery(connections, connectionStore, config.FANOUT_CONCURRENCY),
+    get timers() {
+      timers ??= new SchedulerTimers(schedulerSdkClient(), {
+        groupName: config.SCHEDULE_GROUP,
+        targetArn: requireSetting(config, 'TIMER_FUNCTION_ARN'),
+        roleArn: requireSetting(config, 'SCHEDULER_ROLE_ARN'),
+        deadLetterArn: config.TIMER_DLQ_ARN,
+      });
+      return timers;
+    },
+    get complianceQueue() {
+      complianceQueue ??= new SqsQueue(sqsSdkClient(), requireSetting(config, 'COMPLIANCE_QUEUE_URL'));
+      return complianceQueue;
+    },
   };
   return dependencies;
 }

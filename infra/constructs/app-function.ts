@@ -11,6 +11,8 @@ export interface AppFunctionProps {
   readonly spec: FunctionSpec;
   /** Configuration of SPEC.md passed to every function (durations, HOME_DOMAIN, ...). */
   readonly environment: Readonly<Record<string, string>>;
+  /** A fixed name, for a function whose ARN must be known before it exists (the timer target). */
+  readonly functionName?: string;
 }
 
 const ROOT_DIR = join(__dirname, '..', '..');
@@ -25,6 +27,7 @@ export class AppFunction extends Construct {
   constructor(scope: Construct, id: string, props: AppFunctionProps) {
     super(scope, id);
     this.fn = new NodejsFunction(this, 'Function', {
+      functionName: props.functionName,
       entry: join(ROOT_DIR, props.spec.entry),
       handler: 'handler',
       runtime: Runtime.NODEJS_22_X,

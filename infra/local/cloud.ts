@@ -3,12 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type Config, loadConfig } from '../../shared/config';
-import { APP_FUNCTIONS, AUTHORIZER, routeTable } from '../functions';
+import { APP_FUNCTIONS, AUTHORIZER, LOCAL_RESOURCE_NAMES, routeTable } from '../functions';
 import { DynamoDbProxy, type DynamoDbLocal, ensureTable, startDynamoDbLocal } from './dynamodb';
 import { createEdgeServer, type EdgeService } from './edge';
 import { LocalWebSocketGateway } from './gateway';
 import { LocalLambdaHost } from './lambda-host';
-import { LOCAL_REGION } from './lambdas';
+import { LOCAL_REGION, localFunctionArn } from './lambdas';
+import { provisionResources } from './provision';
 import { LocalScheduler } from './scheduler';
 import { LocalSqs } from './sqs';
 
@@ -32,6 +33,8 @@ export interface LocalCloudOptions {
   readonly maxConnectionSeconds?: number;
   /** Backoff base of the local Scheduler's retries of a failing target (default 1 s). */
   readonly schedulerRetryBaseDelayMs?: number;
+  /** The compliance queue's visibility timeout (default 30 s; tests shorten redelivery). */
+  readonly complianceVisibilitySeconds?: number;
   /** LocalStack or AWS for every AWS service (default: AWS_ENDPOINT_URL when set before start). */
   readonly externalEndpoint?: string;
 }
@@ -93,24 +96,34 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       AWS_ENDPOINT_URL: externalEndpoint ?? url,
       WS_MANAGEMENT_ENDPOINT: url,
     });
-    const config = loadConfig(process.env);
+    const awsEndpoint = externalEndpoint ?? url;
+    const lambdas = new LocalLambdaHost([AUTHORIZER, ...APP_FUNCTIONS], ROOT_DIR);
 
     if (!externalEndpoint) {
       if (!options.dynamoEndpoint) dynamo = await startDynamoDbLocal({ dataDir: dataDir && join(dataDir, 'dynamodb') });
-      services.push(new DynamoDbProxy(options.dynamoEndpoint ?? dynamo!.endpoint));
-    }
-    await ensureTable(
-      new DynamoDBClient({ endpoint: externalEndpoint ?? url, region: process.env.AWS_REGION }),
-      config.TABLE_NAME,
-    );
-
-    const lambdas = new LocalLambdaHost([AUTHORIZER, ...APP_FUNCTIONS], ROOT_DIR);
-    if (!externalEndpoint) {
       sqs = new LocalSqs({ endpointUrl: () => url, dataDir });
       scheduler = new LocalScheduler({ invoker: lambdas, sqs, dataDir, retryBaseDelayMs: options.schedulerRetryBaseDelayMs });
-      services.push(sqs, scheduler);
+      services.push(new DynamoDbProxy(options.dynamoEndpoint ?? dynamo!.endpoint), sqs, scheduler);
       scheduler.start();
     }
+
+    const resources = await provisionResources(awsEndpoint, options.complianceVisibilitySeconds);
+    Object.assign(process.env, {
+      COMPLIANCE_QUEUE_URL: resources.complianceQueueUrl,
+      SCHEDULE_GROUP: resources.scheduleGroup,
+      TIMER_FUNCTION_ARN: localFunctionArn('timer'),
+      SCHEDULER_ROLE_ARN: LOCAL_RESOURCE_NAMES.schedulerRoleArn,
+      TIMER_DLQ_ARN: resources.timerDeadLetterQueueArn,
+    });
+    const config = loadConfig(process.env);
+    await ensureTable(new DynamoDBClient({ endpoint: awsEndpoint }), config.TABLE_NAME);
+
+    // Lambda's SQS event source: the compliance consumer, with partial batch responses.
+    sqs?.addEventSourceMapping(
+      { queueName: LOCAL_RESOURCE_NAMES.complianceQueue, functionName: 'compliance-consumer', batchSize: 10, reportBatchItemFailures: true },
+      lambdas,
+    );
+
     const gateway = new LocalWebSocketGateway({
       invoker: lambdas,
       routes: routeTable(),

@@ -46,6 +46,11 @@ export class LocalLambdaHost implements LambdaInvoker {
     return handler(event, context);
   }
 
+  /** Adds a function that is not part of the app (tests use it for probe targets). */
+  register(name: string, handler: Handler): void {
+    this.handlers.set(name, handler);
+  }
+
   private load(name: string): Handler {
     const loaded = this.handlers.get(name);
     if (loaded) return loaded;

@@ -1,13 +1,19 @@
 import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Duration } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { TABLE_KEYS } from '../../shared/adapters/dynamodb';
+import { COMPLIANCE_MAX_RECEIVE_COUNT } from '../functions';
 
-/** What outlives a deployment: the table (with TTL) and the token secret. */
+/** What outlives a deployment: the table (with TTL), the token secret and the queues that hold messages. */
 export class StatefulStack extends Stack {
   readonly table: Table;
   readonly jwtSecret: Secret;
+  readonly complianceQueue: Queue;
+  readonly complianceDeadLetterQueue: Queue;
+  readonly timerDeadLetterQueue: Queue;
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
@@ -29,5 +35,15 @@ export class StatefulStack extends Stack {
       generateSecretString: { passwordLength: 48, excludePunctuation: true },
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    const queueDefaults = { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) };
+    this.complianceDeadLetterQueue = new Queue(this, 'ComplianceDeadLetterQueue', queueDefaults);
+    this.complianceQueue = new Queue(this, 'ComplianceQueue', {
+      ...queueDefaults,
+      // Six times the consumer's timeout, as Lambda's SQS event source advises.
+      visibilityTimeout: Duration.seconds(90),
+      deadLetterQueue: { queue: this.complianceDeadLetterQueue, maxReceiveCount: COMPLIANCE_MAX_RECEIVE_COUNT },
+    });
+    // Timer firings that Scheduler could not deliver after its retries.
+    this.timerDeadLetterQueue = new Queue(this, 'TimerDeadLetterQueue', queueDefaults);
   }
 }

@@ -1,9 +1,13 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { ScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { AppFunction } from '../constructs/app-function';
 import { APP_FUNCTIONS, AUTHORIZER, type FunctionSpec } from '../functions';
@@ -11,23 +15,71 @@ import { APP_FUNCTIONS, AUTHORIZER, type FunctionSpec } from '../functions';
 export interface StatelessStackProps extends StackProps {
   readonly table: ITable;
   readonly jwtSecret: ISecret;
+  readonly complianceQueue: IQueue;
+  readonly timerDeadLetterQueue: IQueue;
   /** Overrides of SPEC.md's configuration (durations, HOME_DOMAIN). */
   readonly config?: Readonly<Record<string, string>>;
   readonly stageName?: string;
 }
 
-/** The WebSocket API and its functions, built from the one list in infra/functions.ts. */
+/**
+ * The WebSocket API, the timers' schedule group and role, and the functions, built from the one list in
+ * infra/functions.ts: each function gets exactly the grants its `uses` names.
+ */
 export class StatelessStack extends Stack {
   readonly api: WebSocketApi;
   readonly stage: WebSocketStage;
+  readonly scheduleGroup: ScheduleGroup;
+  readonly schedulerRole: Role;
   readonly functions = new Map<string, AppFunction>();
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
     const environment = { ...(props.config ?? {}) };
+
+    // The timer function's name is fixed so that every function (itself included) can be told its ARN.
+    const timerFunctionName = `${this.stackName}-timer`;
+    const timerFunctionArn = this.formatArn({
+      service: 'lambda',
+      resource: 'function',
+      resourceName: timerFunctionName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    this.scheduleGroup = new ScheduleGroup(this, 'Timers', {});
+    this.schedulerRole = new Role(this, 'SchedulerRole', {
+      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': this.account } } }),
+      description: 'EventBridge Scheduler invokes the timer function and dead-letters what it cannot deliver',
+    });
+    props.timerDeadLetterQueue.grantSendMessages(this.schedulerRole);
+
     const build = (spec: FunctionSpec) => {
-      const fn = new AppFunction(this, pascal(spec.name), { spec, environment });
+      const fn = new AppFunction(this, pascal(spec.name), {
+        spec,
+        environment,
+        functionName: spec.trigger === 'scheduler' ? timerFunctionName : undefined,
+      });
       if (spec.uses.table) fn.bindTable(props.table, spec.uses.table);
+      if (spec.uses.timers) {
+        fn.fn.addEnvironment('SCHEDULE_GROUP', this.scheduleGroup.scheduleGroupName);
+        fn.fn.addEnvironment('TIMER_FUNCTION_ARN', timerFunctionArn);
+        fn.fn.addEnvironment('SCHEDULER_ROLE_ARN', this.schedulerRole.roleArn);
+        fn.fn.addEnvironment('TIMER_DLQ_ARN', props.timerDeadLetterQueue.queueArn);
+        this.scheduleGroup.grantWriteSchedules(fn.fn);
+        this.scheduleGroup.grantDeleteSchedules(fn.fn);
+        this.schedulerRole.grantPassRole(fn.fn.grantPrincipal);
+      }
+      if (spec.uses.complianceQueue) {
+        fn.fn.addEnvironment('COMPLIANCE_QUEUE_URL', props.complianceQueue.queueUrl);
+        props.complianceQueue.grantSendMessages(fn.fn);
+      }
+      if (spec.trigger === 'scheduler') {
+        this.schedulerRole.addToPolicy(new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [timerFunctionArn] }));
+      }
+      if (spec.trigger === 'complianceQueue') {
+        fn.fn.addEventSource(
+          new SqsEventSource(props.complianceQueue, { batchSize: 10, maxBatchingWindow: Duration.seconds(1), reportBatchItemFailures: true }),
+        );
+      }
       this.functions.set(spec.name, fn);
       return fn;
     };

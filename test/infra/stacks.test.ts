@@ -7,7 +7,12 @@ import { StatelessStack } from '../../infra/stacks/stateless-stack';
 // Bundling is skipped here (it is exercised by `npx cdk synth`); the template is what is checked.
 const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
 const stateful = new StatefulStack(app, 'Stateful');
-const stateless = new StatelessStack(app, 'Stateless', { table: stateful.table, jwtSecret: stateful.jwtSecret });
+const stateless = new StatelessStack(app, 'Stateless', {
+  table: stateful.table,
+  jwtSecret: stateful.jwtSecret,
+  complianceQueue: stateful.complianceQueue,
+  timerDeadLetterQueue: stateful.timerDeadLetterQueue,
+});
 const statefulTemplate = Template.fromStack(stateful);
 const template = Template.fromStack(stateless);
 
@@ -72,5 +77,41 @@ describe('stateless stack', () => {
       JSON.stringify(policy).includes('execute-api:ManageConnections'),
     );
     expect(policies).toHaveLength(APP_FUNCTIONS.filter((fn) => fn.uses.connections).length);
+  });
+});
+
+describe('timers and queues', () => {
+  test('the compliance queue redrives to its dead-letter queue after a few receives', () => {
+    statefulTemplate.resourceCountIs('AWS::SQS::Queue', 3);
+    statefulTemplate.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: { deadLetterTargetArn: Match.anyValue(), maxReceiveCount: 5 },
+    });
+  });
+
+  test('the compliance consumer reads the queue with partial batch responses', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+
+  test('a schedule group, and a role Scheduler assumes that may invoke only the timer function', () => {
+    template.resourceCountIs('AWS::Scheduler::ScheduleGroup', 1);
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'scheduler.amazonaws.com' } })] },
+    });
+    const invokePolicies = Object.values(template.findResources('AWS::IAM::Policy')).filter((policy) =>
+      JSON.stringify(policy).includes('lambda:InvokeFunction'),
+    );
+    expect(invokePolicies).toHaveLength(1);
+    expect(JSON.stringify(invokePolicies[0])).toContain('-timer');
+    template.hasResourceProperties('AWS::Lambda::Function', { FunctionName: Match.stringLikeRegexp('-timer$') });
+  });
+
+  test('functions that arm timers may write schedules and pass the Scheduler role', () => {
+    const armers = APP_FUNCTIONS.filter((fn) => fn.uses.timers).length;
+    const passRole = Object.values(template.findResources('AWS::IAM::Policy')).filter((policy) => JSON.stringify(policy).includes('iam:PassRole'));
+    expect(passRole).toHaveLength(armers);
+    for (const policy of passRole) expect(JSON.stringify(policy)).toContain('scheduler:CreateSchedule');
   });
 });

@@ -21,6 +21,7 @@ describe('loadConfig', () => {
       AUTH_JWT_SECRET: SECRET,
       HOME_DOMAIN: 'contoso.com',
       TABLE_NAME: 'uc-main',
+      SCHEDULE_GROUP: 'uc-timers',
       CONVERSATION_IDLE_SECONDS: 900,
       CONFERENCE_EMPTY_GRACE_SECONDS: 1200,
       CONFERENCE_NO_ENTERPRISE_SECONDS: 5400,
