@@ -54,6 +54,12 @@ export const APP_FUNCTIONS: readonly FunctionSpec[] = [
     uses: { table: 'readWrite' },
   },
   {
+    name: 'im',
+    entry: 'functions/im.ts',
+    routes: ['im.send', 'im.typing', 'im.keepalive', 'im.leave', 'im.history'],
+    uses: { table: 'readWrite', connections: true, timers: true, complianceQueue: true },
+  },
+  {
     name: 'system',
     entry: 'functions/system.ts',
     routes: ['ping'],

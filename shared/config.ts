@@ -22,6 +22,7 @@ const configSchema = z.object({
   COMPLIANCE_EXPORT_DIR: z.string().default('.data/compliance'),
   /** How long a connection record lives: API Gateway's 2-hour connection limit. */
   CONNECTION_TTL_SECONDS: seconds(7200),
+  IM_MAX_MESSAGE_BYTES: z.coerce.number().int().positive().default(16 * 1024),
   CHAT_MAX_MESSAGE_BYTES: z.coerce.number().int().positive().default(16 * 1024),
   CHAT_HISTORY_PAGE_SIZE: z.coerce.number().int().positive().max(100).default(50),
   /** EventBridge Scheduler: the group of the app's timers, the timer function they invoke, the role

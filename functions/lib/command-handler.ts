@@ -1,6 +1,7 @@
 import middy from '@middy/core';
 import type { Identity } from '../../shared/auth/identity';
-import { BadRequestError } from '../../shared/errors';
+import { isThrottling } from '../../shared/adapters/dynamodb-errors';
+import { BadRequestError, UnavailableError } from '../../shared/errors';
 import { type Action, type CommandArgs, commandSchemas, isKnownAction } from '../../shared/protocol/commands';
 import { errorResponse, okResponse, parseFrame, ridOf, validateArgs } from '../../shared/protocol/envelope';
 import { logger } from './logger';
@@ -40,7 +41,9 @@ export function makeCommandHandler(routes: CommandRoutes) {
       const body = await route(args, context);
       logger.debug('command', { action, status: 200, requestId });
       return { statusCode: 200, body: JSON.stringify(okResponse(rid, body)) };
-    } catch (error) {
+    } catch (caught) {
+      // The store still throttling after the SDK's retries: the client retries later with the same client id.
+      const error = isThrottling(caught) ? new UnavailableError('the service is busy; retry with the same client id', 500) : caught;
       const response = errorResponse(rid, error, requestId);
       if (response.status >= 500) logger.error('command failed', { action, requestId, error: error as Error });
       else logger.info('command refused', { action, status: response.status, code: response.error.code, requestId });

@@ -1,11 +1,14 @@
 import { ApiGatewayConnections } from '../../shared/adapters/apigw-connections';
 import { systemClock } from '../../shared/adapters/clock';
 import { DynamoConnectionStore } from '../../shared/adapters/connection-store-dynamodb';
+import { DynamoConversationStore } from '../../shared/adapters/conversation-store-dynamodb';
 import { dynamoDocumentClient } from '../../shared/adapters/dynamodb';
 import { SchedulerTimers, schedulerSdkClient } from '../../shared/adapters/scheduler-timers';
 import { SqsQueue, sqsSdkClient } from '../../shared/adapters/sqs-queue';
 import { type Config, loadConfig, requireSetting } from '../../shared/config';
 import { Delivery } from '../../shared/connections/delivery';
+import { ConversationService } from '../../shared/conversation/service';
+import { newId } from '../../shared/ids';
 import type { Clock, ConnectionStore, Connections, Queue, Timers } from '../../shared/ports';
 
 /** The ports a handler may need, built once per process from the environment. */
@@ -19,6 +22,7 @@ export interface Dependencies {
   readonly timers: Timers;
   /** The compliance queue (SPEC §7), built on first use. */
   readonly complianceQueue: Queue;
+  readonly conversations: ConversationService;
 }
 
 let dependencies: Dependencies | undefined;
@@ -32,6 +36,7 @@ export function productionDependencies(): Dependencies {
   const connections = new ApiGatewayConnections(config.WS_MANAGEMENT_ENDPOINT);
   let timers: Timers | undefined;
   let complianceQueue: Queue | undefined;
+  let conversations: ConversationService | undefined;
   dependencies = {
     config,
     clock,
@@ -50,6 +55,19 @@ export function productionDependencies(): Dependencies {
     get complianceQueue() {
       complianceQueue ??= new SqsQueue(sqsSdkClient(), requireSetting(config, 'COMPLIANCE_QUEUE_URL'));
       return complianceQueue;
+    },
+    get conversations() {
+      const deps = this as Dependencies;
+      conversations ??= new ConversationService({
+        store: new DynamoConversationStore(dynamoDocumentClient(), config.TABLE_NAME),
+        delivery: deps.delivery,
+        timers: deps.timers,
+        complianceQueue: deps.complianceQueue,
+        clock,
+        idleMs: config.CONVERSATION_IDLE_SECONDS * 1000,
+        newId,
+      });
+      return conversations;
     },
   };
   return dependencies;

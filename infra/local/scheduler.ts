@@ -182,9 +182,14 @@ export class LocalScheduler implements EdgeService {
     }
   }
 
+  /** Requests answered, by `METHOD kind` (e.g. `POST schedule` is CreateSchedule): the cost tests count them. */
+  readonly requestCounts = new Map<string, number>();
+
   async handle(request: EdgeRequest, response: ServerResponse): Promise<boolean> {
     const route = matchRoute(request.path);
     if (route === undefined) return false;
+    const counted = `${request.method} ${route.kind}`;
+    this.requestCounts.set(counted, (this.requestCounts.get(counted) ?? 0) + 1);
     try {
       sendJson(response, 200, this.dispatch(route, request));
     } catch (error) {

@@ -1,6 +1,6 @@
 import { GetItemCommand, PutItemCommand, UpdateItemCommand, ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetScheduleCommand, ResourceNotFoundException, SchedulerClient } from '@aws-sdk/client-scheduler';
-import { makeTimerHandler, type TimerOutcome } from '../../functions/timer';
+import { makeTimerHandler, type TimerOutcome } from '../../functions/lib/timer-handler';
 import { localFunctionArn } from '../../infra/local/lambdas';
 import { SchedulerTimers } from '../../shared/adapters/scheduler-timers';
 import type { TimerFiring } from '../../shared/ports';
