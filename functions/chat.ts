@@ -1,13 +1,8 @@
-import { serverInfo } from '../shared/chat/server-info';
-import { MAX_FRAME_BYTES } from '../shared/protocol/limits';
-import { lambdaHandler, makeCommandHandler } from './lib/command-handler';
-import { type Dependencies, productionDependencies } from './lib/dependencies';
+import { lambdaHandler } from './lib/command-handler';
+import { makeChatHandler } from './lib/chat-handler';
+import { productionDependencies } from './lib/dependencies';
 
-/** Persistent chat commands (SPEC §6). */
-export function makeChatHandler(deps: Pick<Dependencies, 'config'>) {
-  return makeCommandHandler({
-    'chat.getserverinfo': async () => serverInfo(deps.config, MAX_FRAME_BYTES),
-  });
-}
+export { makeChatHandler };
 
+/** Persistent chat commands (SPEC §6); the routes are in ./lib/chat-handler.ts. */
 export const handler = lambdaHandler(makeChatHandler(productionDependencies()));

@@ -1,18 +1,25 @@
 import { lambdaHandler } from './lib/command-handler';
 import { type Dependencies, productionDependencies } from './lib/dependencies';
+import { logger } from './lib/logger';
 import { identityOf, type RouteResult, type WebSocketEvent } from './lib/websocket-event';
 
-/** `$connect`: the authorizer has verified the token; record the endpoint so deliveries can reach it. */
-export function makeConnectHandler(deps: Pick<Dependencies, 'connectionStore' | 'clock' | 'config'>) {
+/**
+ * `$connect`: the authorizer has verified the token; record the endpoint so deliveries can reach it, and
+ * count it in the user's presence (online until it publishes otherwise).
+ */
+export function makeConnectHandler(deps: Pick<Dependencies, 'connectionStore' | 'clock' | 'config' | 'presence'>) {
   return async (event: WebSocketEvent): Promise<RouteResult> => {
     const identity = identityOf(event);
     const connectedAt = event.requestContext.connectedAt ?? deps.clock.now();
-    await deps.connectionStore.put({
-      ...identity,
-      connectionId: event.requestContext.connectionId,
-      connectedAt,
-      expiresAt: connectedAt + deps.config.CONNECTION_TTL_SECONDS * 1000,
-    });
+    const connectionId = event.requestContext.connectionId;
+    const expiresAt = connectedAt + deps.config.CONNECTION_TTL_SECONDS * 1000;
+    await deps.connectionStore.put({ ...identity, connectionId, connectedAt, expiresAt });
+    try {
+      await deps.presence.endpointOpened(identity, connectionId, expiresAt);
+    } catch (error) {
+      // Presence must not refuse a connection: the endpoint's first `presence.publish` records it.
+      logger.warn('presence not updated at connect', { connectionId, error: error as Error });
+    }
     return { statusCode: 200 };
   };
 }

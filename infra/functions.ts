@@ -31,8 +31,14 @@ export const AUTHORIZER: FunctionSpec = {
 };
 
 export const APP_FUNCTIONS: readonly FunctionSpec[] = [
-  { name: 'connect', entry: 'functions/connect.ts', routes: ['$connect'], uses: { table: 'readWrite' } },
-  { name: 'disconnect', entry: 'functions/disconnect.ts', routes: ['$disconnect'], uses: { table: 'readWrite' } },
+  // $connect posts: a user coming online is a presence change for their subscribers.
+  { name: 'connect', entry: 'functions/connect.ts', routes: ['$connect'], uses: { table: 'readWrite', connections: true } },
+  {
+    name: 'disconnect',
+    entry: 'functions/disconnect.ts',
+    routes: ['$disconnect'],
+    uses: { table: 'readWrite', connections: true, timers: true, complianceQueue: true },
+  },
   {
     name: 'default',
     entry: 'functions/default.ts',
@@ -60,6 +66,37 @@ export const APP_FUNCTIONS: readonly FunctionSpec[] = [
     uses: { table: 'readWrite', connections: true, timers: true, complianceQueue: true },
   },
   {
+    name: 'presence',
+    entry: 'functions/presence.ts',
+    routes: ['presence.publish', 'presence.subscribe', 'presence.refresh', 'presence.unsubscribe'],
+    uses: { table: 'readWrite', connections: true, timers: true },
+  },
+  {
+    name: 'session',
+    entry: 'functions/session.ts',
+    routes: ['session.resume'],
+    uses: { table: 'readWrite', connections: true },
+  },
+  {
+    name: 'conference',
+    entry: 'functions/conference.ts',
+    routes: [
+      'conf.schedule',
+      'conf.get',
+      'conf.join',
+      'conf.leave',
+      'conf.update',
+      'conf.end',
+      'conf.delete',
+      'conf.admit',
+      'conf.deny',
+      'conf.content.add',
+      'conf.content.list',
+      'admin.deleteUser',
+    ],
+    uses: { table: 'readWrite', connections: true, timers: true, complianceQueue: true },
+  },
+  {
     name: 'system',
     entry: 'functions/system.ts',
     routes: ['ping'],
@@ -68,8 +105,24 @@ export const APP_FUNCTIONS: readonly FunctionSpec[] = [
   {
     name: 'chat',
     entry: 'functions/chat.ts',
-    routes: ['chat.getserverinfo'],
-    uses: { table: 'readWrite', connections: true },
+    routes: [
+      'chat.getserverinfo',
+      'admin.category.put',
+      'room.create',
+      'room.update',
+      'room.delete',
+      'room.invite',
+      'chat.getassociations',
+      'chat.chansrch',
+      'chat.join',
+      'chat.bjoin',
+      'chat.part',
+      'chat.bccontext',
+      'chat.grpchat',
+      'chat.getinv',
+      'chat.search',
+    ],
+    uses: { table: 'readWrite', connections: true, complianceQueue: true },
   },
 ];
 

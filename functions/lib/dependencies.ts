@@ -1,14 +1,21 @@
 import { ApiGatewayConnections } from '../../shared/adapters/apigw-connections';
+import { DynamoChatStore } from '../../shared/adapters/chat-store-dynamodb';
 import { systemClock } from '../../shared/adapters/clock';
+import { DynamoConferenceStore } from '../../shared/adapters/conference-store-dynamodb';
 import { DynamoConnectionStore } from '../../shared/adapters/connection-store-dynamodb';
 import { DynamoConversationStore } from '../../shared/adapters/conversation-store-dynamodb';
+import { DynamoPresenceStore } from '../../shared/adapters/presence-store-dynamodb';
 import { dynamoDocumentClient } from '../../shared/adapters/dynamodb';
 import { SchedulerTimers, schedulerSdkClient } from '../../shared/adapters/scheduler-timers';
 import { SqsQueue, sqsSdkClient } from '../../shared/adapters/sqs-queue';
+import { ChatService } from '../../shared/chat/service';
 import { type Config, loadConfig, requireSetting } from '../../shared/config';
+import { ConferenceService } from '../../shared/conference/service';
 import { Delivery } from '../../shared/connections/delivery';
 import { ConversationService } from '../../shared/conversation/service';
 import { newId } from '../../shared/ids';
+import { PresenceService } from '../../shared/presence/service';
+import { subscriptionPolicy } from '../../shared/presence/subscription';
 import type { Clock, ConnectionStore, Connections, Queue, Timers } from '../../shared/ports';
 
 /** The ports a handler may need, built once per process from the environment. */
@@ -23,6 +30,10 @@ export interface Dependencies {
   /** The compliance queue (SPEC §7), built on first use. */
   readonly complianceQueue: Queue;
   readonly conversations: ConversationService;
+  readonly presence: PresenceService;
+  readonly conferences: ConferenceService;
+  /** Persistent chat (SPEC §6), built on first use. */
+  readonly chat: ChatService;
 }
 
 let dependencies: Dependencies | undefined;
@@ -37,6 +48,9 @@ export function productionDependencies(): Dependencies {
   let timers: Timers | undefined;
   let complianceQueue: Queue | undefined;
   let conversations: ConversationService | undefined;
+  let presence: PresenceService | undefined;
+  let conferences: ConferenceService | undefined;
+  let chat: ChatService | undefined;
   dependencies = {
     config,
     clock,
@@ -68,6 +82,61 @@ export function productionDependencies(): Dependencies {
         newId,
       });
       return conversations;
+    },
+    get presence() {
+      const deps = this as Dependencies;
+      presence ??= new PresenceService({
+        store: new DynamoPresenceStore(dynamoDocumentClient(), config.TABLE_NAME),
+        connectionStore,
+        connections,
+        delivery: deps.delivery,
+        // Lazy: $connect and $disconnect update presence but never arm a timer, so they need no Scheduler settings.
+        get timers() {
+          return deps.timers;
+        },
+        clock,
+        policy: subscriptionPolicy(config.PRESENCE_SUBSCRIPTION_SECONDS),
+        homeDomain: config.HOME_DOMAIN,
+        concurrency: config.FANOUT_CONCURRENCY,
+        newId,
+      });
+      return presence;
+    },
+    get conferences() {
+      const deps = this as Dependencies;
+      conferences ??= new ConferenceService({
+        store: new DynamoConferenceStore(dynamoDocumentClient(), config.TABLE_NAME),
+        delivery: deps.delivery,
+        timers: deps.timers,
+        complianceQueue: deps.complianceQueue,
+        clock,
+        durations: {
+          emptyGraceMs: config.CONFERENCE_EMPTY_GRACE_SECONDS * 1000,
+          noEnterpriseMs: config.CONFERENCE_NO_ENTERPRISE_SECONDS * 1000,
+          noJoinMs: config.CONFERENCE_NO_JOIN_SECONDS * 1000,
+          expiryMs: config.CONFERENCE_EXPIRY_SECONDS * 1000,
+          contentGraceMs: config.CONTENT_GRACE_SECONDS * 1000,
+        },
+        homeDomain: config.HOME_DOMAIN,
+        newId,
+      });
+      return conferences;
+    },
+    get chat() {
+      const deps = this as Dependencies;
+      chat ??= new ChatService({
+        store: new DynamoChatStore(dynamoDocumentClient(), config.TABLE_NAME),
+        delivery: deps.delivery,
+        // Lazy: session.resume reads rooms but never archives, so it needs no queue settings.
+        get complianceQueue() {
+          return deps.complianceQueue;
+        },
+        clock,
+        homeDomain: config.HOME_DOMAIN,
+        historyPageSize: config.CHAT_HISTORY_PAGE_SIZE,
+        newId,
+      });
+      return chat;
     },
   };
   return dependencies;

@@ -27,6 +27,8 @@ interface LiveConnection {
   readonly userAgent: string;
   readonly authorizer: Record<string, unknown> | undefined;
   lastActiveAt: number;
+  /** Set by dropWithoutDisconnect: the socket closes but `$disconnect` never runs. */
+  withoutDisconnect?: boolean;
   idleTimer?: NodeJS.Timeout;
   lifetimeTimer?: NodeJS.Timeout;
 }
@@ -55,6 +57,20 @@ export class LocalWebSocketGateway implements EdgeService {
 
   get connectionCount(): number {
     return this.live.size;
+  }
+
+  /**
+   * Test hook: the connection dies without `$disconnect`, which API Gateway delivers best-effort only (a
+   * client that vanishes can leave no trace but the record). From now on the management API answers
+   * GoneException for it, as AWS does. False if there is no such connection.
+   */
+  dropWithoutDisconnect(connectionId: string): boolean {
+    const connection = this.live.get(connectionId);
+    if (!connection) return false;
+    connection.withoutDisconnect = true;
+    this.live.delete(connectionId);
+    connection.socket.terminate();
+    return true;
   }
 
   /** Closes every connection (each gets `$disconnect`) and waits for in-flight invocations. */
@@ -247,7 +263,7 @@ export class LocalWebSocketGateway implements EdgeService {
     if (connection.lifetimeTimer) clearTimeout(connection.lifetimeTimer);
     this.live.delete(connection.connectionId);
     const functionName = this.options.routes.get('$disconnect');
-    if (!functionName) return;
+    if (!functionName || connection.withoutDisconnect) return;
     const requestContext = {
       ...this.requestContext('$disconnect', 'DISCONNECT', connection.connectionId, connection.connectedAt, connection.authorizer),
       disconnectStatusCode: code,

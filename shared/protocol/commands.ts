@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { sipUri } from '../auth/identity';
+import { availabilities } from '../presence/presence';
+import { associationRoles, roomPrivacies, roomTypes } from '../chat/room';
 
 const id = z.string().min(1).max(128);
 const clientId = z.string().min(1).max(128);
@@ -26,10 +28,130 @@ export const commandSchemas = {
         context.addIssue({ code: 'custom', path: ['to'], message: "give exactly one of 'to' (a new conversation) or 'conversationId'" });
       }
     }),
+  'conf.schedule': z.object({
+    subject: z.string().min(1).max(256),
+    admission: z.enum(['invited', 'organization', 'anyone']).default('organization'),
+    autoPromote: z.enum(['scheduledPresenters', 'organization', 'anyone']).default('organization'),
+    pstnLobbyBypass: z.boolean().default(true),
+    invitees: z.array(sipUri).max(1000).default([]),
+    presenters: z.array(sipUri).max(100).default([]),
+    static: z.boolean().default(false),
+    /** Epoch milliseconds or an ISO 8601 date-time. */
+    expiresAt: z.union([z.number().int().positive(), z.iso.datetime({ offset: true }).transform((value) => Date.parse(value))]).optional(),
+    clientId: clientId.optional(),
+  }),
+  'conf.join': z.object({ confId: id }),
+  'conf.leave': z.object({ confId: id }),
+  'conf.get': z.object({ confId: id }),
+  'conf.update': z
+    .object({
+      confId: id,
+      locked: z.boolean().optional(),
+      admission: z.enum(['invited', 'organization', 'anyone']).optional(),
+      autoPromote: z.enum(['scheduledPresenters', 'organization', 'anyone']).optional(),
+      pstnLobbyBypass: z.boolean().optional(),
+    })
+    .superRefine((args, context) => {
+      if ([args.locked, args.admission, args.autoPromote, args.pstnLobbyBypass].every((value) => value === undefined)) {
+        context.addIssue({ code: 'custom', path: ['locked'], message: 'give at least one of locked, admission, autoPromote, pstnLobbyBypass' });
+      }
+    }),
+  'conf.end': z.object({ confId: id }),
+  'conf.delete': z.object({ confId: id }),
+  'conf.admit': z.object({ confId: id, uri: sipUri }),
+  'conf.deny': z.object({ confId: id, uri: sipUri }),
+  'conf.content.add': z.object({
+    confId: id,
+    title: z.string().min(1).max(256),
+    kind: z.enum(['link', 'document']),
+    body: z.string().min(1).max(16 * 1024),
+  }),
+  'conf.content.list': z.object({ confId: id }),
+  'admin.deleteUser': z.object({ uri: sipUri }),
   'im.typing': z.object({ conversationId: id }),
   'im.keepalive': z.object({ conversationId: id }),
   'im.leave': z.object({ conversationId: id }),
   'im.history': z.object({ conversationId: id, before: cursor.optional(), limit: z.number().int().min(1).max(100).optional() }),
+
+  'presence.publish': z
+    .object({
+      availability: z.enum(availabilities).optional(),
+      /** Back to the automatic (machine) state: clears an explicit user state. */
+      reset: z.literal(true).optional(),
+      /** `user`: chosen by the person (wins over machine states); `machine`: reported by the device (idle, in a call). */
+      source: z.enum(['user', 'machine']).default('user'),
+      activity: z.string().max(64).optional(),
+      /** The user's note; an empty one clears it. */
+      note: z.string().max(512).optional(),
+    })
+    .superRefine((args, context) => {
+      if ((args.availability === undefined) === (args.reset === undefined)) {
+        context.addIssue({ code: 'custom', path: ['availability'], message: "give exactly one of 'availability' or 'reset: true'" });
+      } else if (args.reset && args.source === 'machine') {
+        context.addIssue({ code: 'custom', path: ['reset'], message: 'only a user state can be reset' });
+      }
+    }),
+  'presence.subscribe': z.object({
+    /** Per call; a subscription grows to MAX_TARGETS_PER_SUBSCRIPTION over several. */
+    targets: z.array(sipUri).min(1).max(50),
+    subscriptionId: id.optional(),
+    clientId: clientId.optional(),
+  }),
+  'presence.refresh': z.object({ subscriptionId: id.optional() }),
+  'presence.unsubscribe': z.object({ subscriptionId: id }),
+  /** `since`: room id → the last seq seen; each followed room answers what came after it. */
+  'session.resume': z.object({ since: z.record(id, z.number().int().min(0)).optional() }),
+
+  // Persistent chat (SPEC §6): rooms, then the XCCOS-named commands.
+  'admin.category.put': z.object({
+    category: z.string().min(1).max(128),
+    /** SIP URIs, domains (`contoso.com`) or `*`. */
+    creators: z.array(z.string().min(1).max(256)).max(500),
+  }),
+  'room.create': z.object({
+    name: z.string().trim().min(1).max(256),
+    description: z.string().max(1024).default(''),
+    category: z.string().min(1).max(128).default('general'),
+    privacy: z.enum(roomPrivacies).default('open'),
+    type: z.enum(roomTypes).default('normal'),
+    members: z.array(sipUri).max(500).default([]),
+    managers: z.array(sipUri).max(100).default([]),
+    presenters: z.array(sipUri).max(100).default([]),
+    clientId: clientId.optional(),
+  }),
+  'room.update': z
+    .object({
+      roomId: id,
+      name: z.string().trim().min(1).max(256).optional(),
+      description: z.string().max(1024).optional(),
+      privacy: z.enum(roomPrivacies).optional(),
+      type: z.enum(roomTypes).optional(),
+      members: z.array(sipUri).max(500).optional(),
+      managers: z.array(sipUri).min(1).max(100).optional(),
+      presenters: z.array(sipUri).max(100).optional(),
+    })
+    .superRefine((args, context) => {
+      const { roomId: _roomId, ...changes } = args;
+      if (Object.values(changes).every((value) => value === undefined)) {
+        context.addIssue({ code: 'custom', path: ['name'], message: 'give at least one field to change' });
+      }
+    }),
+  'room.delete': z.object({ roomId: id }),
+  'room.invite': z.object({ roomId: id, uris: z.array(sipUri).min(1).max(100) }),
+  'chat.getassociations': z.object({ role: z.enum(associationRoles).default('member') }),
+  'chat.chansrch': z.object({
+    query: z.string().max(256).default(''),
+    category: z.string().min(1).max(128).optional(),
+    limit: z.number().int().min(1).max(100).default(50),
+    cursor: cursor.optional(),
+  }),
+  'chat.join': z.object({ roomId: id }),
+  'chat.bjoin': z.object({ roomIds: z.array(id).min(1).max(100) }),
+  'chat.part': z.object({ roomId: id }),
+  'chat.bccontext': z.object({ roomId: id, before: cursor.optional(), limit: z.number().int().min(1).max(100).optional() }),
+  'chat.grpchat': z.object({ roomId: id, text: z.string().min(1, 'must not be empty'), clientMsgId: clientId.optional(), fileId: id.optional() }),
+  'chat.getinv': z.object({}),
+  'chat.search': z.object({ roomId: id, query: z.string().min(1).max(256), limit: z.number().int().min(1).max(100).default(20) }),
 } as const;
 
 export type Action = keyof typeof commandSchemas;

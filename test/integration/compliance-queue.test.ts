@@ -74,7 +74,8 @@ test('a message that is not an event fails alone and ends in the dead-letter que
       const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlqUrl, WaitTimeSeconds: 1 }));
       return Messages?.[0];
     },
-    15_000,
+    // Five receives a second apart, then the move; generous, as the whole suite shares two cores.
+    30_000,
   );
   expect(JSON.parse(poisoned.Body!)).toEqual({ not: 'an event' });
   expect((await pendingEventIds()).filter((id) => id === event(100).eventId)).toHaveLength(1);

@@ -1,0 +1,23 @@
+import { lambdaHandler, makeCommandHandler } from './lib/command-handler';
+import { type Dependencies, productionDependencies } from './lib/dependencies';
+
+/** Conferences (SPEC §4): the Focus's commands; the rules live in shared/conference. */
+export function makeConferenceHandler(deps: Pick<Dependencies, 'conferences'>) {
+  const focus = () => deps.conferences;
+  return makeCommandHandler({
+    'conf.schedule': async (args, { identity }) => focus().schedule(identity, args),
+    'conf.get': async ({ confId }, { identity }) => focus().get(identity, confId),
+    'conf.join': async ({ confId }, { identity, connectionId }) => focus().join(identity, connectionId, confId),
+    'conf.leave': async ({ confId }, { identity }) => focus().leave(identity, confId),
+    'conf.update': async ({ confId, ...changes }, { identity }) => focus().update(identity, confId, changes),
+    'conf.end': async ({ confId }, { identity }) => focus().end(identity, confId),
+    'conf.delete': async ({ confId }, { identity }) => focus().delete(identity, confId),
+    'conf.admit': async ({ confId, uri }, { identity }) => focus().admit(identity, confId, uri.toLowerCase()),
+    'conf.deny': async ({ confId, uri }, { identity }) => focus().deny(identity, confId, uri.toLowerCase()),
+    'conf.content.add': async ({ confId, ...content }, { identity }) => focus().addContent(identity, confId, content),
+    'conf.content.list': async ({ confId }, { identity }) => focus().listContent(identity, confId),
+    'admin.deleteUser': async ({ uri }, { identity }) => focus().deleteUser(identity, uri),
+  });
+}
+
+export const handler = lambdaHandler(makeConferenceHandler(productionDependencies()));

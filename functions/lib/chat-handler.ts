@@ -1,0 +1,35 @@
+import { serverInfo } from '../../shared/chat/server-info';
+import { TooLargeError } from '../../shared/errors';
+import { MAX_FRAME_BYTES } from '../../shared/protocol/limits';
+import { makeCommandHandler } from './command-handler';
+import type { Dependencies } from './dependencies';
+
+/**
+ * Persistent chat commands (SPEC §6): parse, authorize in the domain, answer. It lives here rather than
+ * in functions/chat.ts so tests can build it over their own dependencies (a throttling store) without
+ * loading the entry module, whose scope builds the production ones.
+ */
+export function makeChatHandler(deps: Pick<Dependencies, 'config' | 'chat'>) {
+  return makeCommandHandler({
+    'chat.getserverinfo': async () => serverInfo(deps.config, MAX_FRAME_BYTES),
+    'admin.category.put': async (args, { identity }) => deps.chat.putCategory(identity, args),
+    'room.create': async ({ clientId, ...definition }, { identity }) => deps.chat.createRoom(identity, definition, clientId),
+    'room.update': async ({ roomId, ...changes }, { identity }) => deps.chat.updateRoom(identity, roomId, changes).then((room) => ({ roomId: room.roomId, version: room.version })),
+    'room.delete': async ({ roomId }, { identity }) => deps.chat.deleteRoom(identity, roomId),
+    'room.invite': async ({ roomId, uris }, { identity }) => deps.chat.invite(identity, roomId, uris),
+    'chat.getassociations': async ({ role }, { identity }) => deps.chat.associations(identity, role),
+    'chat.chansrch': async ({ query, category, limit, cursor }, { identity }) => deps.chat.searchRooms(identity, query, category, limit, cursor),
+    'chat.join': async ({ roomId }, context) => deps.chat.join(context, roomId),
+    'chat.bjoin': async ({ roomIds }, context) => deps.chat.joinMany(context, roomIds),
+    'chat.part': async ({ roomId }, context) => deps.chat.part(context, roomId),
+    'chat.bccontext': async ({ roomId, before, limit }, context) => deps.chat.history(context, roomId, limit, before),
+    'chat.grpchat': async (args, context) => {
+      if (Buffer.byteLength(args.text, 'utf8') > deps.config.CHAT_MAX_MESSAGE_BYTES) {
+        throw new TooLargeError(`field 'text': over ${deps.config.CHAT_MAX_MESSAGE_BYTES} bytes`);
+      }
+      return deps.chat.post(context, args);
+    },
+    'chat.getinv': async (_args, { identity }) => deps.chat.invitations(identity),
+    'chat.search': async ({ roomId, query, limit }, context) => deps.chat.search(context, roomId, query, limit),
+  });
+}

@@ -1,0 +1,311 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import type { Conference, LobbyEntry, Participant } from '../conference/conference';
+import type { AddOutcome, ConferenceContent, ConferenceStore, ScheduleResult } from '../conference/ports';
+import { TABLE_KEYS, ttlSeconds } from './dynamodb';
+
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+const META = (confId: string) => ({ PK: `CONF#${confId}`, SK: 'META' });
+const PART = (confId: string, uri: string) => ({ PK: `CONF#${confId}`, SK: `PART#${uri}` });
+const LOBBY = (confId: string, uri: string) => ({ PK: `CONF#${confId}`, SK: `LOBBY#${uri}` });
+const LINK = (connectionId: string, confId: string) => ({ PK: `CONNCONF#${connectionId}`, SK: `CONF#${confId}` });
+/** Links outlive any connection (2 hours at most); TTL removes them. */
+const LINK_RETENTION_MS = 24 * 3600 * 1000;
+const SCHEDULE_ANSWER_RETENTION_MS = 24 * 3600 * 1000;
+/** DynamoDB's BatchWriteItem limit. */
+const BATCH_LIMIT = 25;
+
+/**
+ * Conferences in the single table: `CONF#{id}` holds `META` (the conference and its active record,
+ * indexed on GSI1 by organizer), `PART#{uri}`, `LOBBY#{uri}` and `CONTENT#{ts}#{id}`;
+ * `CONNCONF#{connectionId}` / `CONF#{id}` links a connection to the conferences it is in.
+ */
+export class DynamoConferenceStore implements ConferenceStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async get(confId: string): Promise<Conference | undefined> {
+    const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: META(confId), ConsistentRead: true }));
+    return Item ? (strip(Item, 'GSI1PK', 'GSI1SK') as unknown as Conference) : undefined;
+  }
+
+  async schedule(conference: Conference, result: ScheduleResult, clientKey?: string): Promise<ScheduleResult> {
+    const items: TransactItem[] = [{ Put: { TableName: this.tableName, Item: this.metaItem(conference), ConditionExpression: 'attribute_not_exists(PK)' } }];
+    const answerKey = clientKey ? { PK: `IDEM#${conference.organizer}#conf.schedule#${clientKey}`, SK: 'IDEM' } : undefined;
+    if (answerKey) {
+      items.push({
+        Put: {
+          TableName: this.tableName,
+          Item: { ...answerKey, result, [TABLE_KEYS.ttlAttribute]: ttlSeconds(conference.createdAt + SCHEDULE_ANSWER_RETENTION_MS) },
+          ConditionExpression: 'attribute_not_exists(PK)',
+        },
+      });
+    }
+    try {
+      await this.client.send(new TransactWriteCommand({ TransactItems: items }));
+      return result;
+    } catch (error) {
+      const replayed = answerKey && error instanceof TransactionCanceledException && error.CancellationReasons?.[1]?.Code === 'ConditionalCheckFailed';
+      if (!replayed) throw error;
+      const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: answerKey, ConsistentRead: true }));
+      return Item?.result as ScheduleResult;
+    }
+  }
+
+  async commit(next: Conference, seenVersion: number): Promise<boolean> {
+    return (await this.transact([this.putMeta(next, seenVersion)])).length === 0;
+  }
+
+  async activate(next: Conference, seenVersion: number, participant: Participant, connectionId: string): Promise<boolean> {
+    const failed = await this.transact([
+      this.putMeta(next, seenVersion),
+      this.put({ ...PART(next.confId, participant.uri), ...participant }),
+      this.link(connectionId, next.confId),
+      this.delete(LOBBY(next.confId, participant.uri)),
+    ]);
+    return failed.length === 0;
+  }
+
+  async addParticipant(confId: string, participant: Participant, connectionId: string, enterprise: boolean): Promise<AddOutcome> {
+    const failed = await this.transact([
+      {
+        Update: {
+          TableName: this.tableName,
+          Key: META(confId),
+          UpdateExpression: 'SET active.lastJoinTime = :now ADD stateVersion :one, active.participantCount :one, active.enterpriseCount :enterprise',
+          ConditionExpression: '#state = :active AND active.activationInstance = :instance',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':now': participant.joinedAt, ':one': 1, ':enterprise': enterprise ? 1 : 0, ':active': 'active', ':instance': participant.activationInstance },
+        },
+      },
+      {
+        Put: {
+          TableName: this.tableName,
+          Item: { ...PART(confId, participant.uri), ...participant },
+          // Counted once: a participant of this activation who is already in only adds an endpoint.
+          ConditionExpression: 'attribute_not_exists(PK) OR activationInstance <> :instance',
+          ExpressionAttributeValues: { ':instance': participant.activationInstance },
+        },
+      },
+      this.link(connectionId, confId),
+      this.delete(LOBBY(confId, participant.uri)),
+    ]);
+    if (failed.length === 0) return 'added';
+    return failed.includes(0) ? 'notActive' : 'alreadyIn';
+  }
+
+  async addConnection(confId: string, participant: Participant, connectionId: string): Promise<boolean> {
+    const failed = await this.transact([
+      {
+        Update: {
+          TableName: this.tableName,
+          Key: PART(confId, participant.uri),
+          UpdateExpression: 'SET connectionIds = list_append(connectionIds, :connection)',
+          ConditionExpression: 'activationInstance = :instance',
+          ExpressionAttributeValues: { ':connection': [connectionId], ':instance': participant.activationInstance },
+        },
+      },
+      this.link(connectionId, confId),
+    ]);
+    return failed.length === 0;
+  }
+
+  async removeParticipant(confId: string, participant: Participant, enterprise: boolean, now: number): Promise<boolean> {
+    const failed = await this.transact([
+      {
+        Update: {
+          TableName: this.tableName,
+          Key: META(confId),
+          UpdateExpression: enterprise
+            ? 'SET active.lastLeaveTime = :now, active.lastEnterpriseLeaveTime = :now ADD stateVersion :one, active.participantCount :minus, active.enterpriseCount :minus'
+            : 'SET active.lastLeaveTime = :now ADD stateVersion :one, active.participantCount :minus',
+          ConditionExpression: '#state = :active AND active.activationInstance = :instance',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':now': now, ':one': 1, ':minus': -1, ':active': 'active', ':instance': participant.activationInstance },
+        },
+      },
+      {
+        Delete: {
+          TableName: this.tableName,
+          Key: PART(confId, participant.uri),
+          ConditionExpression: 'activationInstance = :instance',
+          ExpressionAttributeValues: { ':instance': participant.activationInstance },
+        },
+      },
+      ...participant.connectionIds.map((connectionId) => this.delete(LINK(connectionId, confId))),
+    ]);
+    return failed.length === 0;
+  }
+
+  async removeConnection(confId: string, participant: Participant, connectionId: string): Promise<boolean> {
+    const remaining = participant.connectionIds.filter((id) => id !== connectionId);
+    const failed = await this.transact([
+      {
+        Update: {
+          TableName: this.tableName,
+          Key: PART(confId, participant.uri),
+          UpdateExpression: 'SET connectionIds = :remaining',
+          ConditionExpression: 'activationInstance = :instance',
+          ExpressionAttributeValues: { ':remaining': remaining, ':instance': participant.activationInstance },
+        },
+      },
+      this.delete(LINK(connectionId, confId)),
+    ]);
+    return failed.length === 0;
+  }
+
+  async putLobby(confId: string, entry: LobbyEntry): Promise<void> {
+    await this.transact([this.put({ ...LOBBY(confId, entry.uri), ...entry }), this.link(entry.connectionId, confId)]);
+  }
+
+  async deleteLobby(confId: string, entry: LobbyEntry): Promise<void> {
+    await this.transact([this.delete(LOBBY(confId, entry.uri)), this.delete(LINK(entry.connectionId, confId))]);
+  }
+
+  async participants(confId: string, activationInstance: string): Promise<Participant[]> {
+    const items = await this.queryAll({ KeyConditionExpression: 'PK = :pk AND begins_with(SK, :part)', ExpressionAttributeValues: { ':pk': `CONF#${confId}`, ':part': 'PART#' } });
+    // Items of an earlier activation that cleanup missed are not participants of this one.
+    return items.map((item) => strip(item) as unknown as Participant).filter((participant) => participant.activationInstance === activationInstance);
+  }
+
+  async participant(confId: string, uri: string): Promise<Participant | undefined> {
+    const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: PART(confId, uri), ConsistentRead: true }));
+    return Item ? (strip(Item) as unknown as Participant) : undefined;
+  }
+
+  async lobby(confId: string): Promise<LobbyEntry[]> {
+    const items = await this.queryAll({ KeyConditionExpression: 'PK = :pk AND begins_with(SK, :lobby)', ExpressionAttributeValues: { ':pk': `CONF#${confId}`, ':lobby': 'LOBBY#' } });
+    return items.map((item) => strip(item) as unknown as LobbyEntry);
+  }
+
+  async lobbyEntry(confId: string, uri: string): Promise<LobbyEntry | undefined> {
+    const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: LOBBY(confId, uri), ConsistentRead: true }));
+    return Item ? (strip(Item) as unknown as LobbyEntry) : undefined;
+  }
+
+  async conferencesOfConnection(connectionId: string): Promise<string[]> {
+    const items = await this.queryAll({ KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': `CONNCONF#${connectionId}` } });
+    return items.map((item) => String(item.confId));
+  }
+
+  async conferencesOfOrganizer(uri: string): Promise<string[]> {
+    const items = await this.queryAll({
+      IndexName: TABLE_KEYS.gsi1.name,
+      KeyConditionExpression: 'GSI1PK = :organizer',
+      ExpressionAttributeValues: { ':organizer': `ORG#${uri}` },
+    });
+    return items.map((item) => String(item.confId));
+  }
+
+  async addContent(confId: string, content: ConferenceContent): Promise<void> {
+    await this.client.send(
+      new PutCommand({ TableName: this.tableName, Item: { PK: `CONF#${confId}`, SK: `CONTENT#${String(content.addedAt).padStart(15, '0')}#${content.contentId}`, ...content } }),
+    );
+  }
+
+  async content(confId: string): Promise<ConferenceContent[]> {
+    const items = await this.queryAll({ KeyConditionExpression: 'PK = :pk AND begins_with(SK, :content)', ExpressionAttributeValues: { ':pk': `CONF#${confId}`, ':content': 'CONTENT#' } });
+    return items.map((item) => strip(item) as unknown as ConferenceContent);
+  }
+
+  async purgeContent(confId: string): Promise<void> {
+    const items = await this.queryAll({
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :content)',
+      ExpressionAttributeValues: { ':pk': `CONF#${confId}`, ':content': 'CONTENT#' },
+      ProjectionExpression: 'PK, SK',
+    });
+    await this.deleteKeys(items.map((item) => ({ PK: item.PK, SK: item.SK })));
+  }
+
+  async clearActivation(confId: string, participants: readonly Participant[], lobby: readonly LobbyEntry[]): Promise<void> {
+    await this.deleteKeys([
+      ...participants.map((participant) => PART(confId, participant.uri)),
+      ...participants.flatMap((participant) => participant.connectionIds.map((connectionId) => LINK(connectionId, confId))),
+      ...lobby.map((entry) => LOBBY(confId, entry.uri)),
+      ...lobby.map((entry) => LINK(entry.connectionId, confId)),
+    ]);
+  }
+
+  private putMeta(conference: Conference, seenVersion: number): TransactItem {
+    return {
+      Put: {
+        TableName: this.tableName,
+        Item: this.metaItem(conference),
+        ConditionExpression: 'stateVersion = :seen',
+        ExpressionAttributeValues: { ':seen': seenVersion },
+      },
+    };
+  }
+
+  private link(connectionId: string, confId: string): TransactItem {
+    return this.put({ ...LINK(connectionId, confId), confId, [TABLE_KEYS.ttlAttribute]: ttlSeconds(Date.now() + LINK_RETENTION_MS) });
+  }
+
+  /** Runs the transaction; answers the indexes of the items whose condition failed (none on success). */
+  private async transact(items: TransactItem[]): Promise<number[]> {
+    try {
+      await this.client.send(new TransactWriteCommand({ TransactItems: items }));
+      return [];
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const failed = (error.CancellationReasons ?? []).flatMap((reason, index) => (reason.Code === 'ConditionalCheckFailed' ? [index] : []));
+      // Cancelled for another reason (a conflicting transaction in flight): report it as lost, to be re-read and retried.
+      return failed.length > 0 ? failed : [0];
+    }
+  }
+
+  private metaItem(conference: Conference): Record<string, unknown> {
+    return { ...META(conference.confId), GSI1PK: `ORG#${conference.organizer}`, GSI1SK: `CONF#${conference.confId}`, ...conference };
+  }
+
+  private put(item: Record<string, unknown>): TransactItem {
+    return { Put: { TableName: this.tableName, Item: item } };
+  }
+
+  private delete(key: { PK: string; SK: string }): TransactItem {
+    return { Delete: { TableName: this.tableName, Key: key } };
+  }
+
+  private async queryAll(input: Omit<QueryCommandInput, 'TableName'>): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let cursor: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(new QueryCommand({ TableName: this.tableName, ...input, ExclusiveStartKey: cursor }));
+      items.push(...(page.Items ?? []));
+      cursor = page.LastEvaluatedKey;
+    } while (cursor);
+    return items;
+  }
+
+  private async deleteKeys(keys: readonly Record<string, unknown>[]): Promise<void> {
+    const unique = [...new Map(keys.map((key) => [`${key.PK}|${key.SK}`, key])).values()];
+    for (let start = 0; start < unique.length; start += BATCH_LIMIT) {
+      let requests: NonNullable<ConstructorParameters<typeof BatchWriteCommand>[0]['RequestItems']>[string] = unique
+        .slice(start, start + BATCH_LIMIT)
+        .map((Key) => ({ DeleteRequest: { Key } }));
+      // Unprocessed items come back under load; send them again until none remain.
+      for (let attempt = 0; requests.length > 0 && attempt < 5; attempt++) {
+        const answer = await this.client.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }));
+        requests = answer.UnprocessedItems?.[this.tableName] ?? [];
+      }
+    }
+  }
+}
+
+function strip(item: Record<string, unknown>, ...extra: string[]): Record<string, unknown> {
+  const copy = { ...item };
+  for (const key of ['PK', 'SK', TABLE_KEYS.ttlAttribute, ...extra]) delete copy[key];
+  return copy;
+}

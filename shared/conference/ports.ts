@@ -1,0 +1,58 @@
+import type { Conference, LobbyEntry, Participant } from './conference';
+
+export interface ConferenceContent {
+  readonly contentId: string;
+  readonly title: string;
+  readonly kind: 'link' | 'document';
+  /** A link's address, or a small document's text. */
+  readonly body: string;
+  readonly addedBy: string;
+  readonly addedAt: number;
+}
+
+export interface ScheduleResult {
+  readonly confId: string;
+  readonly joinUrl: string;
+}
+
+export type AddOutcome = 'added' | 'alreadyIn' | 'notActive';
+
+/**
+ * Conferences in the store. Lifecycle changes (`activate`, `commit`) replace the conference only if its
+ * `stateVersion` is still the one read (optimistic concurrency: false means re-read and decide again).
+ * Joins and leaves do not conflict with each other: they move counters atomically, on the condition
+ * that the same activation is still active, and bump `stateVersion` so a lifecycle decision made on an
+ * older read fails and is made again.
+ */
+export interface ConferenceStore {
+  get(confId: string): Promise<Conference | undefined>;
+  /** Creates a conference, once per client id. */
+  schedule(conference: Conference, result: ScheduleResult, clientKey?: string): Promise<ScheduleResult>;
+  commit(next: Conference, seenVersion: number): Promise<boolean>;
+  /** Activates (`next` holds the new activation with its first participant) and enters that participant. */
+  activate(next: Conference, seenVersion: number, participant: Participant, connectionId: string): Promise<boolean>;
+  /** Enters a participant of the active `activationInstance` (also removing a lobby entry). */
+  addParticipant(confId: string, participant: Participant, connectionId: string, enterprise: boolean): Promise<AddOutcome>;
+  /** Adds another endpoint of a participant already in. */
+  addConnection(confId: string, participant: Participant, connectionId: string): Promise<boolean>;
+  /** Removes a participant of the active `activationInstance`; false if it was not in. */
+  removeParticipant(confId: string, participant: Participant, enterprise: boolean, now: number): Promise<boolean>;
+  /** Removes one endpoint of a participant who stays in on others. */
+  removeConnection(confId: string, participant: Participant, connectionId: string): Promise<boolean>;
+  participants(confId: string, activationInstance: string): Promise<Participant[]>;
+  participant(confId: string, uri: string): Promise<Participant | undefined>;
+  putLobby(confId: string, entry: LobbyEntry): Promise<void>;
+  deleteLobby(confId: string, entry: LobbyEntry): Promise<void>;
+  lobby(confId: string): Promise<LobbyEntry[]>;
+  lobbyEntry(confId: string, uri: string): Promise<LobbyEntry | undefined>;
+  /** The conferences a connection is in or waits for, for `$disconnect`. */
+  conferencesOfConnection(connectionId: string): Promise<string[]>;
+  /** The conferences a user organizes, for the deletion of the user's account. */
+  conferencesOfOrganizer(uri: string): Promise<string[]>;
+  addContent(confId: string, content: ConferenceContent): Promise<void>;
+  content(confId: string): Promise<ConferenceContent[]>;
+  /** Deletes every content item. */
+  purgeContent(confId: string): Promise<void>;
+  /** Best-effort cleanup of an ended activation's participant, lobby and link items (reads ignore them anyway). */
+  clearActivation(confId: string, participants: readonly Participant[], lobby: readonly LobbyEntry[]): Promise<void>;
+}

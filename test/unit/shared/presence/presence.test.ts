@@ -1,0 +1,161 @@
+import type { Identity } from '../../../../shared/auth/identity';
+import { BadRequestError, ForbiddenError } from '../../../../shared/errors';
+import {
+  aggregatePresence,
+  applyPublication,
+  compareAvailability,
+  connectedEndpoint,
+  type EndpointPresence,
+  MAX_TARGETS_PER_SUBSCRIPTION,
+  mayWatch,
+  samePresence,
+  targetsAfterAdding,
+  targetsToWatch,
+} from '../../../../shared/presence/presence';
+
+const NOW = 1_000_000;
+const LIVE_UNTIL = NOW + 7_200_000;
+
+function endpoint(connectionId: string, overrides: Partial<EndpointPresence> = {}): EndpointPresence {
+  return { ...connectedEndpoint(connectionId, 'desktop', LIVE_UNTIL, NOW - 10_000), ...overrides };
+}
+
+function publishedOn(base: EndpointPresence, at: number, ...publications: Parameters<typeof applyPublication>[1][]): EndpointPresence {
+  return publications.reduce((current, publication) => applyPublication(current, publication, at), base);
+}
+
+const alice: Identity = { uri: 'sip:alice@contoso.com', kind: 'enterprise', name: 'Alice', device: 'desktop' };
+const HOME = 'contoso.com';
+
+describe('aggregation rule: a user with no connection is offline', () => {
+  test('no endpoints at all', () => {
+    expect(aggregatePresence([], NOW)).toEqual({ availability: 'offline' });
+  });
+
+  test('endpoints past their connection deadline do not count', () => {
+    expect(aggregatePresence([endpoint('c1', { expiresAt: NOW })], NOW)).toEqual({ availability: 'offline' });
+  });
+
+  test('a just-connected endpoint is online (its machine state)', () => {
+    expect(aggregatePresence([endpoint('c1')], NOW)).toEqual({ availability: 'online' });
+  });
+});
+
+describe('aggregation rule: the most available state wins over offline', () => {
+  test('one endpoint offline, another online: online', () => {
+    const desktop = publishedOn(endpoint('c1'), NOW - 5, { source: 'machine', availability: 'offline' });
+    expect(aggregatePresence([desktop, endpoint('c2')], NOW).availability).toBe('online');
+  });
+
+  test('idle desktop (away) and mobile in a call (busy): busy, the more available', () => {
+    const desktop = publishedOn(endpoint('c1'), NOW - 2, { source: 'machine', availability: 'away' });
+    const mobile = publishedOn(endpoint('c2'), NOW - 1, { source: 'machine', availability: 'busy', activity: 'inACall' });
+    expect(aggregatePresence([desktop, mobile], NOW)).toEqual({ availability: 'busy', activity: 'inACall' });
+  });
+
+  test('every endpoint offline: offline', () => {
+    const one = publishedOn(endpoint('c1'), NOW - 2, { source: 'machine', availability: 'offline' });
+    const two = publishedOn(endpoint('c2'), NOW - 1, { source: 'machine', availability: 'offline' });
+    expect(aggregatePresence([one, two], NOW).availability).toBe('offline');
+  });
+
+  test('states rank online, busy, doNotDisturb, beRightBack, away, offline', () => {
+    const ranked = (['away', 'online', 'offline', 'beRightBack', 'busy', 'doNotDisturb'] as const).slice().sort(compareAvailability);
+    expect(ranked).toEqual(['online', 'busy', 'doNotDisturb', 'beRightBack', 'away', 'offline']);
+  });
+});
+
+describe('aggregation rule: an explicit user state wins over machine state', () => {
+  test('a user-chosen away beats another endpoint that is online by itself', () => {
+    const desktop = publishedOn(endpoint('c1'), NOW - 1, { source: 'user', availability: 'away' });
+    expect(aggregatePresence([desktop, endpoint('c2')], NOW).availability).toBe('away');
+  });
+
+  test('the most recent user state wins, whichever endpoint chose it', () => {
+    const desktop = publishedOn(endpoint('c1'), NOW - 20, { source: 'user', availability: 'doNotDisturb' });
+    const mobile = publishedOn(endpoint('c2'), NOW - 10, { source: 'user', availability: 'beRightBack' });
+    expect(aggregatePresence([desktop, mobile], NOW).availability).toBe('beRightBack');
+  });
+
+  test('a user-chosen offline is "appear offline"', () => {
+    const desktop = publishedOn(endpoint('c1'), NOW - 1, { source: 'user', availability: 'offline' });
+    expect(aggregatePresence([desktop, endpoint('c2')], NOW).availability).toBe('offline');
+  });
+
+  test('a reset hands back to the machine states', () => {
+    const desktop = publishedOn(endpoint('c1'), NOW - 20, { source: 'user', availability: 'busy' });
+    const reset = publishedOn(desktop, NOW - 10, { source: 'user', reset: true });
+    const mobile = publishedOn(endpoint('c2'), NOW - 15, { source: 'machine', availability: 'away' });
+    expect(aggregatePresence([reset, mobile], NOW).availability).toBe('online');
+  });
+
+  test('a later machine state does not override the user state', () => {
+    const desktop = publishedOn(endpoint('c1'), NOW - 20, { source: 'user', availability: 'busy' });
+    const idle = publishedOn(desktop, NOW - 10, { source: 'machine', availability: 'away' });
+    expect(aggregatePresence([idle], NOW).availability).toBe('busy');
+  });
+
+  test('a user state on an endpoint that closed no longer counts', () => {
+    const closed = publishedOn(endpoint('c1', { expiresAt: NOW - 1 }), NOW - 20, { source: 'user', availability: 'doNotDisturb' });
+    expect(aggregatePresence([closed, endpoint('c2')], NOW).availability).toBe('online');
+  });
+});
+
+describe('aggregation rule: the note is the user’s, the latest published on any endpoint', () => {
+  test('the most recent note wins; an empty note clears it', () => {
+    const desktop = publishedOn(endpoint('c1'), NOW - 20, { source: 'user', availability: 'online', note: 'in Berlin' });
+    const mobile = publishedOn(endpoint('c2'), NOW - 10, { source: 'machine', availability: 'online', note: 'at lunch' });
+    expect(aggregatePresence([desktop, mobile], NOW).note).toBe('at lunch');
+    const cleared = publishedOn(mobile, NOW - 5, { source: 'machine', availability: 'online', note: '' });
+    expect(aggregatePresence([desktop, cleared], NOW).note).toBeUndefined();
+  });
+
+  test('presence is compared field by field', () => {
+    expect(samePresence({ availability: 'busy', note: 'x' }, { availability: 'busy', note: 'x' })).toBe(true);
+    expect(samePresence({ availability: 'busy' }, { availability: 'busy', activity: 'inACall' })).toBe(false);
+  });
+});
+
+describe('who may see whose presence', () => {
+  test('anonymous guests and PSTN callers may not watch enterprise (home-domain) users', () => {
+    for (const kind of ['anonymous', 'pstn'] as const) {
+      expect(mayWatch({ ...alice, kind }, 'sip:bob@contoso.com', HOME)).toBe(false);
+      expect(mayWatch({ ...alice, kind }, 'sip:BOB@Contoso.COM', HOME)).toBe(false);
+    }
+  });
+
+  test('they may watch users outside the home domain', () => {
+    expect(mayWatch({ ...alice, kind: 'anonymous' }, 'sip:partner@fabrikam.com', HOME)).toBe(true);
+  });
+
+  test('enterprise, federated, application and admin users may watch anyone', () => {
+    for (const kind of ['enterprise', 'federated', 'application', 'admin'] as const) {
+      expect(mayWatch({ ...alice, kind }, 'sip:bob@contoso.com', HOME)).toBe(true);
+    }
+  });
+
+  test('a refused target refuses the whole request, naming it', () => {
+    expect(() => targetsToWatch({ ...alice, kind: 'anonymous' }, ['sip:x@fabrikam.com', 'sip:bob@contoso.com'], HOME)).toThrow(
+      new ForbiddenError('anonymous users may not watch the presence of sip:bob@contoso.com, a user of contoso.com'),
+    );
+  });
+
+  test('targets are lowercased and deduplicated', () => {
+    expect(targetsToWatch(alice, ['sip:Bob@contoso.com', 'sip:bob@contoso.com', 'sip:carol@contoso.com'], HOME)).toEqual([
+      'sip:bob@contoso.com',
+      'sip:carol@contoso.com',
+    ]);
+  });
+});
+
+describe('subscription size rule', () => {
+  test('adding keeps each target once', () => {
+    expect(targetsAfterAdding(['sip:a@x.com'], ['sip:a@x.com', 'sip:b@x.com'])).toEqual(['sip:a@x.com', 'sip:b@x.com']);
+  });
+
+  test(`a subscription watches at most ${MAX_TARGETS_PER_SUBSCRIPTION} users`, () => {
+    const full = Array.from({ length: MAX_TARGETS_PER_SUBSCRIPTION }, (_, n) => `sip:u${n}@x.com`);
+    expect(() => targetsAfterAdding(full, ['sip:one-more@x.com'])).toThrow(BadRequestError);
+    expect(targetsAfterAdding(full, [full[0]!])).toHaveLength(MAX_TARGETS_PER_SUBSCRIPTION);
+  });
+});
