@@ -1,25 +1,8 @@
-import { TooLargeError } from '../shared/errors';
-import { lambdaHandler, makeCommandHandler } from './lib/command-handler';
-import { type Dependencies, productionDependencies } from './lib/dependencies';
+import { lambdaHandler } from './lib/command-handler';
+import { productionDependencies } from './lib/dependencies';
+import { makeImHandler } from './lib/im-handler';
 
-/** Instant messages (SPEC §3): parse, authorize in the domain, answer. */
-export function makeImHandler(deps: Pick<Dependencies, 'conversations' | 'config'>) {
-  return makeCommandHandler({
-    'im.send': async (args, { identity, connectionId }) => {
-      if (Buffer.byteLength(args.text, 'utf8') > deps.config.IM_MAX_MESSAGE_BYTES) {
-        throw new TooLargeError(`field 'text': over ${deps.config.IM_MAX_MESSAGE_BYTES} bytes`);
-      }
-      return deps.conversations.send(identity, connectionId, args);
-    },
-    'im.typing': async ({ conversationId }, { identity, connectionId }) => {
-      await deps.conversations.typing(identity, connectionId, conversationId);
-      return {};
-    },
-    'im.keepalive': async ({ conversationId }, { identity }) => deps.conversations.keepalive(identity, conversationId),
-    'im.leave': async ({ conversationId }, { identity, connectionId }) => deps.conversations.leave(identity, connectionId, conversationId),
-    'im.history': async ({ conversationId, before, limit }, { identity }) =>
-      deps.conversations.history(identity, conversationId, limit ?? deps.config.CHAT_HISTORY_PAGE_SIZE, before),
-  });
-}
+export { makeImHandler };
 
+/** Instant messages (SPEC §3); the routes are in ./lib/im-handler.ts. */
 export const handler = lambdaHandler(makeImHandler(productionDependencies()));

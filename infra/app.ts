@@ -12,5 +12,7 @@ new StatelessStack(app, 'UcStateless', {
   jwtSecret: stateful.jwtSecret,
   complianceQueue: stateful.complianceQueue,
   timerDeadLetterQueue: stateful.timerDeadLetterQueue,
+  filesBucket: stateful.filesBucket,
+  complianceBucket: stateful.complianceBucket,
   config: { HOME_DOMAIN: process.env.HOME_DOMAIN ?? 'contoso.com' },
 });

@@ -18,9 +18,13 @@ export interface FunctionSpec {
     readonly timers?: boolean;
     /** Sends compliance events to the compliance queue. */
     readonly complianceQueue?: boolean;
+    /** Writes batch files to the compliance archive (the compliance bucket on AWS). */
+    readonly complianceArchive?: boolean;
+    /** Presigns PUT and GET URLs of chat files in the files bucket (its `rooms/` prefix). */
+    readonly files?: boolean;
   };
   /** What invokes it besides WebSocket routes. */
-  readonly trigger?: 'scheduler' | 'complianceQueue';
+  readonly trigger?: 'scheduler' | 'complianceQueue' | 'complianceExport';
 }
 
 export const AUTHORIZER: FunctionSpec = {
@@ -58,6 +62,14 @@ export const APP_FUNCTIONS: readonly FunctionSpec[] = [
     routes: [],
     trigger: 'complianceQueue',
     uses: { table: 'readWrite' },
+  },
+  // Every COMPLIANCE_EXPORT_SECONDS, a recurring schedule of its own (COMPLIANCE_EXPORT_SCHEDULE).
+  {
+    name: 'compliance-export',
+    entry: 'functions/compliance-export.ts',
+    routes: [],
+    trigger: 'complianceExport',
+    uses: { table: 'readWrite', complianceArchive: true },
   },
   {
     name: 'im',
@@ -121,8 +133,10 @@ export const APP_FUNCTIONS: readonly FunctionSpec[] = [
       'chat.grpchat',
       'chat.getinv',
       'chat.search',
+      'chat.file.upload',
+      'chat.file.download',
     ],
-    uses: { table: 'readWrite', connections: true, complianceQueue: true },
+    uses: { table: 'readWrite', connections: true, complianceQueue: true, files: true },
   },
 ];
 
@@ -144,8 +158,12 @@ export const LOCAL_RESOURCE_NAMES = {
   complianceDeadLetterQueue: 'uc-compliance-dlq',
   timerDeadLetterQueue: 'uc-timers-dlq',
   scheduleGroup: 'uc-timers',
+  filesBucket: 'uc-files',
   schedulerRoleArn: 'arn:aws:iam::000000000000:role/uc-scheduler',
 } as const;
+
+/** The recurring schedule that runs the compliance export (in the app's schedule group). */
+export const COMPLIANCE_EXPORT_SCHEDULE = 'compliance-export';
 
 /** A message is tried this many times before the compliance queue moves it to its dead-letter queue. */
 export const COMPLIANCE_MAX_RECEIVE_COUNT = 5;

@@ -20,11 +20,19 @@ const configSchema = z.object({
   PRESENCE_SUBSCRIPTION_SECONDS: seconds(3600),
   COMPLIANCE_EXPORT_SECONDS: seconds(60),
   COMPLIANCE_EXPORT_DIR: z.string().default('.data/compliance'),
+  /** The compliance adapter's file format (docs/compliance.md); with COMPLIANCE_BUCKET set, files go to S3. */
+  COMPLIANCE_ADAPTER: z.enum(['xml', 'jsonl']).default('xml'),
+  COMPLIANCE_BUCKET: z.string().min(3).max(63).optional(),
   /** How long a connection record lives: API Gateway's 2-hour connection limit. */
   CONNECTION_TTL_SECONDS: seconds(7200),
   IM_MAX_MESSAGE_BYTES: z.coerce.number().int().positive().default(16 * 1024),
   CHAT_MAX_MESSAGE_BYTES: z.coerce.number().int().positive().default(16 * 1024),
   CHAT_HISTORY_PAGE_SIZE: z.coerce.number().int().positive().max(100).default(50),
+  /** Chat files (`chat.file.upload`): the largest file, the bucket, and how long a presigned URL lives
+   * (SigV4 presigned URLs allow at most 7 days). */
+  CHAT_MAX_FILE_BYTES: z.coerce.number().int().positive().default(10 * 1024 * 1024),
+  FILES_BUCKET: z.string().min(3).max(63).default('uc-files'),
+  FILE_URL_SECONDS: z.coerce.number().int().positive().max(604800).default(300),
   /** EventBridge Scheduler: the group of the app's timers, the timer function they invoke, the role
    * Scheduler assumes, and the dead-letter queue of firings it could not deliver. */
   SCHEDULE_GROUP: z.string().min(1).default('uc-timers'),
@@ -33,7 +41,7 @@ const configSchema = z.object({
   TIMER_DLQ_ARN: z.string().startsWith('arn:').optional(),
   COMPLIANCE_QUEUE_URL: z.url().optional(),
   /** Parallel postToConnection calls of one fan-out. */
-  FANOUT_CONCURRENCY: z.coerce.number().int().positive().default(32),
+  FANOUT_CONCURRENCY: z.coerce.number().int().positive().default(64),
 });
 
 export type Config = z.infer<typeof configSchema>;

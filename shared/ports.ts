@@ -21,6 +21,8 @@ export interface ConnectionStore {
   delete(connectionId: string): Promise<void>;
   /** The user's live connections (expired records are left out). */
   listByUser(uri: string): Promise<ConnectionRecord[]>;
+  /** The connection ids of many users at once, for fan-out (a gone one is found and removed on post). */
+  connectionIdsOf(uris: readonly string[]): Promise<string[]>;
 }
 
 export interface ConnectionStatus {

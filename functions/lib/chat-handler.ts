@@ -31,5 +31,10 @@ export function makeChatHandler(deps: Pick<Dependencies, 'config' | 'chat'>) {
     },
     'chat.getinv': async (_args, { identity }) => deps.chat.invitations(identity),
     'chat.search': async ({ roomId, query, limit }, context) => deps.chat.search(context, roomId, query, limit),
+    'chat.file.upload': async (args, context) => {
+      if (args.size > deps.config.CHAT_MAX_FILE_BYTES) throw new TooLargeError(`field 'size': over ${deps.config.CHAT_MAX_FILE_BYTES} bytes`);
+      return deps.chat.uploadFile(context, args);
+    },
+    'chat.file.download': async ({ fileId }, context) => deps.chat.downloadFile(context, fileId),
   });
 }

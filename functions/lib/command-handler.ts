@@ -45,7 +45,9 @@ export function makeCommandHandler(routes: CommandRoutes) {
       // The store still throttling after the SDK's retries: the client retries later with the same client id.
       const error = isThrottling(caught) ? new UnavailableError('the service is busy; retry with the same client id', 500) : caught;
       const response = errorResponse(rid, error, requestId);
-      if (response.status >= 500) logger.error('command failed', { action, requestId, error: error as Error });
+      // A 503 is the service asking the client to come back (throttling): expected, not a bug.
+      if (response.status === 503) logger.warn('command deferred', { action, requestId, retryAfterMs: response.error.retryAfterMs });
+      else if (response.status >= 500) logger.error('command failed', { action, requestId, error: error as Error });
       else logger.info('command refused', { action, status: response.status, code: response.error.code, requestId });
       return { statusCode: 200, body: JSON.stringify(response) };
     }

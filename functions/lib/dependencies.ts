@@ -2,11 +2,13 @@ import { ApiGatewayConnections } from '../../shared/adapters/apigw-connections';
 import { DynamoChatStore } from '../../shared/adapters/chat-store-dynamodb';
 import { systemClock } from '../../shared/adapters/clock';
 import { DynamoConferenceStore } from '../../shared/adapters/conference-store-dynamodb';
+import { DynamoComplianceOutbox } from '../../shared/adapters/compliance-outbox-dynamodb';
 import { DynamoConnectionStore } from '../../shared/adapters/connection-store-dynamodb';
 import { DynamoConversationStore } from '../../shared/adapters/conversation-store-dynamodb';
 import { DynamoPresenceStore } from '../../shared/adapters/presence-store-dynamodb';
 import { dynamoDocumentClient } from '../../shared/adapters/dynamodb';
 import { SchedulerTimers, schedulerSdkClient } from '../../shared/adapters/scheduler-timers';
+import { S3FileStorage, s3SdkClient } from '../../shared/adapters/s3-file-storage';
 import { SqsQueue, sqsSdkClient } from '../../shared/adapters/sqs-queue';
 import { ChatService } from '../../shared/chat/service';
 import { type Config, loadConfig, requireSetting } from '../../shared/config';
@@ -77,6 +79,7 @@ export function productionDependencies(): Dependencies {
         delivery: deps.delivery,
         timers: deps.timers,
         complianceQueue: deps.complianceQueue,
+        complianceOutbox: new DynamoComplianceOutbox(dynamoDocumentClient(), config.TABLE_NAME),
         clock,
         idleMs: config.CONVERSATION_IDLE_SECONDS * 1000,
         newId,
@@ -135,6 +138,8 @@ export function productionDependencies(): Dependencies {
         homeDomain: config.HOME_DOMAIN,
         historyPageSize: config.CHAT_HISTORY_PAGE_SIZE,
         newId,
+        files: new S3FileStorage(s3SdkClient(), config.FILES_BUCKET),
+        fileUrlSeconds: config.FILE_URL_SECONDS,
       });
       return chat;
     },

@@ -9,8 +9,9 @@ import { createEdgeServer, type EdgeService } from './edge';
 import { LocalWebSocketGateway } from './gateway';
 import { LocalLambdaHost } from './lambda-host';
 import { LOCAL_REGION, localFunctionArn } from './lambdas';
-import { provisionResources } from './provision';
+import { provisionComplianceExport, provisionResources } from './provision';
 import { LocalScheduler } from './scheduler';
+import { LocalS3 } from './s3';
 import { LocalSqs } from './sqs';
 
 /** The development secret of the local cloud (SPEC §1); a deployment reads its own from a secret store. */
@@ -51,6 +52,8 @@ export interface LocalCloud {
   /** The emulated SQS and Scheduler (absent with an external endpoint). */
   readonly sqs?: LocalSqs;
   readonly scheduler?: LocalScheduler;
+  /** The emulated S3 (absent with an external endpoint). */
+  readonly s3?: LocalS3;
   /** Set when the AWS services are LocalStack or AWS (AWS_ENDPOINT_URL given before start). */
   readonly externalEndpoint?: string;
   stop(): Promise<void>;
@@ -82,6 +85,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   let dynamo: DynamoDbLocal | undefined;
   let sqs: LocalSqs | undefined;
   let scheduler: LocalScheduler | undefined;
+  let s3: LocalS3 | undefined;
   try {
     // The handlers' environment: the production SDK clients, pointed at this endpoint.
     Object.assign(process.env, {
@@ -103,7 +107,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       if (!options.dynamoEndpoint) dynamo = await startDynamoDbLocal({ dataDir: dataDir && join(dataDir, 'dynamodb') });
       sqs = new LocalSqs({ endpointUrl: () => url, dataDir });
       scheduler = new LocalScheduler({ invoker: lambdas, sqs, dataDir, retryBaseDelayMs: options.schedulerRetryBaseDelayMs });
-      services.push(new DynamoDbProxy(options.dynamoEndpoint ?? dynamo!.endpoint), sqs, scheduler);
+      // S3 last: it claims paths by bucket name, so the services that route on headers or fixed paths go first.
+      s3 = new LocalS3({ dataDir, credentials: { [process.env.AWS_ACCESS_KEY_ID!]: process.env.AWS_SECRET_ACCESS_KEY! } });
+      services.push(new DynamoDbProxy(options.dynamoEndpoint ?? dynamo!.endpoint), sqs, scheduler, s3);
       scheduler.start();
     }
 
@@ -114,9 +120,12 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       TIMER_FUNCTION_ARN: localFunctionArn('timer'),
       SCHEDULER_ROLE_ARN: LOCAL_RESOURCE_NAMES.schedulerRoleArn,
       TIMER_DLQ_ARN: resources.timerDeadLetterQueueArn,
+      FILES_BUCKET: resources.filesBucket,
     });
     const config = loadConfig(process.env);
     await ensureTable(new DynamoDBClient({ endpoint: awsEndpoint }), config.TABLE_NAME);
+    // After the table: the export's first firing reads it.
+    await provisionComplianceExport(awsEndpoint, config.COMPLIANCE_EXPORT_SECONDS);
 
     // Lambda's SQS event source: the compliance consumer, with partial batch responses.
     sqs?.addEventSourceMapping(
@@ -143,6 +152,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       gateway,
       sqs,
       scheduler,
+      s3,
       externalEndpoint,
       stop: async () => {
         await scheduler?.stop();

@@ -1,18 +1,23 @@
+import { BucketAlreadyOwnedByYou, CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { ConflictException, CreateScheduleGroupCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { COMPLIANCE_MAX_RECEIVE_COUNT, LOCAL_RESOURCE_NAMES } from '../functions';
+import { putSchedule } from '../../shared/adapters/scheduler-timers';
+import { rateExpression } from '../../shared/timers/schedule-names';
+import { COMPLIANCE_EXPORT_SCHEDULE, COMPLIANCE_MAX_RECEIVE_COUNT, LOCAL_RESOURCE_NAMES } from '../functions';
+import { localFunctionArn } from './lambdas';
 
 export interface ProvisionedResources {
   readonly complianceQueueUrl: string;
   readonly complianceDeadLetterQueueUrl: string;
   readonly timerDeadLetterQueueArn: string;
   readonly scheduleGroup: string;
+  readonly filesBucket: string;
 }
 
 /**
  * Creates what the CDK stack would, through the AWS SDK, so it works the same against the local cloud's
  * endpoint and LocalStack: the compliance queue with its dead-letter queue, the timers' dead-letter
- * queue and the schedule group. Every call is idempotent, so it runs at every start.
+ * queue, the schedule group and the chat files bucket. Every call is idempotent, so it runs at every start.
  */
 export async function provisionResources(endpoint: string, complianceVisibilitySeconds = 30): Promise<ProvisionedResources> {
   const sqs = new SQSClient({ endpoint });
@@ -43,12 +48,49 @@ export async function provisionResources(endpoint: string, complianceVisibilityS
   } catch (error) {
     if (!(error instanceof ConflictException)) throw error;
   }
+  // Path-style: `{bucket}.localhost` does not resolve; LocalStack takes both.
+  const s3 = new S3Client({ endpoint, forcePathStyle: true });
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: LOCAL_RESOURCE_NAMES.filesBucket }));
+  } catch (error) {
+    if (!(error instanceof BucketAlreadyOwnedByYou)) throw error;
+  }
   sqs.destroy();
   scheduler.destroy();
+  s3.destroy();
   return {
     complianceQueueUrl,
     complianceDeadLetterQueueUrl,
     timerDeadLetterQueueArn,
     scheduleGroup: LOCAL_RESOURCE_NAMES.scheduleGroup,
+    filesBucket: LOCAL_RESOURCE_NAMES.filesBucket,
   };
+}
+
+/**
+ * The compliance export's recurring schedule (the CDK stack declares the same): every `periodSeconds`, it
+ * invokes the `compliance-export` function. Created or updated at every start, so a changed period applies.
+ * No retries: the next period is the retry, and the events wait in the store meanwhile.
+ */
+export async function provisionComplianceExport(endpoint: string, periodSeconds: number): Promise<void> {
+  const scheduler = new SchedulerClient({ endpoint });
+  try {
+    await putSchedule(scheduler, {
+      Name: COMPLIANCE_EXPORT_SCHEDULE,
+      GroupName: LOCAL_RESOURCE_NAMES.scheduleGroup,
+      ScheduleExpression: rateExpression(periodSeconds),
+      // A rate schedule without a start fires at once: the first run is one period after start instead, so a
+      // process that just started (or a test) sees its events pending for a period.
+      StartDate: new Date(Date.now() + periodSeconds * 1000),
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      Target: {
+        Arn: localFunctionArn('compliance-export'),
+        RoleArn: LOCAL_RESOURCE_NAMES.schedulerRoleArn,
+        Input: JSON.stringify({ job: 'compliance.export' }),
+        RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 },
+      },
+    });
+  } finally {
+    scheduler.destroy();
+  }
 }

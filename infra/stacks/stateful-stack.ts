@@ -1,5 +1,7 @@
 import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { BlockPublicAccess, Bucket, BucketEncryption, HttpMethods, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Duration } from 'aws-cdk-lib';
@@ -14,6 +16,10 @@ export class StatefulStack extends Stack {
   readonly complianceQueue: Queue;
   readonly complianceDeadLetterQueue: Queue;
   readonly timerDeadLetterQueue: Queue;
+  /** The compliance archive (SPEC §7): one object per export batch, written once, versioned and retained. */
+  readonly complianceBucket: Bucket;
+  /** Chat files (`chat.file.upload`), put and got by clients through presigned URLs only. */
+  readonly filesBucket: Bucket;
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
@@ -45,5 +51,38 @@ export class StatefulStack extends Stack {
     });
     // Timer firings that Scheduler could not deliver after its retries.
     this.timerDeadLetterQueue = new Queue(this, 'TimerDeadLetterQueue', queueDefaults);
+    this.complianceBucket = new Bucket(this, 'ComplianceArchive', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      // An overwrite or delete keeps the earlier version: the archive is evidence.
+      versioned: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // Anything in a dead-letter queue is work that will not happen on its own (docs/operations.md: replay).
+    for (const [id, queue, what] of [
+      ['ComplianceDeadLetterAlarm', this.complianceDeadLetterQueue, 'compliance events the consumer could not store'],
+      ['TimerDeadLetterAlarm', this.timerDeadLetterQueue, 'timer firings Scheduler could not deliver'],
+    ] as const) {
+      new Alarm(this, id, {
+        metric: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        alarmDescription: `The dead-letter queue holds ${what}; see docs/operations.md to replay them.`,
+      });
+    }
+    this.filesBucket = new Bucket(this, 'FilesBucket', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      // Browsers PUT and GET the presigned URLs from the web client's origin; the signature is the authorization.
+      cors: [{ allowedMethods: [HttpMethods.PUT, HttpMethods.GET, HttpMethods.HEAD], allowedOrigins: ['*'], allowedHeaders: ['*'], exposedHeaders: ['ETag'], maxAge: 3000 }],
+      lifecycleRules: [{ abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
   }
 }

@@ -2,21 +2,31 @@ import { ArnFormat, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-
 import { WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { ScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
+import { FilterPattern, MetricFilter } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import { Schedule, ScheduleExpression, ScheduleGroup, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { FILE_KEY_PREFIX } from '../../shared/chat/files';
 import { AppFunction } from '../constructs/app-function';
-import { APP_FUNCTIONS, AUTHORIZER, type FunctionSpec } from '../functions';
+import { loadConfig } from '../../shared/config';
+import { APP_FUNCTIONS, AUTHORIZER, COMPLIANCE_EXPORT_SCHEDULE, type FunctionSpec } from '../functions';
 
 export interface StatelessStackProps extends StackProps {
   readonly table: ITable;
   readonly jwtSecret: ISecret;
   readonly complianceQueue: IQueue;
   readonly timerDeadLetterQueue: IQueue;
+  /** Chat files; functions whose spec `uses.files` presign URLs into it. */
+  readonly filesBucket: IBucket;
+  /** The compliance archive; functions whose spec `uses.complianceArchive` put batch objects into it. */
+  readonly complianceBucket: IBucket;
   /** Overrides of SPEC.md's configuration (durations, HOME_DOMAIN). */
   readonly config?: Readonly<Record<string, string>>;
   readonly stageName?: string;
@@ -72,6 +82,11 @@ export class StatelessStack extends Stack {
         fn.fn.addEnvironment('COMPLIANCE_QUEUE_URL', props.complianceQueue.queueUrl);
         props.complianceQueue.grantSendMessages(fn.fn);
       }
+      if (spec.uses.files) {
+        fn.fn.addEnvironment('FILES_BUCKET', props.filesBucket.bucketName);
+        // A presigned URL carries the signer's permissions: exactly put and get of chat file objects.
+        fn.fn.addToRolePolicy(new PolicyStatement({ actions: ['s3:PutObject', 's3:GetObject'], resources: [props.filesBucket.arnForObjects(`${FILE_KEY_PREFIX}*`)] }));
+      }
       if (spec.trigger === 'scheduler') {
         this.schedulerRole.addToPolicy(new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [timerFunctionArn] }));
       }
@@ -80,6 +95,12 @@ export class StatelessStack extends Stack {
           new SqsEventSource(props.complianceQueue, { batchSize: 10, maxBatchingWindow: Duration.seconds(1), reportBatchItemFailures: true }),
         );
       }
+      if (spec.uses.complianceArchive) {
+        fn.fn.addEnvironment('COMPLIANCE_BUCKET', props.complianceBucket.bucketName);
+        // Put only: the export writes each batch once (If-None-Match) and never reads or deletes the archive.
+        fn.fn.addToRolePolicy(new PolicyStatement({ actions: ['s3:PutObject'], resources: [props.complianceBucket.arnForObjects('compliance/*')] }));
+      }
+      if (spec.trigger === 'complianceExport') this.scheduleComplianceExport(fn, loadConfig(environment).COMPLIANCE_EXPORT_SECONDS);
       this.functions.set(spec.name, fn);
       return fn;
     };
@@ -122,6 +143,51 @@ export class StatelessStack extends Stack {
       this.api.grantManageConnections(fn.fn);
     }
     new CfnOutput(this, 'WebSocketUrl', { value: this.stage.url });
+  }
+  /**
+   * The export job every COMPLIANCE_EXPORT_SECONDS (rounded up to whole minutes, Scheduler's finest rate),
+   * an alarm on its errors and one on export age: the `oldestPendingAgeSeconds` each run logs, as a metric.
+   */
+  private scheduleComplianceExport(fn: AppFunction, periodSeconds: number): void {
+    const minutes = Math.max(1, Math.ceil(periodSeconds / 60));
+    // The next period is the retry; the events wait in the store meanwhile.
+    fn.fn.configureAsyncInvoke({ retryAttempts: 0 });
+    new Schedule(this, 'ComplianceExportSchedule', {
+      scheduleName: COMPLIANCE_EXPORT_SCHEDULE,
+      scheduleGroup: this.scheduleGroup,
+      description: 'Exports pending compliance events through the compliance adapter (SPEC §7)',
+      schedule: ScheduleExpression.rate(Duration.minutes(minutes)),
+      target: new LambdaInvoke(fn.fn, {
+        role: this.schedulerRole,
+        input: ScheduleTargetInput.fromObject({ job: 'compliance.export' }),
+        retryAttempts: 0,
+      }),
+    });
+    new Alarm(this, 'ComplianceExportErrorsAlarm', {
+      metric: fn.fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 2,
+      datapointsToAlarm: 2,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+      alarmDescription: 'The compliance export failed in two 5-minute periods in a row; its events wait in the store.',
+    });
+    const age = new MetricFilter(this, 'ComplianceExportAgeFilter', {
+      logGroup: fn.fn.logGroup,
+      filterPattern: FilterPattern.numberValue('$.oldestPendingAgeSeconds', '>=', 0),
+      metricNamespace: 'UcBackend/Compliance',
+      metricName: 'OldestPendingAgeSeconds',
+      metricValue: '$.oldestPendingAgeSeconds',
+    });
+    new Alarm(this, 'ComplianceExportAgeAlarm', {
+      metric: age.metric({ period: Duration.minutes(5), statistic: 'Maximum' }),
+      threshold: Math.max(900, 5 * minutes * 60),
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      // No run logged at all means the export is not running: that is an alarm too.
+      treatMissingData: TreatMissingData.BREACHING,
+      alarmDescription: 'Compliance events wait longer than expected for export (or the export does not run).',
+    });
   }
 }
 

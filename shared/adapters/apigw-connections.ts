@@ -15,8 +15,13 @@ export class ApiGatewayConnections implements Connections {
   private readonly client: ApiGatewayManagementApiClient;
 
   constructor(endpoint: string | undefined) {
+    // Fan-out posts in parallel: more sockets than the SDK's default 50, kept alive between invocations.
+    const agent = { keepAlive: true, maxSockets: 256 };
     // The management API has no default endpoint; AWS_ENDPOINT_URL serves when no stage URL is given.
-    this.client = new ApiGatewayManagementApiClient(endpoint ? { endpoint } : {});
+    this.client = new ApiGatewayManagementApiClient({
+      ...(endpoint ? { endpoint } : {}),
+      requestHandler: { httpAgent: agent, httpsAgent: agent },
+    });
   }
 
   async post(connectionId: string, payload: unknown): Promise<'delivered' | 'gone'> {

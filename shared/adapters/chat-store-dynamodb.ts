@@ -15,7 +15,7 @@ import {
   type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { ChatMessage, ChatStore, CreateOutcome, DirectoryEntry, Invitation, Page, PostKey, PostRecord, PostResult } from '../chat/ports';
+import type { ChatFile, ChatMessage, ChatStore, CreateOutcome, DirectoryEntry, Invitation, Page, PostKey, PostRecord, PostResult } from '../chat/ports';
 import { type AssociationRole, associationRoles, type Category, type Room } from '../chat/room';
 import { BadRequestError } from '../errors';
 import { TABLE_KEYS, ttlSeconds } from './dynamodb';
@@ -37,6 +37,7 @@ const tokenPartition = (roomId: string, token: string) => `RTOK#${roomId}#${toke
 const postKey = (key: PostKey) => ({ PK: `IDEM#${key.senderUri}#chat.grpchat#${key.roomId}#${key.clientMsgId}`, SK: 'IDEM' });
 const createKey = (uri: string, clientId: string) => ({ PK: `IDEM#${uri}#room.create#${clientId}`, SK: 'IDEM' });
 const categoryKey = (category: string) => ({ PK: `CATEGORY#${category}`, SK: 'META' });
+const fileKey = (fileId: string) => ({ PK: `FILE#${fileId}`, SK: 'META' });
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 type WriteRequest = NonNullable<BatchWriteCommandInput['RequestItems']>[string][number];
@@ -333,6 +334,18 @@ export class DynamoChatStore implements ChatStore {
 
   async messagesAt(roomId: string, seqs: readonly number[]): Promise<ChatMessage[]> {
     return (await this.batchGet(seqs.map((seq) => messageKey(roomId, seq)))).map(toMessage);
+  }
+
+  async putFile(file: ChatFile): Promise<void> {
+    // File ids are fresh random ids: the condition only guards against overwriting another file's record.
+    await this.client.send(new PutCommand({ TableName: this.tableName, Item: { ...fileKey(file.fileId), ...file }, ConditionExpression: 'attribute_not_exists(PK)' }));
+  }
+
+  async getFile(fileId: string): Promise<ChatFile | undefined> {
+    const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: fileKey(fileId), ConsistentRead: true }));
+    if (!Item) return undefined;
+    const { PK: _pk, SK: _sk, ...rest } = Item;
+    return rest as ChatFile;
   }
 
   async putInvitations(uris: readonly string[], invitation: Invitation): Promise<void> {

@@ -1,12 +1,26 @@
-import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { Clock, ConnectionRecord, ConnectionStore } from '../ports';
 import { TABLE_KEYS, ttlSeconds } from './dynamodb';
 
 const connectionKey = (connectionId: string) => ({ PK: `CONN#${connectionId}`, SK: 'CONN' });
+/** A user's live connection ids in one item, so a fan-out to many users is a BatchGet, not a query per user. */
+const userConnectionsKey = (uri: string) => ({ PK: `USER#${uri}`, SK: 'CONNS' });
+/** DynamoDB's BatchGetItem limit. */
+const BATCH_GET_LIMIT = 100;
 
 /**
- * Connections in the single table: `CONN#{id}` / `CONN`, indexed on GSI1 by `USER#{uri}` so a user's
- * endpoints are one query. A days-late TTL cleans what `$disconnect` missed; reads skip expired records.
+ * Connections in the single table: `CONN#{id}` / `CONN`, indexed on GSI1 by `USER#{uri}` (a user's full
+ * records, one query), and `USER#{uri}` / `CONNS` holding the set of the user's connection ids (many users'
+ * endpoints in one BatchGet). A days-late TTL cleans what `$disconnect` missed; reads skip expired records,
+ * and a post that meets a gone connection removes it from both.
  */
 export class DynamoConnectionStore implements ConnectionStore {
   constructor(
@@ -16,16 +30,32 @@ export class DynamoConnectionStore implements ConnectionStore {
   ) {}
 
   async put(record: ConnectionRecord): Promise<void> {
+    const ttl = ttlSeconds(record.expiresAt) + 86400;
     await this.client.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: {
-          ...connectionKey(record.connectionId),
-          GSI1PK: `USER#${record.uri}`,
-          GSI1SK: `CONN#${record.connectionId}`,
-          ...record,
-          [TABLE_KEYS.ttlAttribute]: ttlSeconds(record.expiresAt) + 86400,
-        },
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Put: {
+              TableName: this.tableName,
+              Item: {
+                ...connectionKey(record.connectionId),
+                GSI1PK: `USER#${record.uri}`,
+                GSI1SK: `CONN#${record.connectionId}`,
+                ...record,
+                [TABLE_KEYS.ttlAttribute]: ttl,
+              },
+            },
+          },
+          {
+            Update: {
+              TableName: this.tableName,
+              Key: userConnectionsKey(record.uri),
+              UpdateExpression: 'ADD connectionIds :id SET #ttl = :ttl',
+              ExpressionAttributeNames: { '#ttl': TABLE_KEYS.ttlAttribute },
+              ExpressionAttributeValues: { ':id': new Set([record.connectionId]), ':ttl': ttl },
+            },
+          },
+        ],
       }),
     );
   }
@@ -37,7 +67,35 @@ export class DynamoConnectionStore implements ConnectionStore {
   }
 
   async delete(connectionId: string): Promise<void> {
-    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: connectionKey(connectionId) }));
+    const { Attributes } = await this.client.send(
+      new DeleteCommand({ TableName: this.tableName, Key: connectionKey(connectionId), ReturnValues: 'ALL_OLD' }),
+    );
+    if (!Attributes?.uri) return;
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: userConnectionsKey(String(Attributes.uri)),
+        UpdateExpression: 'DELETE connectionIds :id',
+        ExpressionAttributeValues: { ':id': new Set([connectionId]) },
+      }),
+    );
+  }
+
+  async connectionIdsOf(uris: readonly string[]): Promise<string[]> {
+    const ids: string[] = [];
+    const unique = [...new Set(uris)];
+    for (let start = 0; start < unique.length; start += BATCH_GET_LIMIT) {
+      let keys: Record<string, unknown>[] = unique.slice(start, start + BATCH_GET_LIMIT).map(userConnectionsKey);
+      // Unprocessed keys come back under load; ask again until none remain.
+      for (let attempt = 0; keys.length > 0 && attempt < 5; attempt++) {
+        const answer = await this.client.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ProjectionExpression: 'connectionIds' } } }),
+        );
+        for (const item of answer.Responses?.[this.tableName] ?? []) ids.push(...((item.connectionIds as Set<string> | undefined) ?? []));
+        keys = (answer.UnprocessedKeys?.[this.tableName]?.Keys as Record<string, unknown>[] | undefined) ?? [];
+      }
+    }
+    return ids;
   }
 
   async listByUser(uri: string): Promise<ConnectionRecord[]> {

@@ -7,9 +7,11 @@ import {
   type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { ComplianceEvent } from '../compliance/event';
 import type { Conversation, EndReason, ImMessage } from '../conversation/conversation';
 import type { AppendOutcome, ConversationStore, HistoryPage, IdempotencyKey, OpenOutcome, SendResult } from '../conversation/ports';
 import { BadRequestError } from '../errors';
+import { outboxPut } from './compliance-outbox-dynamodb';
 import { TABLE_KEYS, ttlSeconds } from './dynamodb';
 import { isConditionFailure } from './dynamodb-errors';
 
@@ -24,7 +26,8 @@ type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[numb
 
 /**
  * Conversations in the single table: `CONV#{id}` / `META` holds the state, `CONV#{id}` / `MSG#{ts}#{id}`
- * the messages (history is one query, newest first), `IDEM#{uri}#{clientMsgId}` a send's answer.
+ * the messages (history is one query, newest first), `IDEM#{uri}#{clientMsgId}` a send's answer, and each
+ * message's compliance event in the outbox (`OUTBOX#{shard}`) until it is on the queue.
  * Every race is settled by a condition inside one transaction.
  */
 export class DynamoConversationStore implements ConversationStore {
@@ -43,7 +46,7 @@ export class DynamoConversationStore implements ConversationStore {
     return Item?.result as SendResult | undefined;
   }
 
-  async open(conversation: Conversation, message: ImMessage, result: SendResult, key?: IdempotencyKey): Promise<OpenOutcome> {
+  async open(conversation: Conversation, message: ImMessage, result: SendResult, complianceEvent: ComplianceEvent, key?: IdempotencyKey): Promise<OpenOutcome> {
     const items: TransactItem[] = [
       { Put: { TableName: this.tableName, Item: { ...conversationKey(conversation.conversationId), ...conversation }, ConditionExpression: 'attribute_not_exists(PK)' } },
       this.putMessage(message),
@@ -60,6 +63,8 @@ export class DynamoConversationStore implements ConversationStore {
           },
         }) - 1
       : -1;
+    // Last, so the indexes above stay put; unconditional, so it never fails the transaction.
+    items.push(outboxPut(this.tableName, complianceEvent));
     const failed = await this.transact(items);
     if (failed.length === 0) return { kind: 'opened' };
     if (key && failed.includes(idempotencyIndex)) return this.replayed(key);
@@ -70,7 +75,7 @@ export class DynamoConversationStore implements ConversationStore {
     throw new Error(`opening conversation ${conversation.conversationId} failed on item(s) ${failed.join(',')}`);
   }
 
-  async append(message: ImMessage, result: SendResult, idleCutoff: number, key?: IdempotencyKey): Promise<AppendOutcome> {
+  async append(message: ImMessage, result: SendResult, idleCutoff: number, complianceEvent: ComplianceEvent, key?: IdempotencyKey): Promise<AppendOutcome> {
     const items: TransactItem[] = [
       {
         Update: {
@@ -85,6 +90,8 @@ export class DynamoConversationStore implements ConversationStore {
       this.putMessage(message),
     ];
     if (key) items.push(this.putIdempotency(key, result));
+    // After the idempotency record, which stays at index 2.
+    items.push(outboxPut(this.tableName, complianceEvent));
     const failed = await this.transact(items);
     if (failed.length === 0) return { kind: 'appended' };
     if (key && failed.includes(2)) return this.replayed(key);

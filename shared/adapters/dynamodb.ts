@@ -45,7 +45,8 @@ let documentClient: DynamoDBDocumentClient | undefined;
 
 /** One client per process (module scope in Lambda). The endpoint comes from AWS_ENDPOINT_URL when set. */
 export function dynamoDocumentClient(): DynamoDBDocumentClient {
-  documentClient ??= DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+  const agent = { keepAlive: true, maxSockets: 256 };
+  documentClient ??= DynamoDBDocumentClient.from(new DynamoDBClient({ requestHandler: { httpAgent: agent, httpsAgent: agent } }), {
     marshallOptions: { removeUndefinedValues: true },
   });
   return documentClient;

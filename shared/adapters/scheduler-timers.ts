@@ -46,18 +46,7 @@ export class SchedulerTimers implements Timers {
   }
 
   async recurring(name: string, periodSeconds: number, input: TimerFiring): Promise<void> {
-    const schedule = this.scheduleInput(name, rateExpression(periodSeconds), input, 'NONE');
-    try {
-      await this.client.send(new UpdateScheduleCommand(schedule));
-    } catch (error) {
-      if (!(error instanceof ResourceNotFoundException)) throw error;
-      try {
-        await this.client.send(new CreateScheduleCommand(schedule));
-      } catch (createError) {
-        // Another process created it between the two calls: the schedule exists, which is all we need.
-        if (!(createError instanceof ConflictException)) throw createError;
-      }
-    }
+    await putSchedule(this.client, this.scheduleInput(name, rateExpression(periodSeconds), input, 'NONE'));
   }
 
   private scheduleInput(name: string, expression: string, firing: TimerFiring, after: 'DELETE' | 'NONE'): CreateScheduleCommandInput {
@@ -76,6 +65,21 @@ export class SchedulerTimers implements Timers {
         ...(this.config.deadLetterArn ? { DeadLetterConfig: { Arn: this.config.deadLetterArn } } : {}),
       },
     };
+  }
+}
+
+/** Updates the schedule to this definition, or creates it: for recurring schedules, which keep their name. */
+export async function putSchedule(client: SchedulerClient, schedule: CreateScheduleCommandInput): Promise<void> {
+  try {
+    await client.send(new UpdateScheduleCommand(schedule));
+  } catch (error) {
+    if (!(error instanceof ResourceNotFoundException)) throw error;
+    try {
+      await client.send(new CreateScheduleCommand(schedule));
+    } catch (createError) {
+      // Another process created it between the two calls: the schedule exists, which is all we need.
+      if (!(createError instanceof ConflictException)) throw createError;
+    }
   }
 }
 

@@ -9,6 +9,44 @@ export interface ChatMessage {
   readonly text: string;
   readonly ts: number;
   readonly fileId?: string;
+  /** The attached file's description (`chat.file.upload`), set with `fileId`. */
+  readonly file?: FileView;
+}
+
+/** A file uploaded to a room (`FILE#{fileId}`): the bytes live in object storage under `key`. */
+export interface ChatFile {
+  readonly fileId: string;
+  readonly roomId: string;
+  readonly uploader: string;
+  readonly name: string;
+  /** Bytes, as declared at upload and bound into the upload URL's signature. */
+  readonly size: number;
+  readonly contentType: string;
+  /** The object key in the files bucket. */
+  readonly key: string;
+  readonly createdAt: number;
+}
+
+/** What a message and `chat.file.download` show of a file. */
+export interface FileView {
+  readonly fileId: string;
+  readonly name: string;
+  readonly size: number;
+  readonly contentType: string;
+}
+
+export interface SignedUrl {
+  readonly url: string;
+  /** Epoch ms after which the URL is refused. */
+  readonly expiresAt: number;
+}
+
+/** Object storage for chat files, reached by clients through short-lived presigned URLs (S3). */
+export interface FileStorage {
+  /** A URL that accepts one PUT of `size` bytes of `contentType` until it expires. */
+  uploadUrl(file: ChatFile, expiresInSeconds: number, now: number): Promise<SignedUrl>;
+  /** A URL that GETs the object, served as an attachment named after the file. */
+  downloadUrl(file: ChatFile, expiresInSeconds: number, now: number): Promise<SignedUrl>;
 }
 
 /** What a post answered: kept with the client's id so a retry gets the same answer (SPEC §2). */
@@ -94,6 +132,8 @@ export interface ChatStore {
   /** Seqs of the messages indexed under the token, newest first. */
   seqsWithToken(roomId: string, token: string, limit: number): Promise<number[]>;
   messagesAt(roomId: string, seqs: readonly number[]): Promise<ChatMessage[]>;
+  putFile(file: ChatFile): Promise<void>;
+  getFile(fileId: string): Promise<ChatFile | undefined>;
   putInvitations(uris: readonly string[], invitation: Invitation): Promise<void>;
   /** Invitations the user has not fetched yet; they are marked seen. */
   takeUnseenInvitations(uri: string, now: number): Promise<Invitation[]>;

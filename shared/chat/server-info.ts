@@ -3,7 +3,7 @@ import type { Config } from '../config';
 export const SERVER_VERSION = '0.1.0';
 
 /** `chat.getserverinfo` (XCCOS): what a client needs to know before it sends. */
-export function serverInfo(config: Pick<Config, 'CHAT_MAX_MESSAGE_BYTES' | 'CHAT_HISTORY_PAGE_SIZE'>, maxFrameBytes: number) {
+export function serverInfo(config: Pick<Config, 'CHAT_MAX_MESSAGE_BYTES' | 'CHAT_HISTORY_PAGE_SIZE' | 'CHAT_MAX_FILE_BYTES'>, maxFrameBytes: number) {
   return {
     serverVersion: SERVER_VERSION,
     protocol: 'uc-ws/1',
@@ -11,6 +11,7 @@ export function serverInfo(config: Pick<Config, 'CHAT_MAX_MESSAGE_BYTES' | 'CHAT
       maxMessageBytes: config.CHAT_MAX_MESSAGE_BYTES,
       historyPageSize: config.CHAT_HISTORY_PAGE_SIZE,
       maxFrameBytes,
+      maxFileBytes: config.CHAT_MAX_FILE_BYTES,
     },
     features: [
       'ping',
@@ -28,6 +29,8 @@ export function serverInfo(config: Pick<Config, 'CHAT_MAX_MESSAGE_BYTES' | 'CHAT
       'chat.grpchat',
       'chat.getinv',
       'chat.search',
+      'chat.file.upload',
+      'chat.file.download',
       'session.resume',
     ],
   };

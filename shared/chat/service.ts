@@ -4,7 +4,8 @@ import type { Delivery } from '../connections/delivery';
 import { ForbiddenError, NotFoundError, UnavailableError } from '../errors';
 import type { Clock, Queue } from '../ports';
 import { serverEvent } from '../protocol/envelope';
-import type { ChatMessage, ChatStore, DirectoryEntry, Invitation, PostKey, PostResult } from './ports';
+import { assertFileInRoom, fileObjectKey, fileView } from './files';
+import type { ChatFile, ChatMessage, ChatStore, DirectoryEntry, FileStorage, Invitation, PostKey, PostResult } from './ports';
 import {
   type AssociationRole,
   applyRoomChanges,
@@ -36,6 +37,10 @@ export interface ChatDependencies {
   /** CHAT_HISTORY_PAGE_SIZE: the default page, and the most one resume answer holds per room. */
   readonly historyPageSize: number;
   readonly newId: (prefix: string) => string;
+  /** Where file bytes live (S3), reached by clients through presigned URLs. */
+  readonly files: FileStorage;
+  /** FILE_URL_SECONDS: how long an upload or download URL lives. */
+  readonly fileUrlSeconds: number;
 }
 
 /** Who asks, and the command's request id (stable event ids for commands without a client id). */
@@ -165,10 +170,11 @@ export class ChatService {
     const { identity } = caller;
     const room = assertVisible(await this.deps.store.getRoom(command.roomId), identity.uri, command.roomId);
     assertMayPost(room, identity.uri);
+    const file = command.fileId ? assertFileInRoom(await this.deps.store.getFile(command.fileId), command.fileId, room.roomId) : undefined;
     const key: PostKey | undefined = command.clientMsgId ? { roomId: room.roomId, senderUri: identity.uri, clientMsgId: command.clientMsgId } : undefined;
     if (key) {
       const replayed = await this.reserve(key);
-      if (replayed) return this.archivePost(caller, room, replayed, command.text);
+      if (replayed) return this.archivePost(caller, room, replayed, command.text, file?.fileId);
     }
     let seq: number | undefined;
     try {
@@ -186,7 +192,7 @@ export class ChatService {
       from: { uri: identity.uri, name: identity.name },
       text: command.text,
       ts: this.deps.clock.now(),
-      ...(command.fileId ? { fileId: command.fileId } : {}),
+      ...(file ? { fileId: file.fileId, file: fileView(file) } : {}),
     };
     await this.deps.store.putMessage(message, indexTokens(message.text));
     const result: PostResult = { roomId: room.roomId, messageId: message.messageId, seq, ts: message.ts };
@@ -195,9 +201,51 @@ export class ChatService {
     const followers = await this.deps.store.followers(room.roomId);
     await Promise.all([
       this.deps.delivery.toUsers(followers, serverEvent('chat.message', { ...message }), caller.connectionId),
-      this.archivePost(caller, room, result, message.text),
+      this.archivePost(caller, room, result, message.text, message.fileId),
     ]);
     return result;
+  }
+
+  /**
+   * `chat.file.upload`: whoever may post in the room records a file and gets a URL to PUT its bytes to
+   * (the size limit is the handler's). The bytes never pass through the function.
+   */
+  async uploadFile(caller: ChatCaller, command: { roomId: string; fileName: string; size: number; contentType: string }) {
+    const { identity } = caller;
+    const room = assertVisible(await this.deps.store.getRoom(command.roomId), identity.uri, command.roomId);
+    assertMayPost(room, identity.uri);
+    const now = this.deps.clock.now();
+    const fileId = this.deps.newId('file');
+    const file: ChatFile = {
+      fileId,
+      roomId: room.roomId,
+      uploader: identity.uri.toLowerCase(),
+      name: command.fileName,
+      size: command.size,
+      contentType: command.contentType,
+      key: fileObjectKey(room.roomId, fileId),
+      createdAt: now,
+    };
+    await this.deps.store.putFile(file);
+    const upload = await this.deps.files.uploadUrl(file, this.deps.fileUrlSeconds, now);
+    await this.archive(caller, 'chat.file.upload', room, now, fileDetails(file));
+    return { fileId, uploadUrl: upload.url, expiresAt: upload.expiresAt };
+  }
+
+  /**
+   * `chat.file.download`: whoever may read the file's room gets a URL to GET it. A file of a room the
+   * caller may not see (secret, deleted) does not exist for them: 404 naming the file, not the room.
+   */
+  async downloadFile(caller: ChatCaller, fileId: string) {
+    const { identity } = caller;
+    const file = await this.deps.store.getFile(fileId);
+    const room = file ? await this.deps.store.getRoom(file.roomId) : undefined;
+    if (!file || !room || !canSeeRoom(room, identity.uri)) throw new NotFoundError(`no file ${fileId}`);
+    assertMayRead(room, identity.uri);
+    const now = this.deps.clock.now();
+    const download = await this.deps.files.downloadUrl(file, this.deps.fileUrlSeconds, now);
+    await this.archive(caller, 'chat.file.download', room, now, fileDetails(file));
+    return { fileId, fileName: file.name, size: file.size, contentType: file.contentType, downloadUrl: download.url, expiresAt: download.expiresAt };
   }
 
   async history(caller: ChatCaller, roomId: string, limit: number | undefined, before?: string) {
@@ -284,7 +332,7 @@ export class ChatService {
     throw new UnavailableError('this message is being posted; retry with the same clientMsgId', 200);
   }
 
-  private archivePost(caller: ChatCaller, room: Room, result: PostResult, text: string): Promise<PostResult> {
+  private archivePost(caller: ChatCaller, room: Room, result: PostResult, text: string, fileId?: string): Promise<PostResult> {
     return this.send(
       {
         eventId: `chat.post:${room.roomId}:${result.seq}`,
@@ -293,7 +341,7 @@ export class ChatService {
         target: { kind: 'room', id: room.roomId, name: room.name },
         at: result.ts,
         content: text,
-        details: { seq: result.seq, messageId: result.messageId },
+        details: { seq: result.seq, messageId: result.messageId, ...(fileId ? { fileId } : {}) },
       },
       'the message is stored but not yet archived; retry with the same clientMsgId',
     ).then(() => result);
@@ -322,6 +370,10 @@ export class ChatService {
       throw new UnavailableError(message, 1000);
     }
   }
+}
+
+function fileDetails(file: ChatFile): Record<string, string | number> {
+  return { fileId: file.fileId, fileName: file.name, size: file.size, contentType: file.contentType };
 }
 
 function actorOf(identity: Identity): ComplianceEvent['actor'] {

@@ -45,8 +45,7 @@ export class Delivery {
 
   /** Every connection of every listed user, optionally skipping the sender's own connection. */
   async toUsers(uris: readonly string[], payload: unknown, exceptConnectionId?: string): Promise<DeliveryReport> {
-    const lists = await Promise.all(uris.map((uri) => this.store.listByUser(uri)));
-    const ids = new Set(lists.flat().map((record) => record.connectionId));
+    const ids = new Set(await this.store.connectionIdsOf(uris));
     if (exceptConnectionId) ids.delete(exceptConnectionId);
     return this.toConnections([...ids], payload);
   }

@@ -1,3 +1,4 @@
+import type { ComplianceEvent } from '../compliance/event';
 import type { Conversation, EndReason, ImMessage } from './conversation';
 
 /** What a send answered: kept with the client's id so a retry gets the same answer (SPEC §2). */
@@ -35,13 +36,17 @@ export interface ConversationStore {
   get(conversationId: string): Promise<Conversation | undefined>;
   /** The stored answer of an earlier send with this client id, if any. */
   replay(key: IdempotencyKey): Promise<SendResult | undefined>;
-  /** Creates the conversation with its first message (and, when it continues one, links the previous). */
-  open(conversation: Conversation, message: ImMessage, result: SendResult, key?: IdempotencyKey): Promise<OpenOutcome>;
+  /**
+   * Creates the conversation with its first message (and, when it continues one, links the previous); the
+   * message's compliance event goes to the outbox in the same transaction.
+   */
+  open(conversation: Conversation, message: ImMessage, result: SendResult, complianceEvent: ComplianceEvent, key?: IdempotencyKey): Promise<OpenOutcome>;
   /**
    * Appends if the conversation is active, the sender still in it, and its last activity not before
-   * `idleCutoff` (a conversation past its idle deadline is over even before its timer fires).
+   * `idleCutoff` (a conversation past its idle deadline is over even before its timer fires); the message's
+   * compliance event goes to the outbox in the same transaction.
    */
-  append(message: ImMessage, result: SendResult, idleCutoff: number, key?: IdempotencyKey): Promise<AppendOutcome>;
+  append(message: ImMessage, result: SendResult, idleCutoff: number, complianceEvent: ComplianceEvent, key?: IdempotencyKey): Promise<AppendOutcome>;
   /** Records a keep-alive under the same conditions; false if the conversation is over for this user. */
   touch(conversationId: string, uri: string, now: number, idleCutoff: number): Promise<boolean>;
   /** Ends it if it is still active and unchanged since `seen` (no activity, no lifecycle change). */

@@ -1,5 +1,6 @@
 import type { Identity } from '../auth/identity';
 import type { ComplianceEvent } from '../compliance/event';
+import type { ComplianceOutbox } from '../compliance/ports';
 import type { Delivery } from '../connections/delivery';
 import { GoneError, NotFoundError, UnavailableError } from '../errors';
 import type { Clock, Queue, TimerFiring, Timers } from '../ports';
@@ -23,6 +24,8 @@ export interface ConversationDependencies {
   readonly delivery: Pick<Delivery, 'toUsers'>;
   readonly timers: Timers;
   readonly complianceQueue: Queue;
+  /** Where each message's event waits, written with the message, until it is on the queue (SPEC §7). */
+  readonly complianceOutbox: Pick<ComplianceOutbox, 'clear'>;
   readonly clock: Clock;
   /** CONVERSATION_IDLE_SECONDS, in milliseconds. */
   readonly idleMs: number;
@@ -85,7 +88,8 @@ export class ConversationService {
         ts: now,
       };
       const message = this.message(conversation.conversationId, messageId, sender, command, now);
-      const outcome = await this.deps.store.append(message, result, now - this.deps.idleMs, key);
+      const event = complianceEventOf(result, sender, command.text, command.contentType);
+      const outcome = await this.deps.store.append(message, result, now - this.deps.idleMs, event, key);
       if (outcome.kind === 'replayed') return this.archived(outcome.result, sender, command.text, command.contentType);
       if (outcome.kind === 'notActive') {
         conversation = await this.load(conversation.conversationId);
@@ -198,7 +202,7 @@ export class ConversationService {
     const message = this.message(conversationId, messageId, sender, command, now);
     // The one schedule write of this conversation's life unless it outlives its first idle period.
     await this.deps.timers.arm({ rule: IDLE_TIMER_RULE, subject: conversationId, version: 1, at: now + this.deps.idleMs });
-    const outcome = await this.deps.store.open(conversation, message, result, key);
+    const outcome = await this.deps.store.open(conversation, message, result, complianceEventOf(result, sender, command.text, command.contentType), key);
     if (outcome.kind === 'replayed') return this.archived(outcome.result, sender, command.text, command.contentType);
     if (outcome.kind === 'alreadyContinued') return undefined;
     await this.publish(conversation.active, connectionId, message, result, sender, conversation);
@@ -240,22 +244,19 @@ export class ConversationService {
     await Promise.all([this.deps.delivery.toUsers(recipients, event, connectionId), this.archived(result, sender, message.text, message.contentType)]);
   }
 
-  /** Puts the message's compliance event on the queue; a failure is a 503 so the client retries with its id. */
+  /**
+   * Puts the message's compliance event on the queue, then clears its outbox item; a failed send is a 503 so
+   * the client retries with its id, and the outbox item stays for the export job's sweep if it never does.
+   */
   private async archived(result: SendResult, sender: Identity, text: string, contentType: string): Promise<SendResult> {
-    const event: ComplianceEvent = {
-      eventId: `im.message:${result.conversationId}:${result.messageId}`,
-      type: 'im.message',
-      actor: { uri: sender.uri, kind: sender.kind, name: sender.name },
-      target: { kind: 'conversation', id: result.conversationId },
-      at: result.ts,
-      content: text,
-      details: { contentType, messageId: result.messageId },
-    };
+    const event = complianceEventOf(result, sender, text, contentType);
     try {
       await this.deps.complianceQueue.send(event);
     } catch {
       throw new UnavailableError('the message is stored but not yet archived; retry with the same clientMsgId', 1000);
     }
+    // The event is on the queue: an item left by a failed delete is recorded again by the sweep, a no-op.
+    await this.deps.complianceOutbox.clear(event).catch(() => undefined);
     return result;
   }
 
@@ -279,4 +280,17 @@ export class ConversationService {
     if (!conversation) throw new NotFoundError(`no conversation ${conversationId}`);
     return conversation;
   }
+}
+
+/** The same event for the outbox, the queue and every retry: its id comes from the stored message. */
+function complianceEventOf(result: SendResult, sender: Identity, text: string, contentType: string): ComplianceEvent {
+  return {
+    eventId: `im.message:${result.conversationId}:${result.messageId}`,
+    type: 'im.message',
+    actor: { uri: sender.uri, kind: sender.kind, name: sender.name },
+    target: { kind: 'conversation', id: result.conversationId },
+    at: result.ts,
+    content: text,
+    details: { contentType, messageId: result.messageId },
+  };
 }

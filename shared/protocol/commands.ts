@@ -152,6 +152,24 @@ export const commandSchemas = {
   'chat.grpchat': z.object({ roomId: id, text: z.string().min(1, 'must not be empty'), clientMsgId: clientId.optional(), fileId: id.optional() }),
   'chat.getinv': z.object({}),
   'chat.search': z.object({ roomId: id, query: z.string().min(1).max(256), limit: z.number().int().min(1).max(100).default(20) }),
+  /** `size` is checked against CHAT_MAX_FILE_BYTES by the handler (413), and signed into the upload URL. */
+  'chat.file.upload': z.object({
+    roomId: id,
+    // A display name only (the object key is the server's): any characters but controls and path separators.
+    fileName: z
+      .string()
+      .trim()
+      .min(1)
+      .max(255)
+      .refine((name) => ![...name].some((char) => char === '/' || char === '\\' || char < ' ' || char === '\u007f'), 'no control characters, / or \\'),
+    size: z.number().int().nonnegative(),
+    contentType: z
+      .string()
+      .max(255)
+      .regex(/^[\w.+-]+\/[\w.+-]+(?:\s*;\s*[\w.+-]+=[\w.+-]+)*$/, 'a MIME type such as text/plain')
+      .default('application/octet-stream'),
+  }),
+  'chat.file.download': z.object({ fileId: id }),
 } as const;
 
 export type Action = keyof typeof commandSchemas;

@@ -3,6 +3,7 @@ import { makeChatHandler } from '../../functions/lib/chat-handler';
 import { productionDependencies } from '../../functions/lib/dependencies';
 import { DynamoChatStore } from '../../shared/adapters/chat-store-dynamodb';
 import { dynamoDocumentClient } from '../../shared/adapters/dynamodb';
+import { S3FileStorage, s3SdkClient } from '../../shared/adapters/s3-file-storage';
 import type { ChatStore } from '../../shared/chat/ports';
 import { ChatService } from '../../shared/chat/service';
 import { newId } from '../../shared/ids';
@@ -66,7 +67,8 @@ describe('server info', () => {
     const body = await ok(await cloud.connect(alice!), 'chat.getserverinfo');
     expect(body).toMatchObject({ limits: { maxMessageBytes: MAX_BYTES, historyPageSize: PAGE } });
     expect(body.features).toEqual(expect.arrayContaining(['room.create', 'chat.join', 'chat.grpchat', 'chat.search', 'chat.getinv', 'session.resume']));
-    expect(body.features).not.toContain('chat.file.upload');
+    expect(body.features).toEqual(expect.arrayContaining(['chat.file.upload', 'chat.file.download']));
+    expect(body.limits).toMatchObject({ maxFileBytes: expect.any(Number) });
   });
 });
 
@@ -404,6 +406,8 @@ describe('overload', () => {
       homeDomain: production.config.HOME_DOMAIN,
       historyPageSize: PAGE,
       newId,
+      files: new S3FileStorage(s3SdkClient(), production.config.FILES_BUCKET),
+      fileUrlSeconds: production.config.FILE_URL_SECONDS,
     });
     cloud.cloud.lambdas.register('chat', makeChatHandler({ config: production.config, chat }) as never);
 

@@ -12,6 +12,8 @@ const stateless = new StatelessStack(app, 'Stateless', {
   jwtSecret: stateful.jwtSecret,
   complianceQueue: stateful.complianceQueue,
   timerDeadLetterQueue: stateful.timerDeadLetterQueue,
+  filesBucket: stateful.filesBucket,
+  complianceBucket: stateful.complianceBucket,
 });
 const statefulTemplate = Template.fromStack(stateful);
 const template = Template.fromStack(stateless);
@@ -95,7 +97,7 @@ describe('timers and queues', () => {
     });
   });
 
-  test('a schedule group, and a role Scheduler assumes that may invoke only the timer function', () => {
+  test('a schedule group, and a role Scheduler assumes that may invoke only the timer function (and the compliance export)', () => {
     template.resourceCountIs('AWS::Scheduler::ScheduleGroup', 1);
     template.hasResourceProperties('AWS::IAM::Role', {
       AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'scheduler.amazonaws.com' } })] },
@@ -113,5 +115,81 @@ describe('timers and queues', () => {
     const passRole = Object.values(template.findResources('AWS::IAM::Policy')).filter((policy) => JSON.stringify(policy).includes('iam:PassRole'));
     expect(passRole).toHaveLength(armers);
     for (const policy of passRole) expect(JSON.stringify(policy)).toContain('scheduler:CreateSchedule');
+  });
+});
+
+describe('chat files', () => {
+  test('a private, encrypted, SSL-only bucket with CORS for browser PUT and GET', () => {
+    statefulTemplate.hasResource('AWS::S3::Bucket', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({
+        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+        BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+        CorsConfiguration: { CorsRules: [Match.objectLike({ AllowedMethods: Match.arrayWith(['PUT', 'GET']) })] },
+      }),
+    });
+    const policies = Object.values(statefulTemplate.findResources('AWS::S3::BucketPolicy')).map((policy) => JSON.stringify(policy));
+    expect(policies.some((policy) => policy.includes('aws:SecureTransport'))).toBe(true);
+  });
+
+  test('only functions that use files get FILES_BUCKET and may put and get chat file objects', () => {
+    const users = APP_FUNCTIONS.filter((fn) => fn.uses.files);
+    expect(users.map((fn) => fn.name)).toEqual(['chat']);
+    const withBucket = Object.values(template.findResources('AWS::Lambda::Function')).filter((fn) => JSON.stringify(fn).includes('FILES_BUCKET'));
+    expect(withBucket).toHaveLength(users.length);
+    // The files bucket's objects (other buckets, e.g. an export bucket, have grants of their own).
+    const filePolicies = Object.values(template.findResources('AWS::IAM::Policy')).map((policy) => JSON.stringify(policy)).filter((policy) => policy.includes('/rooms/*'));
+    expect(filePolicies).toHaveLength(users.length);
+    expect(filePolicies[0]).toContain('s3:PutObject');
+    expect(filePolicies[0]).toContain('s3:GetObject');
+  });
+});
+
+describe('compliance export', () => {
+  const exportFunction = () => {
+    const [logicalId] = Object.entries(template.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith('ComplianceExport')) ?? [];
+    if (!logicalId) throw new Error('no compliance-export function');
+    return logicalId;
+  };
+
+  test('a recurring schedule in the app group invokes the export function every minute, through the Scheduler role', () => {
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      Name: 'compliance-export',
+      ScheduleExpression: 'rate(1 minute)',
+      Target: Match.objectLike({ Arn: { 'Fn::GetAtt': [exportFunction(), 'Arn'] }, RetryPolicy: Match.objectLike({ MaximumRetryAttempts: 0 }) }),
+    });
+    const invoke = Object.values(template.findResources('AWS::IAM::Policy'))
+      .map((policy) => JSON.stringify(policy))
+      .filter((policy) => policy.includes('lambda:InvokeFunction'));
+    expect(invoke.some((policy) => policy.includes(exportFunction()))).toBe(true);
+  });
+
+  test('a versioned, retained, private archive bucket; only the export may put into it', () => {
+    statefulTemplate.hasResource('AWS::S3::Bucket', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({ VersioningConfiguration: { Status: 'Enabled' } }),
+    });
+    const withBucket = Object.entries(template.findResources('AWS::Lambda::Function')).filter(([, fn]) => JSON.stringify(fn).includes('COMPLIANCE_BUCKET'));
+    expect(withBucket.map(([id]) => id)).toEqual([exportFunction()]);
+    const puts = Object.values(template.findResources('AWS::IAM::Policy'))
+      .map((policy) => JSON.stringify(policy))
+      .filter((policy) => policy.includes('/compliance/*'));
+    expect(puts).toHaveLength(1);
+    expect(puts[0]).toContain('s3:PutObject');
+    expect(puts[0]).not.toContain('s3:DeleteObject');
+  });
+
+  test('alarms on both dead-letter queues, on export errors and on export age (missing data breaches)', () => {
+    statefulTemplate.resourcePropertiesCountIs(
+      'AWS::CloudWatch::Alarm',
+      { MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' },
+      2,
+    );
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Errors', Namespace: 'AWS/Lambda' });
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      FilterPattern: '{ $.oldestPendingAgeSeconds >= 0 }',
+      MetricTransformations: [Match.objectLike({ MetricName: 'OldestPendingAgeSeconds', MetricValue: '$.oldestPendingAgeSeconds' })],
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'OldestPendingAgeSeconds', TreatMissingData: 'breaching', Threshold: 900 });
   });
 });

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type LocalCloud, type LocalCloudOptions, startLocalCloud } from '../../infra/local/cloud';
 import type { IdentityKind } from '../../shared/auth/identity';
 import { issueToken } from '../../shared/auth/tokens';
@@ -12,7 +14,13 @@ export async function startTestCloud(options: Omit<LocalCloudOptions, 'port' | '
     port: 0,
     inMemory: true,
     dynamoEndpoint: process.env.DYNAMODB_LOCAL_ENDPOINT,
-    env: { TABLE_NAME: `uc-test-${randomUUID().slice(0, 8)}`, ...options.env },
+    env: {
+      TABLE_NAME: `uc-test-${randomUUID().slice(0, 8)}`,
+      // The export runs daily unless a test asks for it, so other tests see their events pending in the store.
+      COMPLIANCE_EXPORT_SECONDS: '86400',
+      COMPLIANCE_EXPORT_DIR: join(tmpdir(), `uc-compliance-${randomUUID().slice(0, 8)}`),
+      ...options.env,
+    },
   });
   return new TestCloud(cloud);
 }

@@ -41,7 +41,7 @@ describe('loadConfig', () => {
       IM_MAX_MESSAGE_BYTES: 16384,
       CHAT_MAX_MESSAGE_BYTES: 16384,
       CHAT_HISTORY_PAGE_SIZE: 50,
-      FANOUT_CONCURRENCY: 32,
+      FANOUT_CONCURRENCY: 64,
     });
   });
 

@@ -82,6 +82,10 @@ class FakeConnectionStore implements ConnectionStore {
   async listByUser(uri: string): Promise<ConnectionRecord[]> {
     return [...this.records.values()].filter((record) => record.uri === uri);
   }
+
+  async connectionIdsOf(uris: readonly string[]): Promise<string[]> {
+    return [...this.records.values()].filter((record) => uris.includes(record.uri)).map((record) => record.connectionId);
+  }
 }
 
 function record(connectionId: string, uri: string): ConnectionRecord {

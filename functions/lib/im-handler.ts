@@ -1,0 +1,23 @@
+import { TooLargeError } from '../../shared/errors';
+import { makeCommandHandler } from './command-handler';
+import type { Dependencies } from './dependencies';
+
+/** Instant messages (SPEC §3): parse, authorize in the domain, answer. */
+export function makeImHandler(deps: Pick<Dependencies, 'conversations' | 'config'>) {
+  return makeCommandHandler({
+    'im.send': async (args, { identity, connectionId }) => {
+      if (Buffer.byteLength(args.text, 'utf8') > deps.config.IM_MAX_MESSAGE_BYTES) {
+        throw new TooLargeError(`field 'text': over ${deps.config.IM_MAX_MESSAGE_BYTES} bytes`);
+      }
+      return deps.conversations.send(identity, connectionId, args);
+    },
+    'im.typing': async ({ conversationId }, { identity, connectionId }) => {
+      await deps.conversations.typing(identity, connectionId, conversationId);
+      return {};
+    },
+    'im.keepalive': async ({ conversationId }, { identity }) => deps.conversations.keepalive(identity, conversationId),
+    'im.leave': async ({ conversationId }, { identity, connectionId }) => deps.conversations.leave(identity, connectionId, conversationId),
+    'im.history': async ({ conversationId, before, limit }, { identity }) =>
+      deps.conversations.history(identity, conversationId, limit ?? deps.config.CHAT_HISTORY_PAGE_SIZE, before),
+  });
+}
