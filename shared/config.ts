@@ -40,6 +40,13 @@ const configSchema = z.object({
   SCHEDULER_ROLE_ARN: z.string().startsWith('arn:').optional(),
   TIMER_DLQ_ARN: z.string().startsWith('arn:').optional(),
   COMPLIANCE_QUEUE_URL: z.url().optional(),
+  /** Commands running at once in one process before the next is answered 503 (SPEC §6 overload). */
+  MAX_IN_FLIGHT_COMMANDS: z.coerce.number().int().positive().default(1000),
+  /** Rate limits (SPEC §2, 429): commands per second per connection and per user, in one process (docs/reliability.md);
+   * a bucket holds RATE_LIMIT_BURST_SECONDS of them, the burst a client may send at once. `ping` is exempt. */
+  RATE_LIMIT_PER_CONNECTION: z.coerce.number().positive().default(100),
+  RATE_LIMIT_PER_USER: z.coerce.number().positive().default(200),
+  RATE_LIMIT_BURST_SECONDS: z.coerce.number().positive().default(2),
   /** Parallel postToConnection calls of one fan-out. */
   FANOUT_CONCURRENCY: z.coerce.number().int().positive().default(64),
 });

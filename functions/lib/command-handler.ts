@@ -4,7 +4,10 @@ import { isThrottling } from '../../shared/adapters/dynamodb-errors';
 import { BadRequestError, UnavailableError } from '../../shared/errors';
 import { type Action, type CommandArgs, commandSchemas, isKnownAction } from '../../shared/protocol/commands';
 import { errorResponse, okResponse, parseFrame, ridOf, validateArgs } from '../../shared/protocol/envelope';
+import type { CommandRateLimiter } from '../../shared/rate-limit';
+import { withinInFlightLimit } from './in-flight';
 import { logger } from './logger';
+import { processRateLimiter } from './rate-limiter';
 import { identityOf, type RouteResult, type WebSocketEvent } from './websocket-event';
 
 export interface CommandContext {
@@ -18,11 +21,17 @@ export type CommandRoutes = {
   readonly [A in Action]?: (args: CommandArgs<A>, context: CommandContext) => Promise<unknown>;
 };
 
+export interface CommandHandlerOptions {
+  /** Default: this process's limiter from the configuration (RATE_LIMIT_*). */
+  readonly rateLimiter?: CommandRateLimiter;
+}
+
 /**
  * A command function: parse the frame, validate its arguments, identify the caller, run the use case,
  * answer in the envelope. Every outcome, errors included, is a response frame; the connection stays open.
  */
-export function makeCommandHandler(routes: CommandRoutes) {
+
+export function makeCommandHandler(routes: CommandRoutes, options: CommandHandlerOptions = {}) {
   return async (event: WebSocketEvent): Promise<RouteResult> => {
     const requestId = event.requestContext.requestId;
     let rid = ridOf(event.body);
@@ -37,8 +46,10 @@ export function makeCommandHandler(routes: CommandRoutes) {
       }
       const route = routes[frame.action] as (args: unknown, context: CommandContext) => Promise<unknown>;
       const context: CommandContext = { identity: identityOf(event), connectionId: event.requestContext.connectionId, requestId };
+      // Before validation, so a flood of bad frames is limited too; `ping` is exempt: it is the keep-alive and costs nothing.
+      if (frame.action !== 'ping') (options.rateLimiter ?? processRateLimiter()).admit(context.connectionId, context.identity.uri);
       const args = validateArgs(commandSchemas[frame.action], frame.args);
-      const body = await route(args, context);
+      const body = await withinInFlightLimit(() => route(args, context));
       logger.debug('command', { action, status: 200, requestId });
       return { statusCode: 200, body: JSON.stringify(okResponse(rid, body)) };
     } catch (caught) {

@@ -12,6 +12,7 @@ import { S3FileStorage, s3SdkClient } from '../../shared/adapters/s3-file-storag
 import { SqsQueue, sqsSdkClient } from '../../shared/adapters/sqs-queue';
 import { ChatService } from '../../shared/chat/service';
 import { type Config, loadConfig, requireSetting } from '../../shared/config';
+import { configureInFlightLimit } from './in-flight';
 import { ConferenceService } from '../../shared/conference/service';
 import { Delivery } from '../../shared/connections/delivery';
 import { ConversationService } from '../../shared/conversation/service';
@@ -44,6 +45,7 @@ let dependencies: Dependencies | undefined;
 export function productionDependencies(): Dependencies {
   if (dependencies) return dependencies;
   const config = loadConfig();
+  configureInFlightLimit(config.MAX_IN_FLIGHT_COMMANDS);
   const clock = systemClock;
   const connectionStore = new DynamoConnectionStore(dynamoDocumentClient(), config.TABLE_NAME, clock);
   const connections = new ApiGatewayConnections(config.WS_MANAGEMENT_ENDPOINT);

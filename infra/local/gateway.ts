@@ -246,7 +246,8 @@ export class LocalWebSocketGateway implements EdgeService {
       const value: unknown = JSON.parse(body);
       if (typeof value === 'object' && value !== null && 'action' in value) {
         const action = (value as { action: unknown }).action;
-        if (typeof action === 'string' && this.options.routes.has(action)) return action;
+        // `$connect` and `$disconnect` are connection events, never selected by a message (API Gateway sends those to `$default`).
+        if (typeof action === 'string' && !action.startsWith('$') && this.options.routes.has(action)) return action;
       }
     } catch {
       // not JSON: $default

@@ -177,7 +177,8 @@ export class DynamoChatStore implements ChatStore {
         TableName: this.tableName,
         KeyConditionExpression: namePrefix ? 'PK = :pk AND begins_with(SK, :prefix)' : 'PK = :pk',
         ExpressionAttributeValues: { ':pk': pk, ...(namePrefix ? { ':prefix': namePrefix } : {}) },
-        ExclusiveStartKey: cursor ? { PK: pk, SK: decodeCursor(cursor, 'cursor') } : undefined,
+        // A start key outside the key condition is a ValidationException (a 500): a cursor of another query is a 400.
+        ExclusiveStartKey: cursor ? { PK: pk, SK: decodeCursor(cursor, 'cursor', namePrefix) } : undefined,
         Limit: limit + 1,
       }),
     );
@@ -249,15 +250,6 @@ export class DynamoChatStore implements ChatStore {
     });
   }
 
-  async completePost(key: PostKey, result: PostResult): Promise<void> {
-    await this.client.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { ...postKey(key), status: 'done', result, [TABLE_KEYS.ttlAttribute]: ttlSeconds(result.ts + IDEMPOTENCY_RETENTION_MS) },
-      }),
-    );
-  }
-
   async takeSeq(roomId: string): Promise<number | undefined> {
     try {
       const { Attributes } = await this.client.send(
@@ -277,14 +269,23 @@ export class DynamoChatStore implements ChatStore {
     }
   }
 
-  async putMessage(message: ChatMessage, tokens: readonly string[]): Promise<void> {
-    // The counter gave this seq to this post alone: the condition only guards against a bug overwriting history.
-    await this.client.send(
-      new PutCommand({ TableName: this.tableName, Item: { ...messageKey(message.roomId, message.seq), ...message }, ConditionExpression: 'attribute_not_exists(PK)' }),
-    );
-    await this.batchWrite(
-      tokens.map((token): WriteRequest => ({ PutRequest: { Item: { PK: tokenPartition(message.roomId, token), SK: String(message.seq).padStart(12, '0'), seq: message.seq } } })),
-    );
+  async putMessage(message: ChatMessage, tokens: readonly string[], completed?: { key: PostKey; result: PostResult }): Promise<void> {
+    // The atomic counter gave this seq to this post alone, so the message needs no condition and rides in
+    // the same BatchWriteItem as its search entries and its answer: a post is two write requests (seq, then
+    // this), three with a client id (its reservation first).
+    await this.batchWrite([
+      { PutRequest: { Item: { ...messageKey(message.roomId, message.seq), ...message } } },
+      ...(completed
+        ? [
+            {
+              PutRequest: {
+                Item: { ...postKey(completed.key), status: 'done', result: completed.result, [TABLE_KEYS.ttlAttribute]: ttlSeconds(completed.result.ts + IDEMPOTENCY_RETENTION_MS) },
+              },
+            },
+          ]
+        : []),
+      ...tokens.map((token): WriteRequest => ({ PutRequest: { Item: { PK: tokenPartition(message.roomId, token), SK: String(message.seq).padStart(12, '0'), seq: message.seq } } })),
+    ]);
   }
 
   async history(roomId: string, limit: number, before?: string): Promise<Page<ChatMessage>> {

@@ -120,11 +120,10 @@ export interface ChatStore {
   /** Reserves the client id for this post; false if another attempt holds it (unless its hold is older than `staleBefore`). */
   reservePost(key: PostKey, now: number, staleBefore: number): Promise<boolean>;
   releasePost(key: PostKey): Promise<void>;
-  completePost(key: PostKey, result: PostResult): Promise<void>;
   /** The room's next seq (atomic counter); undefined when the room does not exist. */
   takeSeq(roomId: string): Promise<number | undefined>;
-  /** Writes the message at its seq, then its search index entries. */
-  putMessage(message: ChatMessage, tokens: readonly string[]): Promise<void>;
+  /** Writes the message at its seq, its search index entries and, for a post with a client id, its answer. */
+  putMessage(message: ChatMessage, tokens: readonly string[], completed?: { readonly key: PostKey; readonly result: PostResult }): Promise<void>;
   /** Newest first; the cursor is opaque. */
   history(roomId: string, limit: number, before?: string): Promise<Page<ChatMessage>>;
   /** The newest `limit` messages after `afterSeq`, oldest first; `more` when there were more than that. */

@@ -194,9 +194,8 @@ export class ChatService {
       ts: this.deps.clock.now(),
       ...(file ? { fileId: file.fileId, file: fileView(file) } : {}),
     };
-    await this.deps.store.putMessage(message, indexTokens(message.text));
     const result: PostResult = { roomId: room.roomId, messageId: message.messageId, seq, ts: message.ts };
-    if (key) await this.deps.store.completePost(key, result);
+    await this.deps.store.putMessage(message, indexTokens(message.text), key ? { key, result } : undefined);
     // Every connection of every follower but the posting one (it has the answer).
     const followers = await this.deps.store.followers(room.roomId);
     await Promise.all([

@@ -1,0 +1,23 @@
+import { systemClock } from '../../shared/adapters/clock';
+import { loadConfig } from '../../shared/config';
+import { type CommandRateLimiter, TokenBucketRateLimiter } from '../../shared/rate-limit';
+
+let limiter: CommandRateLimiter | undefined;
+
+/**
+ * This process's rate limiter, built from the configuration at the first command (the local cloud sets the
+ * environment before it loads a handler). One per process: on AWS one per Lambda instance (docs/reliability.md).
+ */
+export function processRateLimiter(): CommandRateLimiter {
+  if (limiter) return limiter;
+  const config = loadConfig();
+  limiter = new TokenBucketRateLimiter(
+    {
+      perConnectionPerSecond: config.RATE_LIMIT_PER_CONNECTION,
+      perUserPerSecond: config.RATE_LIMIT_PER_USER,
+      burstSeconds: config.RATE_LIMIT_BURST_SECONDS,
+    },
+    systemClock,
+  );
+  return limiter;
+}
