@@ -1,10 +1,5 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
-  BatchWriteCommand,
   type BatchWriteCommandInput,
-  type BatchWriteCommandOutput,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -19,6 +14,7 @@ import type { ChatFile, ChatMessage, ChatStore, CreateOutcome, DirectoryEntry, I
 import { type AssociationRole, associationRoles, type Category, type Room } from '../chat/room';
 import { BadRequestError } from '../errors';
 import { TABLE_KEYS, ttlSeconds } from './dynamodb';
+import { batchGetAll, batchWriteAll, queryAll, transactWrite } from './dynamodb-operations';
 import { isConditionFailure } from './dynamodb-errors';
 
 /** How long answers kept for retries (post, create) and unseen invitations live. */
@@ -396,60 +392,21 @@ export class DynamoChatStore implements ChatStore {
     return this.directoryKeys(room).map((key) => ({ Put: { TableName: this.tableName, Item: { ...key, ...entry } } }));
   }
 
-  private async queryAll(input: Omit<QueryCommandInput, 'TableName'>): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(new QueryCommand({ TableName: this.tableName, ...input, ExclusiveStartKey: start }));
-      items.push(...(page.Items ?? []));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return items;
+  private queryAll(input: Omit<QueryCommandInput, 'TableName'>): Promise<Record<string, unknown>[]> {
+    return queryAll(this.client, { TableName: this.tableName, ...input });
   }
 
-  /** BatchGetItem in chunks of 100, retrying unprocessed keys. */
-  private async batchGet(keys: readonly { PK: string; SK: string }[]): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    for (let start = 0; start < keys.length; start += 100) {
-      let pending: Record<string, unknown>[] | undefined = keys.slice(start, start + 100);
-      for (let attempt = 0; pending && pending.length > 0; attempt++) {
-        if (attempt > 0) await delay(50 * 2 ** Math.min(attempt, 5));
-        const answer: BatchGetCommandOutput = await this.client.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }));
-        items.push(...(answer.Responses?.[this.tableName] ?? []));
-        pending = answer.UnprocessedKeys?.[this.tableName]?.Keys;
-      }
-    }
-    return items;
+  private batchGet(keys: readonly { PK: string; SK: string }[]): Promise<Record<string, unknown>[]> {
+    return batchGetAll(this.client, this.tableName, keys);
   }
 
-  /** BatchWriteItem in chunks of 25, retrying unprocessed items. */
-  private async batchWrite(requests: readonly WriteRequest[]): Promise<void> {
-    for (let start = 0; start < requests.length; start += 25) {
-      let pending: WriteRequest[] | undefined = requests.slice(start, start + 25);
-      for (let attempt = 0; pending && pending.length > 0; attempt++) {
-        if (attempt > 0) await delay(50 * 2 ** Math.min(attempt, 5));
-        const answer: BatchWriteCommandOutput = await this.client.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }));
-        pending = answer.UnprocessedItems?.[this.tableName];
-      }
-    }
+  private batchWrite(requests: readonly WriteRequest[]): Promise<void> {
+    return batchWriteAll(this.client, this.tableName, requests);
   }
 
-  /** Runs the transaction; answers the indexes of the items whose condition failed (none on success). */
-  private async transact(items: TransactItem[]): Promise<number[]> {
-    try {
-      await this.client.send(new TransactWriteCommand({ TransactItems: items }));
-      return [];
-    } catch (error) {
-      if (!(error instanceof TransactionCanceledException)) throw error;
-      const failed = (error.CancellationReasons ?? []).flatMap((reason, index) => (reason.Code === 'ConditionalCheckFailed' ? [index] : []));
-      if (failed.length === 0) throw error;
-      return failed;
-    }
+  private transact(items: TransactItem[]): Promise<number[]> {
+    return transactWrite(this.client, items);
   }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** One item per role the user holds: `ROOM#{id}` / `ROLE#{role}#{uri}`, found by user through GSI1. */

@@ -1,12 +1,7 @@
 import { createHash } from 'node:crypto';
-import { setTimeout as delay } from 'node:timers/promises';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
-  BatchWriteCommand,
   type BatchWriteCommandInput,
-  type BatchWriteCommandOutput,
   type DynamoDBDocumentClient,
   QueryCommand,
   TransactWriteCommand,
@@ -16,6 +11,7 @@ import type { ComplianceEvent } from '../compliance/event';
 import type { BatchInFlight, ComplianceExportStore, PendingEvent, PendingRef } from '../compliance/ports';
 import type { Clock, ComplianceStore } from '../ports';
 import { TABLE_KEYS, ttlSeconds } from './dynamodb';
+import { batchGetAll, batchWriteAll } from './dynamodb-operations';
 import { isConditionFailure } from './dynamodb-errors';
 
 /** Pending events are spread over a few partitions so a busy archive does not heat one key. */
@@ -214,33 +210,12 @@ export class DynamoComplianceStore implements ComplianceStore, ComplianceExportS
     }
   }
 
-  /** BatchGetItem in chunks of 100, consistent, retrying unprocessed keys. */
-  private async batchGet(keys: readonly { PK: string; SK: string }[]): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    for (let start = 0; start < keys.length; start += 100) {
-      let pending: Record<string, unknown>[] | undefined = keys.slice(start, start + 100);
-      for (let attempt = 0; pending && pending.length > 0; attempt++) {
-        if (attempt > 0) await delay(50 * 2 ** Math.min(attempt, 5));
-        const answer: BatchGetCommandOutput = await this.client.send(
-          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }),
-        );
-        items.push(...(answer.Responses?.[this.tableName] ?? []));
-        pending = answer.UnprocessedKeys?.[this.tableName]?.Keys;
-      }
-    }
-    return items;
+  private batchGet(keys: readonly { PK: string; SK: string }[]): Promise<Record<string, unknown>[]> {
+    return batchGetAll(this.client, this.tableName, keys);
   }
 
-  /** BatchWriteItem in chunks of 25, retrying unprocessed items. */
-  private async batchWrite(requests: readonly WriteRequest[]): Promise<void> {
-    for (let start = 0; start < requests.length; start += 25) {
-      let pending: WriteRequest[] | undefined = requests.slice(start, start + 25);
-      for (let attempt = 0; pending && pending.length > 0; attempt++) {
-        if (attempt > 0) await delay(50 * 2 ** Math.min(attempt, 5));
-        const answer: BatchWriteCommandOutput = await this.client.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }));
-        pending = answer.UnprocessedItems?.[this.tableName];
-      }
-    }
+  private batchWrite(requests: readonly WriteRequest[]): Promise<void> {
+    return batchWriteAll(this.client, this.tableName, requests);
   }
 }
 

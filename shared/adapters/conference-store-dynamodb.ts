@@ -4,7 +4,6 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
   type QueryCommandInput,
   TransactWriteCommand,
   type TransactWriteCommandInput,
@@ -12,6 +11,7 @@ import {
 import type { Conference, LobbyEntry, Participant } from '../conference/conference';
 import type { AddOutcome, ConferenceContent, ConferenceStore, ScheduleResult } from '../conference/ports';
 import { TABLE_KEYS, ttlSeconds } from './dynamodb';
+import { queryAll, transactWrite } from './dynamodb-operations';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -253,17 +253,9 @@ export class DynamoConferenceStore implements ConferenceStore {
     return this.put({ ...LINK(connectionId, confId), confId, [TABLE_KEYS.ttlAttribute]: ttlSeconds(Date.now() + LINK_RETENTION_MS) });
   }
 
-  /** Runs the transaction; answers the indexes of the items whose condition failed (none on success). */
-  private async transact(items: TransactItem[]): Promise<number[]> {
-    try {
-      await this.client.send(new TransactWriteCommand({ TransactItems: items }));
-      return [];
-    } catch (error) {
-      if (!(error instanceof TransactionCanceledException)) throw error;
-      const failed = (error.CancellationReasons ?? []).flatMap((reason, index) => (reason.Code === 'ConditionalCheckFailed' ? [index] : []));
-      // Cancelled for another reason (a conflicting transaction in flight): report it as lost, to be re-read and retried.
-      return failed.length > 0 ? failed : [0];
-    }
+  /** A transaction cancelled by a conflicting one is a lost race: the caller re-reads and retries. */
+  private transact(items: TransactItem[]): Promise<number[]> {
+    return transactWrite(this.client, items, { conflictAsLost: true });
   }
 
   private metaItem(conference: Conference): Record<string, unknown> {
@@ -278,15 +270,8 @@ export class DynamoConferenceStore implements ConferenceStore {
     return { Delete: { TableName: this.tableName, Key: key } };
   }
 
-  private async queryAll(input: Omit<QueryCommandInput, 'TableName'>): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let cursor: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(new QueryCommand({ TableName: this.tableName, ...input, ExclusiveStartKey: cursor }));
-      items.push(...(page.Items ?? []));
-      cursor = page.LastEvaluatedKey;
-    } while (cursor);
-    return items;
+  private queryAll(input: Omit<QueryCommandInput, 'TableName'>): Promise<Record<string, unknown>[]> {
+    return queryAll(this.client, { TableName: this.tableName, ...input });
   }
 
   private async deleteKeys(keys: readonly Record<string, unknown>[]): Promise<void> {

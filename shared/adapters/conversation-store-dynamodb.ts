@@ -1,9 +1,7 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
-  TransactWriteCommand,
   type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -13,6 +11,7 @@ import type { AppendOutcome, ConversationStore, HistoryPage, IdempotencyKey, Ope
 import { BadRequestError } from '../errors';
 import { outboxPut } from './compliance-outbox-dynamodb';
 import { TABLE_KEYS, ttlSeconds } from './dynamodb';
+import { transactWrite } from './dynamodb-operations';
 import { isConditionFailure } from './dynamodb-errors';
 
 /** How long a send's answer is kept for retries with the same clientMsgId. */
@@ -192,19 +191,8 @@ export class DynamoConversationStore implements ConversationStore {
     return { kind: 'replayed', result };
   }
 
-  /** Runs the transaction; answers the indexes of the items whose condition failed (none on success). */
-  private async transact(items: TransactItem[]): Promise<number[]> {
-    try {
-      await this.client.send(new TransactWriteCommand({ TransactItems: items }));
-      return [];
-    } catch (error) {
-      if (!(error instanceof TransactionCanceledException)) throw error;
-      const reasons = error.CancellationReasons ?? [];
-      const failed = reasons.flatMap((reason, index) => (reason.Code === 'ConditionalCheckFailed' ? [index] : []));
-      // Cancelled for another reason (a conflicting transaction, throttling): let the caller's retry handle it.
-      if (failed.length === 0) throw error;
-      return failed;
-    }
+  private transact(items: TransactItem[]): Promise<number[]> {
+    return transactWrite(this.client, items);
   }
 
   private async conditionalUpdate(input: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName'>): Promise<boolean> {

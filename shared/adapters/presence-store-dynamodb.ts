@@ -1,4 +1,3 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   BatchWriteCommand,
@@ -7,7 +6,6 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
-  TransactWriteCommand,
   type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -15,6 +13,7 @@ import type { EndpointPresence, Presence, PresenceRecord } from '../presence/pre
 import type { PresenceStore, SeqOutcome, SubscriptionChange, UserPresence, WatchersPage } from '../presence/ports';
 import type { Subscription } from '../presence/subscription';
 import { TABLE_KEYS, ttlSeconds } from './dynamodb';
+import { transactWrite } from './dynamodb-operations';
 import { isConditionFailure } from './dynamodb-errors';
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -318,18 +317,8 @@ export class DynamoPresenceStore implements PresenceStore {
     };
   }
 
-  /** Runs the transaction; answers the indexes of the items whose condition failed (none on success). */
-  private async transact(items: TransactItem[]): Promise<number[]> {
-    try {
-      await this.client.send(new TransactWriteCommand({ TransactItems: items }));
-      return [];
-    } catch (error) {
-      if (!(error instanceof TransactionCanceledException)) throw error;
-      const failed = (error.CancellationReasons ?? []).flatMap((reason, index) => (reason.Code === 'ConditionalCheckFailed' ? [index] : []));
-      // Cancelled for another reason (a conflicting transaction, throttling): the caller's retry handles it.
-      if (failed.length === 0) throw error;
-      return failed;
-    }
+  private transact(items: TransactItem[]): Promise<number[]> {
+    return transactWrite(this.client, items);
   }
 }
 
