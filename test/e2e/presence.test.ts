@@ -290,7 +290,10 @@ describe('subscription lifetime and failures', () => {
     );
     expect(ended).toMatchObject({ reason: 'subscriberGone' });
     expect(ended.connectionId).toBeUndefined();
-    expect((await presenceStore().watchersPage(bob!)).subscriptionIds).not.toContain(subscriptionId);
+    // The watch items go in the write after the subscription's: wait for it rather than race it.
+    await waitFor('the watch item to be removed', async () =>
+      (await presenceStore().watchersPage(bob!)).subscriptionIds.includes(subscriptionId) ? undefined : true,
+    );
 
     // Back again, Alice learns what ended while she was away, once.
     const aliceAgain = await cloud.connect(alice!);
