@@ -51,6 +51,14 @@ export class LocalLambdaHost implements LambdaInvoker {
     this.handlers.set(name, handler);
   }
 
+  /**
+   * Test hook: puts `wrapper` in front of a function, handing it the real handler, e.g. to answer one
+   * invocation as an overloaded function would and let the next through.
+   */
+  wrap(name: string, wrapper: (real: Handler) => Handler): void {
+    this.handlers.set(name, wrapper(this.load(name)));
+  }
+
   private load(name: string): Handler {
     const loaded = this.handlers.get(name);
     if (loaded) return loaded;

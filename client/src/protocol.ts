@@ -1,0 +1,197 @@
+/**
+ * The wire protocol as types (SPEC §2–§7, docs/protocol.md). Command arguments come from the server's own
+ * zod schemas (type-only import: nothing of the server is bundled), so a field the server adds or renames
+ * is a type error here; answers and events are written out from docs/protocol.md.
+ */
+import type { z } from 'zod';
+import type { commandSchemas } from '../../shared/protocol/commands';
+
+export type Action = keyof typeof commandSchemas;
+/** What a caller may send: defaults are optional, as the server fills them in. */
+export type CommandArgs<A extends Action> = z.input<(typeof commandSchemas)[A]>;
+
+export type IdentityKind = 'enterprise' | 'federated' | 'anonymous' | 'pstn' | 'application' | 'admin';
+export type Availability = 'online' | 'busy' | 'doNotDisturb' | 'beRightBack' | 'away' | 'offline';
+
+export interface Person {
+  readonly uri: string;
+  readonly name: string;
+}
+
+export interface Presence {
+  readonly availability: Availability;
+  readonly activity?: string;
+  readonly note?: string;
+}
+
+export interface TargetPresence {
+  readonly uri: string;
+  readonly presence: Presence;
+  readonly version: number;
+}
+
+export type TerminationReason = 'expired' | 'subscriberGone' | 'targetGone' | 'unsubscribed';
+
+export interface ActiveSubscription {
+  readonly subscriptionId: string;
+  readonly state: 'subscribed' | 'terminating';
+  readonly reason?: TerminationReason;
+  readonly expiresAt: number;
+  /** The seq of the last notification before this snapshot: the next one is `seq + 1`. */
+  readonly seq: number;
+  readonly targets: readonly TargetPresence[];
+}
+
+export interface TerminatedSubscription {
+  readonly subscriptionId: string;
+  readonly state: 'terminated';
+  readonly reason: TerminationReason;
+  readonly uris: readonly string[];
+}
+
+export type SubscriptionView = ActiveSubscription | TerminatedSubscription;
+
+export interface FileView {
+  readonly fileId: string;
+  readonly name: string;
+  readonly size: number;
+  readonly contentType: string;
+}
+
+export interface ChatMessage {
+  readonly roomId: string;
+  readonly seq: number;
+  readonly messageId: string;
+  readonly from: Person;
+  readonly text: string;
+  readonly ts: number;
+  readonly fileId?: string;
+  readonly file?: FileView;
+}
+
+export interface RoomSummary {
+  readonly roomId: string;
+  readonly name: string;
+  readonly description: string;
+  readonly category: string;
+  readonly privacy: 'open' | 'closed' | 'secret';
+  readonly type?: 'normal' | 'auditorium';
+}
+
+export interface ImMessage {
+  readonly conversationId: string;
+  readonly messageId: string;
+  readonly from: Person;
+  readonly text: string;
+  readonly contentType: 'text/plain' | 'text/html';
+  readonly ts: number;
+}
+
+export type ConferenceRole = 'presenter' | 'attendee';
+export type DeactivationReason = 'ended' | 'empty' | 'noEnterprise' | 'inactivity' | 'deleted' | 'organizerDeleted';
+
+export interface RosterEntry {
+  readonly uri: string;
+  readonly name: string;
+  readonly role: ConferenceRole;
+  readonly kind?: IdentityKind;
+}
+
+export interface RoomResume {
+  readonly roomId: string;
+  readonly name: string;
+  readonly lastSeq: number;
+  readonly messages: readonly ChatMessage[];
+  readonly more?: true;
+}
+
+/** What each command answers (`body` of a 200). Commands not listed answer an object described in docs/protocol.md. */
+export interface CommandResults {
+  ping: { pong: true };
+  'chat.getserverinfo': {
+    serverVersion: string;
+    protocol: string;
+    limits: { maxMessageBytes: number; historyPageSize: number; maxFrameBytes: number; maxFileBytes: number };
+    features: string[];
+  };
+  'im.send': { conversationId: string; messageId: string; newConversation: boolean; previousConversationId?: string; ts: number };
+  'im.typing': Record<string, never>;
+  'im.keepalive': { idleDeadline: number };
+  'im.leave': { ended: true };
+  'im.history': { messages: ImMessage[]; cursor?: string };
+  'conf.schedule': { confId: string; joinUrl: string };
+  'conf.get': {
+    confId: string;
+    subject: string;
+    organizer: string;
+    state: 'scheduled' | 'active' | 'deactivated';
+    lastDeactivationReason?: DeactivationReason;
+    expiresAt?: number;
+    active?: { locked: boolean; activationInstance: number; stateVersion: number; participantCount: number; admissionType: string };
+    roster?: RosterEntry[];
+    [field: string]: unknown;
+  };
+  'conf.join': { state: 'joined'; role: ConferenceRole; activationInstance: number; roster: RosterEntry[] } | { state: 'lobby' };
+  'conf.leave': { left: boolean };
+  'conf.update': { stateVersion: number; locked: boolean; [field: string]: unknown };
+  'conf.end': { ended: boolean; [field: string]: unknown };
+  'conf.admit': Record<string, unknown>;
+  'conf.deny': Record<string, unknown>;
+  'presence.publish': { uri: string; presence: Presence; version: number };
+  'presence.subscribe': ActiveSubscription;
+  'presence.refresh': { subscriptions: SubscriptionView[] } | TerminatedSubscription;
+  'presence.unsubscribe': TerminatedSubscription;
+  'session.resume': { presence: { subscriptions: SubscriptionView[] }; rooms?: RoomResume[] };
+  'room.create': { roomId: string };
+  'room.update': { roomId: string; version: number };
+  'room.delete': { deleted: true };
+  'room.invite': { invited: string[] };
+  'chat.getassociations': { rooms: RoomSummary[] };
+  'chat.chansrch': { rooms: RoomSummary[]; cursor?: string };
+  'chat.join': { room: RoomSummary & { lastSeq?: number }; role: 'manager' | 'presenter' | 'member' | 'visitor'; followed: true };
+  'chat.bjoin': { rooms: Array<{ roomId: string; status: number; [field: string]: unknown }> };
+  'chat.part': { followed: false };
+  'chat.bccontext': { messages: ChatMessage[]; cursor?: string };
+  'chat.grpchat': { roomId: string; messageId: string; seq: number; ts: number };
+  'chat.getinv': { invitations: Array<{ roomId: string; roomName: string; from: Person; invitedAt: number }> };
+  'chat.search': { messages: ChatMessage[] };
+  'chat.file.upload': { fileId: string; uploadUrl: string; expiresAt: number };
+  'chat.file.download': { fileId: string; fileName: string; size: number; contentType: string; downloadUrl: string; expiresAt: number };
+}
+
+export type CommandResult<A extends Action> = A extends keyof CommandResults ? CommandResults[A] : Record<string, unknown>;
+
+/** Server events by name (the frame's other fields). */
+export interface ServerEvents {
+  'im.message': ImMessage & { newConversation: boolean; previousConversationId?: string; participants?: Person[] };
+  'im.typing': { conversationId: string; from: Person };
+  'im.ended': { conversationId: string; reason: 'idle' | 'left' };
+  'im.participantLeft': { conversationId: string; uri: string };
+  'conf.roster': { confId: string; change: 'joined' | 'left'; participant: RosterEntry };
+  'conf.lobby': { confId: string; uri: string; name: string; kind: IdentityKind };
+  'conf.lobbyWait': { confId: string };
+  'conf.admitted': { confId: string; role: ConferenceRole; [field: string]: unknown };
+  'conf.denied': { confId: string };
+  'conf.updated': { confId: string; locked: boolean; [field: string]: unknown };
+  'conf.deactivated': { confId: string; reason: DeactivationReason; activationInstance: number };
+  'presence.notify': { subscriptionId: string; seq: number; uri: string; presence: Presence; version: number };
+  'presence.subscriptionState': { subscriptionId: string; state: 'subscribed' | 'terminating' | 'terminated'; reason?: TerminationReason; expiresAt?: number };
+  'chat.message': ChatMessage;
+  'chat.invitation': { roomId: string; roomName: string; from: Person; invitedAt: number };
+}
+
+export type ServerEventName = keyof ServerEvents;
+
+export interface ResponseFrame {
+  readonly type: 'response';
+  readonly rid?: string;
+  readonly status: number;
+  readonly body?: unknown;
+  readonly error?: { readonly code: string; readonly message: string; readonly field?: string; readonly retryAfterMs?: number; readonly correlationId?: string };
+}
+
+export interface EventFrame {
+  readonly type: 'event';
+  readonly event: string;
+  readonly [payload: string]: unknown;
+}
