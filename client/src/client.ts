@@ -151,6 +151,7 @@ export class UcClient {
   private socket?: WebSocketLike;
   private state: ConnectionState = 'idle';
   private readonly handlers = new Map<string, Set<(payload: never) => void>>();
+  private readonly anyHandlers = new Set<(event: ClientEventName, payload: unknown) => void>();
   private readonly pending = new Map<string, PendingRequest>();
   /** Sent while disconnected or answered 429/503: re-sent when the connection is back or the wait is over. */
   private readonly queued = new Set<PendingRequest>();
@@ -210,6 +211,12 @@ export class UcClient {
     if (!set) this.handlers.set(event, (set = new Set()));
     set.add(handler as (payload: never) => void);
     return () => set.delete(handler as (payload: never) => void);
+  }
+
+  /** Every event, server's and client's, with its name (logs, test recorders). */
+  onAny(handler: (event: ClientEventName, payload: unknown) => void): () => void {
+    this.anyHandlers.add(handler);
+    return () => this.anyHandlers.delete(handler);
   }
 
   /**
@@ -519,9 +526,11 @@ export class UcClient {
   }
 
   private emit<E extends ClientEventName>(event: E, payload: ClientEvents[E]): void {
-    for (const handler of this.handlers.get(event) ?? []) {
+    const handlers = [...(this.handlers.get(event) ?? [])].map((handler) => (value: ClientEvents[E]) => (handler as Handler<E>)(value));
+    for (const any of this.anyHandlers) handlers.push((value) => any(event, value));
+    for (const handler of handlers) {
       try {
-        (handler as Handler<E>)(payload);
+        handler(payload);
       } catch (error) {
         if (event !== 'error') this.emit('error', { message: `a handler of ${event} threw`, cause: error });
       }
