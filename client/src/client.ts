@@ -84,11 +84,12 @@ export class UcError extends Error {
     readonly action: string,
     readonly status: number,
     readonly code: string,
-    message: string,
+    /** The server's own message, e.g. "field 'text': must not be empty". */
+    readonly serverMessage: string,
     readonly field?: string,
     readonly retryAfterMs?: number,
   ) {
-    super(`${action}: ${status} ${code}: ${message}`);
+    super(`${action}: ${status} ${code}: ${serverMessage}`);
     this.name = 'UcError';
   }
 }

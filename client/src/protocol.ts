@@ -97,6 +97,15 @@ export interface RosterEntry {
   readonly kind?: IdentityKind;
 }
 
+export interface ConferenceContent {
+  readonly contentId: string;
+  readonly title: string;
+  readonly kind: 'link' | 'document';
+  readonly body: string;
+  readonly addedBy: string;
+  readonly addedAt: number;
+}
+
 export interface RoomResume {
   readonly roomId: string;
   readonly name: string;
@@ -127,14 +136,17 @@ export interface CommandResults {
     state: 'scheduled' | 'active' | 'deactivated';
     lastDeactivationReason?: DeactivationReason;
     expiresAt?: number;
-    active?: { locked: boolean; activationInstance: number; stateVersion: number; participantCount: number; admissionType: string };
+    active?: { locked: boolean; activationInstance: string; stateVersion: number; participantCount: number; admissionType: string };
     roster?: RosterEntry[];
     [field: string]: unknown;
   };
-  'conf.join': { state: 'joined'; role: ConferenceRole; activationInstance: number; roster: RosterEntry[] } | { state: 'lobby' };
+  'conf.join': { state: 'joined'; confId: string; role: ConferenceRole; activationInstance: string; roster: RosterEntry[] } | { state: 'lobby'; confId: string };
   'conf.leave': { left: boolean };
   'conf.update': { stateVersion: number; locked: boolean; [field: string]: unknown };
   'conf.end': { ended: boolean; [field: string]: unknown };
+  'conf.content.add': ConferenceContent;
+  'conf.content.list': { content: ConferenceContent[] };
+  'admin.deleteUser': { conferences: number };
   'conf.admit': Record<string, unknown>;
   'conf.deny': Record<string, unknown>;
   'presence.publish': { uri: string; presence: Presence; version: number };
@@ -163,7 +175,7 @@ export type CommandResult<A extends Action> = A extends keyof CommandResults ? C
 
 /** Server events by name (the frame's other fields). */
 export interface ServerEvents {
-  'im.message': ImMessage & { newConversation: boolean; previousConversationId?: string; participants?: Person[] };
+  'im.message': ImMessage & { newConversation: boolean; previousConversationId?: string; participants?: string[] };
   'im.typing': { conversationId: string; from: Person };
   'im.ended': { conversationId: string; reason: 'idle' | 'left' };
   'im.participantLeft': { conversationId: string; uri: string };
@@ -173,7 +185,7 @@ export interface ServerEvents {
   'conf.admitted': { confId: string; role: ConferenceRole; [field: string]: unknown };
   'conf.denied': { confId: string };
   'conf.updated': { confId: string; locked: boolean; [field: string]: unknown };
-  'conf.deactivated': { confId: string; reason: DeactivationReason; activationInstance: number };
+  'conf.deactivated': { confId: string; reason: DeactivationReason; activationInstance: string };
   'presence.notify': { subscriptionId: string; seq: number; uri: string; presence: Presence; version: number };
   'presence.subscriptionState': { subscriptionId: string; state: 'subscribed' | 'terminating' | 'terminated'; reason?: TerminationReason; expiresAt?: number };
   'chat.message': ChatMessage;
