@@ -1,6 +1,6 @@
 import { lambdaHandler } from './lib/command-handler';
 import { type Dependencies, productionDependencies } from './lib/dependencies';
-import { logger } from './lib/logger';
+import { loggableError, logger } from './lib/logger';
 import { identityOf, type RouteResult, type WebSocketEvent } from './lib/websocket-event';
 
 /**
@@ -18,7 +18,7 @@ export function makeConnectHandler(deps: Pick<Dependencies, 'connectionStore' | 
       await deps.presence.endpointOpened(identity, connectionId, expiresAt);
     } catch (error) {
       // Presence must not refuse a connection: the endpoint's first `presence.publish` records it.
-      logger.warn('presence not updated at connect', { connectionId, error: error as Error });
+      logger.warn('presence not updated at connect', { connectionId, error: loggableError(error) });
     }
     return { statusCode: 200 };
   };

@@ -1,6 +1,6 @@
 import { lambdaHandler } from './lib/command-handler';
 import { type Dependencies, productionDependencies } from './lib/dependencies';
-import { logger } from './lib/logger';
+import { loggableError, logger } from './lib/logger';
 import { identityOf, type RouteResult, type WebSocketEvent } from './lib/websocket-event';
 
 /** `$disconnect` is best-effort on API Gateway: a missed one is caught by GoneException on the next post. */
@@ -13,7 +13,7 @@ export function makeDisconnectHandler(deps: Pick<Dependencies, 'connectionStore'
       await deps.presence.endpointGone(identityOf(event).uri, connectionId);
     } catch (error) {
       // Best-effort like $disconnect itself: the next refresh checks the endpoint with GetConnection and cleans it.
-      logger.warn('presence not updated at disconnect', { connectionId, error: error as Error });
+      logger.warn('presence not updated at disconnect', { connectionId, error: loggableError(error) });
     }
     // A closed endpoint leaves the meetings it was in (the user stays while another device is in).
     await deps.conferences.disconnected(identityOf(event), connectionId);

@@ -49,6 +49,19 @@ const configSchema = z.object({
   RATE_LIMIT_BURST_SECONDS: z.coerce.number().positive().default(2),
   /** Parallel postToConnection calls of one fan-out. */
   FANOUT_CONCURRENCY: z.coerce.number().int().positive().default(64),
+  /** Bounds on one AWS call (docs/reliability.md, "Fault injection"): an attempt that has no answer after its
+   * *_REQUEST_TIMEOUT_MS (or no connection after SDK_CONNECT_TIMEOUT_MS) fails with TimeoutError, and a call makes
+   * *_MAX_ATTEMPTS attempts at most. DynamoDB (the SDK's standard mode: throttling, 5xx and timeouts retried with
+   * backoff): 3 attempts of 4 s stay under the functions' 15 s timeout, so a hung store is a 503, not a dead
+   * invocation. Management API: GetConnection and DeleteConnection likewise; a postToConnection is sent again only
+   * when surely not delivered (429, 5xx, no connection), never after a timeout, so one hung post holds its fan-out
+   * (and the sender's answer) 5 s at most. The connect timeout stays above TCP's 1 s first SYN retransmission and
+   * also counts the wait for a free pooled socket, so a busy (not dead) endpoint does not trip it. */
+  DYNAMODB_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(4000),
+  DYNAMODB_MAX_ATTEMPTS: z.coerce.number().int().positive().default(3),
+  MANAGEMENT_API_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
+  MANAGEMENT_API_MAX_ATTEMPTS: z.coerce.number().int().positive().default(2),
+  SDK_CONNECT_TIMEOUT_MS: z.coerce.number().int().positive().default(3000),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -11,7 +11,7 @@ import type { ComplianceArchive, ComplianceExportStore } from '../../shared/comp
 import type { Config } from '../../shared/config';
 import { newId } from '../../shared/ids';
 import type { Clock, ComplianceStore } from '../../shared/ports';
-import { logger } from './logger';
+import { loggableError, logger } from './logger';
 
 /** Events per archive file. */
 export const COMPLIANCE_BATCH_SIZE = 100;
@@ -61,7 +61,7 @@ export function makeComplianceExportHandler(exporter: ComplianceExporter) {
       return report;
     } catch (error) {
       const oldestPendingAgeSeconds = await exporter.oldestPendingAgeSeconds().catch(() => undefined);
-      logger.error('compliance export failed; its events stay for the next run', { error: error as Error, oldestPendingAgeSeconds });
+      logger.error('compliance export failed; its events stay for the next run', { error: loggableError(error), oldestPendingAgeSeconds });
       throw error;
     }
   };

@@ -48,7 +48,7 @@ export function productionDependencies(): Dependencies {
   configureInFlightLimit(config.MAX_IN_FLIGHT_COMMANDS);
   const clock = systemClock;
   const connectionStore = new DynamoConnectionStore(dynamoDocumentClient(), config.TABLE_NAME, clock);
-  const connections = new ApiGatewayConnections(config.WS_MANAGEMENT_ENDPOINT);
+  const connections = new ApiGatewayConnections(config.WS_MANAGEMENT_ENDPOINT, config);
   let timers: Timers | undefined;
   let complianceQueue: Queue | undefined;
   let conversations: ConversationService | undefined;

@@ -2,10 +2,11 @@ import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { type Config, loadConfig } from '../../shared/config';
+import { type Config, loadConfig, requireJwtSecret } from '../../shared/config';
 import { APP_FUNCTIONS, AUTHORIZER, LOCAL_RESOURCE_NAMES, routeTable } from '../functions';
 import { DynamoDbProxy, type DynamoDbLocal, ensureTable, startDynamoDbLocal } from './dynamodb';
 import { createEdgeServer, type EdgeService } from './edge';
+import { FaultInjector } from './faults';
 import { LocalWebSocketGateway } from './gateway';
 import { LocalLambdaHost } from './lambda-host';
 import { LOCAL_REGION, localFunctionArn } from './lambdas';
@@ -13,6 +14,7 @@ import { provisionComplianceExport, provisionResources } from './provision';
 import { LocalScheduler } from './scheduler';
 import { LocalS3 } from './s3';
 import { LocalSqs } from './sqs';
+import { LocalWebApp } from './web';
 
 /** The development secret of the local cloud (SPEC §1); a deployment reads its own from a secret store. */
 export const LOCAL_JWT_SECRET = 'local-development-secret-change-me';
@@ -54,6 +56,8 @@ export interface LocalCloud {
   readonly scheduler?: LocalScheduler;
   /** The emulated S3 (absent with an external endpoint). */
   readonly s3?: LocalS3;
+  /** Fault injection on every port (first on the edge; idle unless a test injects): docs/reliability.md. */
+  readonly faults: FaultInjector;
   /** Set when the AWS services are LocalStack or AWS (AWS_ENDPOINT_URL given before start). */
   readonly externalEndpoint?: string;
   stop(): Promise<void>;
@@ -141,7 +145,12 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       maxConnectionSeconds: options.maxConnectionSeconds ?? 7200,
     });
     gateway.attach(server);
-    services.unshift(gateway);
+    // The browser app and its development sign-in next: they claim only unsigned requests of their own paths.
+    const web = new LocalWebApp({ jwtSecret: requireJwtSecret(config), wsUrl: `ws://${url.slice('http://'.length)}` });
+    services.unshift(gateway, web);
+    // First of all: a fault takes a request before any service (the management API included) sees it.
+    const faults = new FaultInjector(() => services);
+    services.unshift(faults);
 
     return {
       url,
@@ -153,8 +162,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       sqs,
       scheduler,
       s3,
+      faults,
       externalEndpoint,
       stop: async () => {
+        faults.clear();
         await scheduler?.stop();
         await sqs?.stop();
         await gateway.close();

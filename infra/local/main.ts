@@ -22,6 +22,7 @@ async function main(): Promise<void> {
   console.log(
     [
       `local cloud ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`,
+      `  Web app         http://localhost:${cloud.port}/   (npm run build:web builds it; npm start does)`,
       `  WebSocket API   ${cloud.wsUrl}/?token=JWT`,
       `  AWS endpoint    ${cloud.url}   (AWS_ENDPOINT_URL=${cloud.url} aws dynamodb list-tables)`,
       `  state           ${values['in-memory'] ? 'in memory' : '.data/'}${cloud.externalEndpoint ? `, AWS services at ${cloud.externalEndpoint}` : ''}`,

@@ -5,34 +5,74 @@ import {
   GoneException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
+import { type Config, loadConfig } from '../config';
 import type { Connections, ConnectionStatus } from '../ports';
+
+/** The timeouts and attempts of one management API call (shared/config.ts). */
+export type ManagementApiBounds = Pick<Config, 'MANAGEMENT_API_MAX_ATTEMPTS' | 'MANAGEMENT_API_REQUEST_TIMEOUT_MS' | 'SDK_CONNECT_TIMEOUT_MS'>;
+
+/** The first retry of a refused post waits about this long (jittered), doubling after. */
+const POST_RETRY_BASE_DELAY_MS = 50;
+
+/** True when the gateway answered with a refusal (throttled, 5xx) or the request never found a connection. */
+export function surelyNotDelivered(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { $metadata, code, message } = error as { $metadata?: { httpStatusCode?: number }; code?: unknown; message?: unknown };
+  const status = $metadata?.httpStatusCode;
+  if (status !== undefined && (status === 429 || status >= 500)) return true;
+  if (code === 'ECONNREFUSED') return true;
+  // The SDK may wrap a foreign-realm error into a plain one and keep only its text (seen under jest).
+  // "did not establish a connection" is @smithy/node-http-handler's connect timeout: nothing was written.
+  return typeof message === 'string' && (message.includes('ECONNREFUSED') || message.includes('did not establish a connection'));
+}
 
 /**
  * The `@connections` management API. The endpoint is the API's stage URL on AWS and the local cloud's
  * single endpoint locally: the same client, configured by endpoint alone.
  */
 export class ApiGatewayConnections implements Connections {
+  /** GetConnection and DeleteConnection: idempotent, so the SDK retries them (timeouts included). */
   private readonly client: ApiGatewayManagementApiClient;
+  /** PostToConnection: one attempt per send; `post` retries only what was surely not delivered. */
+  private readonly postClient: ApiGatewayManagementApiClient;
+  private readonly postAttempts: number;
 
-  constructor(endpoint: string | undefined) {
+  constructor(endpoint: string | undefined, bounds: ManagementApiBounds = loadConfig()) {
     // Fan-out posts in parallel: more sockets than the SDK's default 50, kept alive between invocations.
     const agent = { keepAlive: true, maxSockets: 256 };
     // The management API has no default endpoint; AWS_ENDPOINT_URL serves when no stage URL is given.
-    this.client = new ApiGatewayManagementApiClient({
+    const options = {
       ...(endpoint ? { endpoint } : {}),
-      requestHandler: { httpAgent: agent, httpsAgent: agent },
-    });
+      // One hung post must not hold a whole fan-out: it times out and counts as failed.
+      requestHandler: {
+        httpAgent: agent,
+        httpsAgent: agent,
+        requestTimeout: bounds.MANAGEMENT_API_REQUEST_TIMEOUT_MS,
+        throwOnRequestTimeout: true,
+        connectionTimeout: bounds.SDK_CONNECT_TIMEOUT_MS,
+      },
+    };
+    this.client = new ApiGatewayManagementApiClient({ ...options, maxAttempts: bounds.MANAGEMENT_API_MAX_ATTEMPTS });
+    this.postClient = new ApiGatewayManagementApiClient({ ...options, maxAttempts: 1 });
+    this.postAttempts = bounds.MANAGEMENT_API_MAX_ATTEMPTS;
   }
 
+  /**
+   * A post that timed out or lost its connection mid-request may have reached the socket already (a slow
+   * gateway, not a dead one): sending it again would deliver it twice, so only a post the gateway refused
+   * (429, 5xx) or one that never got a connection is sent again. Clients fill any gap from history by seq.
+   */
   async post(connectionId: string, payload: unknown): Promise<'delivered' | 'gone'> {
-    try {
-      await this.client.send(
-        new PostToConnectionCommand({ ConnectionId: connectionId, Data: new TextEncoder().encode(JSON.stringify(payload)) }),
-      );
-      return 'delivered';
-    } catch (error) {
-      if (error instanceof GoneException) return 'gone';
-      throw error;
+    const data = new TextEncoder().encode(JSON.stringify(payload));
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.postClient.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }));
+        return 'delivered';
+      } catch (error) {
+        if (error instanceof GoneException) return 'gone';
+        if (attempt >= this.postAttempts || !surelyNotDelivered(error)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, POST_RETRY_BASE_DELAY_MS * 2 ** (attempt - 1) * (0.5 + Math.random())));
+      }
     }
   }
 

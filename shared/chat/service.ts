@@ -195,7 +195,14 @@ export class ChatService {
       ...(file ? { fileId: file.fileId, file: fileView(file) } : {}),
     };
     const result: PostResult = { roomId: room.roomId, messageId: message.messageId, seq, ts: message.ts };
-    await this.deps.store.putMessage(message, indexTokens(message.text), key ? { key, result } : undefined);
+    try {
+      await this.deps.store.putMessage(message, indexTokens(message.text), key ? { key, result } : undefined);
+    } catch (error) {
+      // Not stored, or stored with its answer (which the release leaves alone): free the client id so the retry
+      // runs at once instead of waiting out the reservation; it takes a new seq (a gap, as for a dead function).
+      if (key) await this.deps.store.releasePost(key).catch(() => undefined);
+      throw error;
+    }
     // Every connection of every follower but the posting one (it has the answer).
     const followers = await this.deps.store.followers(room.roomId);
     await Promise.all([

@@ -353,8 +353,10 @@ export class ConferenceService {
     let newcomer = true;
     let role = participant.role;
     if (activating) {
-      if (!(await this.deps.store.activate(withFirstParticipant(activated, enterprise), conference.stateVersion, participant, connectionId))) return undefined;
+      // Arm first: a failed arm then leaves nothing active without its timers (a retry would find it active and
+      // never arm them); if the activation below loses, these timers name an activation that never was and are ignored.
       await this.armActivationTimers(activated);
+      if (!(await this.deps.store.activate(withFirstParticipant(activated, enterprise), conference.stateVersion, participant, connectionId))) return undefined;
     } else {
       const outcome = await this.deps.store.addParticipant(conference.confId, participant, connectionId, enterprise);
       if (outcome === 'notActive') return undefined;
