@@ -19,4 +19,15 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The browser app (web/): browser globals instead of Node's.
+    files: ['web/src/**/*.{ts,tsx}'],
+    languageOptions: {
+      globals: {
+        window: 'readonly', document: 'readonly', localStorage: 'readonly', sessionStorage: 'readonly', fetch: 'readonly', WebSocket: 'readonly',
+        setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', URL: 'readonly', File: 'readonly', Event: 'readonly',
+        process: 'off', __dirname: 'off', require: 'off', module: 'off',
+      },
+    },
+  },
 );

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { UcClientOptions } from '../../client/src';
 import { type LocalCloud, type LocalCloudOptions, startLocalCloud } from '../../infra/local/cloud';
 import type { IdentityKind } from '../../shared/auth/identity';
 import { issueToken } from '../../shared/auth/tokens';
 import { requireJwtSecret } from '../../shared/config';
 import { TestClient } from './client';
+import { RecordedClient } from './uc-client';
 
 /** A local cloud of its own for one test file: free port, own table, its own durations. */
 export async function startTestCloud(options: Omit<LocalCloudOptions, 'port' | 'inMemory'> = {}): Promise<TestCloud> {
@@ -27,6 +29,7 @@ export async function startTestCloud(options: Omit<LocalCloudOptions, 'port' | '
 
 export class TestCloud {
   private readonly clients: TestClient[] = [];
+  private readonly ucClients: RecordedClient[] = [];
   constructor(readonly cloud: LocalCloud) {}
 
   token(uri: string, kind: IdentityKind = 'enterprise', extra: { device?: 'desktop' | 'mobile' | 'web' | 'bot'; ttlSeconds?: number } = {}) {
@@ -40,7 +43,25 @@ export class TestCloud {
     return client;
   }
 
+  /**
+   * A connected client-library client for the user (a new endpoint each call; `session.resume` already sent),
+   * with its events recorded (`client.events`). Reconnect is off unless `options` asks for it, so a test that
+   * closes or drops a connection sees it closed.
+   */
+  async client(
+    uri: string,
+    kind: IdentityKind = 'enterprise',
+    device: 'desktop' | 'mobile' | 'web' | 'bot' = 'desktop',
+    options: Partial<UcClientOptions> = {},
+  ): Promise<RecordedClient> {
+    const client = new RecordedClient({ url: this.cloud.wsUrl, token: () => this.token(uri, kind, { device }), reconnect: false, ...options });
+    this.ucClients.push(client);
+    await client.connect();
+    return client;
+  }
+
   async stop(): Promise<void> {
+    await Promise.all(this.ucClients.map((client) => client.disconnect().catch(() => undefined)));
     await Promise.all(this.clients.map((client) => client.close()));
     await this.cloud.stop();
   }

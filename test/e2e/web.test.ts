@@ -1,0 +1,319 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import { startTestCloud, type TestCloud } from '../support/cloud';
+
+/**
+ * The browser app (web/) in Debian's Chromium, driven by playwright-core against a local cloud of its own:
+ * what a person does in two tabs. Screenshots of each main view are taken (docs/screenshots/ with UPDATE_SCREENSHOTS=1).
+ */
+
+const ROOT = resolve(__dirname, '..', '..');
+const CHROMIUM = '/usr/bin/chromium';
+// The README's pictures are rewritten only when asked (`UPDATE_SCREENSHOTS=1 npx jest test/e2e/web.test.ts`), so a
+// test run leaves the work tree clean; otherwise they are still taken, into a scratch folder.
+const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? join(ROOT, 'docs', 'screenshots') : join(tmpdir(), 'uc-web-screenshots');
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+];
+/** Page waits: generous, since this machine has 2 cores and other test files run beside this one. */
+const WAIT_MS = 30_000;
+const IDLE_SECONDS = 10;
+
+const ALICE = 'sip:alice@contoso.com';
+const BOB = 'sip:bob@contoso.com';
+
+let cloud: TestCloud;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+const pageErrors: string[] = [];
+
+jest.setTimeout(180_000);
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`Chromium is missing at ${CHROMIUM}: the browser tests need Debian's chromium (apt-get install -y chromium; .ci/run installs it)`);
+  }
+  buildWebAppIfStale();
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  cloud = await startTestCloud({
+    env: {
+      CONVERSATION_IDLE_SECONDS: String(IDLE_SECONDS),
+      CONFERENCE_NO_ENTERPRISE_SECONDS: '3',
+      CHAT_HISTORY_PAGE_SIZE: '5',
+    },
+  });
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 60_000 });
+});
+
+afterEach(async () => {
+  await Promise.all(contexts.splice(0).map((context) => context.close()));
+  const errors = pageErrors.splice(0);
+  expect(errors).toEqual([]);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await cloud?.stop();
+});
+
+/** Builds web/dist (as `npm run build:web` does) when it is missing or older than the app's or the client's sources. */
+function buildWebAppIfStale(): void {
+  const built = join(ROOT, 'web', 'dist', 'index.html');
+  const sources = [join(ROOT, 'web', 'src'), join(ROOT, 'client', 'src'), join(ROOT, 'web', 'index.html'), join(ROOT, 'web', 'vite.config.ts')];
+  if (existsSync(built) && statSync(built).mtimeMs >= Math.max(...sources.map(newestMtime))) return;
+  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'web/vite.config.ts'], {
+    cwd: ROOT,
+    stdio: 'pipe',
+    timeout: 180_000,
+  });
+}
+
+function newestMtime(path: string): number {
+  const info = statSync(path);
+  if (!info.isDirectory()) return info.mtimeMs;
+  return Math.max(info.mtimeMs, ...readdirSync(path).map((entry) => newestMtime(join(path, entry))));
+}
+
+/** A fresh browser context (its own storage: another person) with one tab. */
+async function newTab(): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 760 }, acceptDownloads: true });
+  contexts.push(context);
+  const page = await context.newPage();
+  page.setDefaultTimeout(WAIT_MS);
+  page.on('pageerror', (error) => pageErrors.push(`${error.name}: ${error.message}`));
+  return page;
+}
+
+async function signIn(page: Page, uri: string, name: string, kind: string, screenshot?: string): Promise<void> {
+  await page.goto(cloud.cloud.url + '/');
+  await page.getByTestId('signin-uri').fill(uri);
+  await page.getByTestId('signin-name').fill(name);
+  await page.getByTestId('signin-kind').selectOption(kind);
+  if (screenshot) await shot(page, screenshot);
+  await page.getByTestId('signin-submit').click();
+  await page.locator('[data-testid="conn-state"][data-state="open"]').waitFor();
+  expect(await page.getByTestId('me-uri').textContent()).toBe(uri);
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
+}
+
+async function see(locator: Locator, timeout = WAIT_MS): Promise<void> {
+  await locator.first().waitFor({ state: 'visible', timeout });
+}
+
+function roomMessage(page: Page, text: string): Locator {
+  return page.getByTestId('room-message').filter({ hasText: text });
+}
+
+async function postInRoom(page: Page, text: string): Promise<void> {
+  await page.getByTestId('room-post-text').fill(text);
+  await page.getByTestId('room-post-submit').click();
+  await see(roomMessage(page, text));
+}
+
+function contact(page: Page, uri: string, availability?: string): Locator {
+  return page.locator(`[data-testid="contact"][data-uri="${uri}"]${availability ? `[data-availability="${availability}"]` : ''}`);
+}
+
+test('two users chat in a room: history pages, live messages both ways, and a file attachment', async () => {
+  const alice = await newTab();
+  const bob = await newTab();
+  await signIn(alice, ALICE, 'Alice', 'enterprise', 'sign-in');
+  await signIn(bob, BOB, 'Bob', 'enterprise');
+
+  for (const name of ['Design system', 'Design review']) {
+    await alice.getByTestId('room-create-name').fill(name);
+    await alice.getByTestId('room-create-submit').click();
+    await see(alice.locator('[data-testid="room-title"]', { hasText: name }));
+  }
+  for (let index = 1; index <= 6; index++) await postInRoom(alice, `update ${index}`);
+
+  // Bob finds the room by searching, opens it, and sees the newest page (5) with older ones a click away.
+  await bob.getByTestId('room-search').fill('desi');
+  await bob.getByTestId('room-search-submit').click();
+  await see(bob.getByTestId('room-result').filter({ hasText: 'Design review' }));
+  await see(bob.getByTestId('room-result').filter({ hasText: 'Design system' }));
+  await shot(bob, 'rooms');
+  await bob.getByTestId('room-result').filter({ hasText: 'Design review' }).click();
+  await bob.locator('[data-testid="room-messages"][data-loaded="yes"]').waitFor();
+  await see(roomMessage(bob, 'update 6'));
+  expect(await bob.getByTestId('room-message').count()).toBe(5);
+  expect(await roomMessage(bob, 'update 1').count()).toBe(0);
+  await bob.getByTestId('room-older').click();
+  await see(roomMessage(bob, 'update 1'));
+  expect(await bob.getByTestId('room-message').count()).toBe(6);
+  await bob.getByTestId('room-older').waitFor({ state: 'detached' });
+  await see(bob.getByTestId('my-room').filter({ hasText: 'Design review' }));
+
+  // Live both ways.
+  await postInRoom(bob, 'Looks good to me');
+  await see(roomMessage(alice, 'Looks good to me'));
+  await postInRoom(alice, 'Thanks Bob!');
+  await see(roomMessage(bob, 'Thanks Bob!'));
+
+  // A file: uploaded beside the WebSocket, posted with its fileId, downloaded by Bob through a fresh URL.
+  const agenda = 'Agenda\n1. Colours\n2. Icons\n';
+  await alice.getByTestId('room-attach').setInputFiles({ name: 'agenda.txt', mimeType: 'text/plain', buffer: Buffer.from(agenda) });
+  await see(alice.getByTestId('room-attachment-pending'));
+  await alice.getByTestId('room-post-text').fill('The agenda for Thursday');
+  await alice.getByTestId('room-post-submit').click();
+  const bobsFile = roomMessage(bob, 'The agenda for Thursday').getByTestId('file-link');
+  await see(bobsFile);
+  expect(await bobsFile.textContent()).toContain('agenda.txt');
+  await shot(bob, 'room');
+  const [download] = await Promise.all([bob.waitForEvent('download'), bobsFile.click()]);
+  expect(download.suggestedFilename()).toBe('agenda.txt');
+  expect(readFileSync(await download.path())).toEqual(Buffer.from(agenda));
+  expect(await alice.getByTestId('room-post-error').count()).toBe(0);
+});
+
+test('contacts see each other’s presence change live', async () => {
+  const alice = await newTab();
+  const bob = await newTab();
+  await signIn(alice, ALICE, 'Alice', 'enterprise');
+  await signIn(bob, BOB, 'Bob', 'enterprise');
+  for (const [page, other] of [
+    [alice, BOB],
+    [bob, ALICE],
+  ] as const) {
+    await page.getByTestId('tab-contacts').click();
+    await page.getByTestId('contact-add-uri').fill(other);
+    await page.getByTestId('contact-add-submit').click();
+    await see(contact(page, other, 'online'));
+  }
+
+  await bob.getByTestId('presence-select').selectOption('busy');
+  await see(contact(alice, BOB, 'busy'));
+  expect(await contact(alice, BOB).getByTestId('contact-availability').textContent()).toBe('Busy');
+  await bob.getByTestId('presence-note').fill('In the design review until 3');
+  await bob.getByTestId('presence-note-save').click();
+  await see(contact(alice, BOB).getByTestId('contact-note').filter({ hasText: 'In the design review until 3' }));
+
+  await alice.getByTestId('presence-select').selectOption('away');
+  await see(contact(bob, ALICE, 'away'));
+  await alice.getByTestId('presence-select').selectOption('auto');
+  await see(contact(bob, ALICE, 'online'));
+
+  // Carol never signs in: offline.
+  await alice.getByTestId('contact-add-uri').fill('carol@contoso.com');
+  await alice.getByTestId('contact-add-submit').click();
+  await see(contact(alice, 'sip:carol@contoso.com', 'offline'));
+  await shot(alice, 'contacts');
+});
+
+test('IM: a conversation opens on the other side, shows typing, ends when idle, and goes on in the same view', async () => {
+  const alice = await newTab();
+  const bob = await newTab();
+  await signIn(alice, ALICE, 'Alice', 'enterprise');
+  await signIn(bob, BOB, 'Bob', 'enterprise');
+
+  await alice.getByTestId('tab-im').click();
+  await alice.getByTestId('im-start-uri').fill(BOB);
+  await alice.getByTestId('im-start-submit').click();
+  await alice.getByTestId('im-text').fill('Hi Bob, got a minute?');
+  await alice.getByTestId('im-send').click();
+  await see(alice.getByTestId('im-message').filter({ hasText: 'Hi Bob, got a minute?' }));
+
+  // Bob's IM tab lights up; the conversation is there when he opens it.
+  await see(bob.getByTestId('tab-im-attention'));
+  await bob.getByTestId('tab-im').click();
+  await see(bob.getByTestId('im-message').filter({ hasText: 'Hi Bob, got a minute?' }));
+
+  await bob.getByTestId('im-text').pressSequentially('Sure, what', { delay: 40 });
+  await see(alice.getByTestId('im-typing').filter({ hasText: 'Bob is typing…' }));
+  await shot(alice, 'im');
+  await bob.getByTestId('im-text').fill('Sure, what is up?');
+  await bob.getByTestId('im-send').click();
+  await see(alice.getByTestId('im-message').filter({ hasText: 'Sure, what is up?' }));
+  const firstId = await alice.getByTestId('im-view').getAttribute('data-conversation-id');
+  expect(firstId).toBeTruthy();
+
+  // Nobody writes for IDLE_SECONDS: the conversation ends for both, with the reason.
+  const ended = (IDLE_SECONDS + 40) * 1000;
+  await see(alice.locator('[data-testid="im-ended"][data-reason="idle"]'), ended);
+  await see(bob.locator('[data-testid="im-ended"][data-reason="idle"]'), ended);
+  expect(await alice.getByTestId('im-ended').textContent()).toContain('Conversation ended (idle)');
+
+  // Writing again goes on in the same view, under the new conversation the server opened.
+  await alice.getByTestId('im-text').fill('Still there?');
+  await alice.getByTestId('im-send').click();
+  await see(bob.getByTestId('im-message').filter({ hasText: 'Still there?' }));
+  await alice.locator('[data-testid="im-view"][data-ended="no"]').waitFor();
+  const secondId = await alice.getByTestId('im-view').getAttribute('data-conversation-id');
+  expect(secondId).toBeTruthy();
+  expect(secondId).not.toBe(firstId);
+  expect(await bob.getByTestId('im-conversation-item').count()).toBe(1);
+  expect(await bob.getByTestId('im-view').getAttribute('data-conversation-id')).toBe(secondId);
+  await shot(bob, 'im-ended');
+});
+
+test('meeting: lobby admit and deny, lock, and the guest sees it deactivated (noEnterprise) after the organizer leaves', async () => {
+  const alice = await newTab();
+  const guest = await newTab();
+  const other = await newTab();
+  await signIn(alice, ALICE, 'Alice', 'enterprise');
+  await signIn(guest, 'sip:gina@example.org', 'Gina (guest)', 'anonymous');
+  await signIn(other, 'sip:gus@example.org', 'Gus (guest)', 'anonymous');
+
+  await alice.getByTestId('tab-meetings').click();
+  await alice.getByTestId('conf-subject').fill('Quarterly review');
+  await alice.getByTestId('conf-admission').selectOption('organization');
+  await alice.getByTestId('conf-schedule').click();
+  const scheduled = alice.getByTestId('conf-scheduled-item').first();
+  await see(scheduled);
+  const joinUrl = (await scheduled.getByTestId('conf-scheduled-url').textContent())!.trim();
+  expect(joinUrl).toMatch(/^https:\/\/meet\.contoso\.com\//);
+  await scheduled.getByTestId('conf-scheduled-join').click();
+  await alice.locator('[data-testid="meeting-view"][data-status="joined"]').waitFor();
+  expect(await alice.getByTestId('meeting-role').textContent()).toBe('presenter');
+  await see(alice.locator(`[data-testid="roster-entry"][data-uri="${ALICE}"]`));
+
+  // A guest joins by the link: the lobby, then Alice admits her.
+  await guest.getByTestId('tab-meetings').click();
+  await guest.getByTestId('conf-join-input').fill(joinUrl);
+  await guest.getByTestId('conf-join-submit').click();
+  await see(guest.getByTestId('meeting-lobby-wait'));
+  await see(alice.getByTestId('tab-meetings')); // still on the meetings tab
+  await see(alice.locator('[data-testid="lobby-entry"][data-uri="sip:gina@example.org"]'));
+  await alice.locator('[data-testid="lobby-entry"][data-uri="sip:gina@example.org"]').getByTestId('lobby-admit').click();
+  await guest.locator('[data-testid="meeting-view"][data-status="joined"]').waitFor();
+  await see(guest.locator(`[data-testid="roster-entry"][data-uri="${ALICE}"]`));
+  await see(alice.locator('[data-testid="roster-entry"][data-uri="sip:gina@example.org"]'));
+
+  // Another guest waits; Alice (with both in view) denies him.
+  await other.getByTestId('tab-meetings').click();
+  await other.getByTestId('conf-join-input').fill(joinUrl);
+  await other.getByTestId('conf-join-submit').click();
+  await see(other.getByTestId('meeting-lobby-wait'));
+  await see(alice.locator('[data-testid="lobby-entry"][data-uri="sip:gus@example.org"]'));
+  await shot(alice, 'meeting');
+  await alice.locator('[data-testid="lobby-entry"][data-uri="sip:gus@example.org"]').getByTestId('lobby-deny').click();
+  await see(other.getByTestId('meeting-denied'));
+
+  // Locked: nobody new gets in (403), shown inline.
+  await alice.getByTestId('meeting-lock').click();
+  await see(alice.getByTestId('meeting-locked'));
+  expect(await alice.getByTestId('meeting-lock').textContent()).toBe('Unlock');
+  await other.getByTestId('conf-join-submit').click();
+  await see(other.getByTestId('conf-join-error').filter({ hasText: '403' }));
+
+  // The organizer leaves: with no enterprise participant left, the meeting is deactivated for the guest.
+  await alice.getByTestId('meeting-leave').click();
+  await see(alice.getByTestId('meeting-left'));
+  const banner = guest.locator('[data-testid="meeting-deactivated"][data-reason="noEnterprise"]');
+  await see(banner);
+  expect(await banner.textContent()).toMatch(/^Meeting ended: .+ \(noEnterprise\)$/);
+  await shot(guest, 'meeting-deactivated');
+});

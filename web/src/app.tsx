@@ -1,0 +1,231 @@
+import { useEffect, useState } from 'preact/hooks';
+import type { Availability, ConnectionState, IdentityKind, Presence } from '../../client/src';
+import { Contacts } from './contacts';
+import { Conversations } from './im';
+import { Meetings } from './meetings';
+import { Rooms } from './rooms';
+import { KINDS, lastSignIn, type Me, type Session, signIn, signOut, wasSignedIn } from './session';
+import { AVAILABILITY_LABELS, ErrorLine, errorText, normalizeUri, PresenceDot, shortName, useAction, useClientEvent } from './ui';
+
+export function App() {
+  const [session, setSession] = useState<Session>();
+  const [error, setError] = useState<string>();
+  const [resuming, setResuming] = useState(() => wasSignedIn() && lastSignIn() !== undefined);
+
+  // A reload signs the tab's user in again.
+  useEffect(() => {
+    const me = lastSignIn();
+    if (!resuming || !me) return;
+    signIn(me)
+      .then(setSession)
+      .catch((failure: unknown) => setError(errorText(failure)))
+      .finally(() => setResuming(false));
+  }, []);
+
+  if (session) {
+    return (
+      <Shell
+        session={session}
+        onSignOut={() => {
+          signOut(session);
+          setSession(undefined);
+        }}
+      />
+    );
+  }
+  if (resuming) return <p class="loading">Signing in…</p>;
+  return <SignIn onSignedIn={setSession} initialError={error} />;
+}
+
+function SignIn({ onSignedIn, initialError }: { onSignedIn: (session: Session) => void; initialError?: string }) {
+  const last = lastSignIn();
+  const [uri, setUri] = useState(last?.uri ?? 'sip:alice@contoso.com');
+  const [name, setName] = useState(last?.name ?? '');
+  const [kind, setKind] = useState<IdentityKind>(last?.kind ?? 'enterprise');
+  const { error, busy, run } = useAction();
+
+  const submit = (event: Event) => {
+    event.preventDefault();
+    const me: Me = { uri: normalizeUri(uri), name: name.trim() || shortName(normalizeUri(uri)), kind };
+    void run(async () => onSignedIn(await signIn(me)));
+  };
+
+  return (
+    <main class="signin">
+      <form class="card" onSubmit={submit} data-testid="signin-form">
+        <h1>UC web</h1>
+        <p class="muted">Development sign-in to the local cloud: pick any user and kind.</p>
+        <label>
+          SIP URI
+          <input data-testid="signin-uri" value={uri} onInput={(e) => setUri(e.currentTarget.value)} placeholder="sip:alice@contoso.com" required />
+        </label>
+        <label>
+          Display name
+          <input data-testid="signin-name" value={name} onInput={(e) => setName(e.currentTarget.value)} placeholder="Alice" />
+        </label>
+        <label>
+          Kind
+          <select data-testid="signin-kind" value={kind} onChange={(e) => setKind(e.currentTarget.value as IdentityKind)}>
+            {KINDS.map((option) => (
+              <option key={option.kind} value={option.kind}>
+                {option.label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="submit" class="primary" data-testid="signin-submit" disabled={busy}>
+          {busy ? 'Signing in…' : 'Sign in'}
+        </button>
+        <ErrorLine error={error ?? initialError} testId="signin-error" />
+        <p class="muted small">Each browser tab remembers its own user, so two tabs can be two people.</p>
+      </form>
+    </main>
+  );
+}
+
+type Tab = 'rooms' | 'contacts' | 'im' | 'meetings';
+const TABS: ReadonlyArray<{ tab: Tab; label: string }> = [
+  { tab: 'rooms', label: 'Rooms' },
+  { tab: 'contacts', label: 'Contacts' },
+  { tab: 'im', label: 'IM' },
+  { tab: 'meetings', label: 'Meetings' },
+];
+
+const STATE_LABELS: Readonly<Record<ConnectionState, string>> = {
+  idle: 'Not connected',
+  connecting: 'Connecting…',
+  open: 'Connected',
+  reconnecting: 'Reconnecting…',
+  closed: 'Disconnected',
+};
+
+function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void }) {
+  const { client, me } = session;
+  const [tab, setTab] = useState<Tab>('rooms');
+  const [connection, setConnection] = useState<ConnectionState>(client.connectionState);
+  const [clientError, setClientError] = useState<string>();
+  const [attention, setAttention] = useState<Partial<Record<Tab, boolean>>>({});
+  useClientEvent(client, 'state', (event) => setConnection(event.state));
+  useClientEvent(client, 'error', (event) => setClientError(event.message));
+
+  const notify = (target: Tab) => {
+    if (target !== tab) setAttention((current) => ({ ...current, [target]: true }));
+  };
+  const open = (target: Tab) => {
+    setTab(target);
+    setAttention((current) => ({ ...current, [target]: false }));
+  };
+
+  return (
+    <div class="shell">
+      <header class="topbar">
+        <div class="brand">UC web</div>
+        <div class="me">
+          <strong data-testid="me-name">{me.name}</strong>
+          <span class="muted" data-testid="me-uri">
+            {me.uri}
+          </span>
+          <span class="badge" data-testid="me-kind">
+            {me.kind}
+          </span>
+        </div>
+        <span class={`conn conn-${connection}`} data-testid="conn-state" data-state={connection}>
+          {STATE_LABELS[connection]}
+        </span>
+        <PresenceControl session={session} />
+        <button class="link" data-testid="signout" onClick={onSignOut}>
+          Sign out
+        </button>
+      </header>
+      {clientError && (
+        <p class="error bar" data-testid="client-error" onClick={() => setClientError(undefined)}>
+          {clientError} (click to dismiss)
+        </p>
+      )}
+      <nav class="tabs" role="tablist">
+        {TABS.map((entry) => (
+          <button
+            key={entry.tab}
+            role="tab"
+            aria-selected={tab === entry.tab}
+            class={tab === entry.tab ? 'active' : ''}
+            data-testid={`tab-${entry.tab}`}
+            onClick={() => open(entry.tab)}
+          >
+            {entry.label}
+            {attention[entry.tab] && <span class="attention" data-testid={`tab-${entry.tab}-attention`} />}
+          </button>
+        ))}
+      </nav>
+      <main class="content">
+        <section hidden={tab !== 'rooms'}>
+          <Rooms session={session} />
+        </section>
+        <section hidden={tab !== 'contacts'}>
+          <Contacts session={session} />
+        </section>
+        <section hidden={tab !== 'im'}>
+          <Conversations session={session} visible={tab === 'im'} onActivity={() => notify('im')} />
+        </section>
+        <section hidden={tab !== 'meetings'}>
+          <Meetings session={session} onActivity={() => notify('meetings')} />
+        </section>
+      </main>
+    </div>
+  );
+}
+
+const CHOICES: ReadonlyArray<Availability | 'auto'> = ['auto', 'online', 'busy', 'doNotDisturb', 'beRightBack', 'away', 'offline'];
+
+/** The user's own presence: an explicit state (or automatic) and a note, published with `presence.publish`. */
+function PresenceControl({ session }: { session: Session }) {
+  const { client } = session;
+  const [choice, setChoice] = useState<Availability | 'auto'>('auto');
+  const [note, setNote] = useState('');
+  const [shown, setShown] = useState<Presence>({ availability: 'online' });
+  const { error, run } = useAction();
+
+  const publish = (nextChoice: Availability | 'auto', nextNote: string) =>
+    run(async () => {
+      const answer = await client.request('presence.publish', {
+        ...(nextChoice === 'auto' ? { reset: true as const } : { availability: nextChoice }),
+        note: nextNote,
+      });
+      setShown(answer.presence);
+    });
+
+  return (
+    <div class="presence-control">
+      <PresenceDot availability={shown.availability} />
+      <select
+        data-testid="presence-select"
+        value={choice}
+        aria-label="My presence"
+        onChange={(e) => {
+          const next = e.currentTarget.value as Availability | 'auto';
+          setChoice(next);
+          void publish(next, note);
+        }}
+      >
+        {CHOICES.map((value) => (
+          <option key={value} value={value}>
+            {value === 'auto' ? 'Automatic' : value === 'offline' ? 'Appear offline' : AVAILABILITY_LABELS[value]}
+          </option>
+        ))}
+      </select>
+      <form
+        class="inline"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void publish(choice, note);
+        }}
+      >
+        <input data-testid="presence-note" value={note} placeholder="What's happening?" maxLength={512} onInput={(e) => setNote(e.currentTarget.value)} />
+        <button type="submit" data-testid="presence-note-save">
+          Set note
+        </button>
+      </form>
+      <ErrorLine error={error} testId="presence-error" />
+    </div>
+  );
+}

@@ -1,0 +1,355 @@
+import { useState } from 'preact/hooks';
+import type { ConferenceRole, DeactivationReason, IdentityKind, RosterEntry } from '../../client/src';
+import type { Session } from './session';
+import { ErrorLine, Icon, shortName, useAction, useClientEvent } from './ui';
+
+/** What each deactivation reason means to a participant (docs/protocol.md, "Lifecycle"). */
+export const DEACTIVATION_TEXT: Readonly<Record<DeactivationReason, string>> = {
+  ended: 'a presenter ended the meeting for everyone',
+  empty: 'everyone had left',
+  noEnterprise: 'no one from the organization was left in the meeting',
+  inactivity: 'no one had joined for too long',
+  deleted: 'the organizer deleted the meeting',
+  organizerDeleted: "the organizer's account was removed",
+};
+
+type Admission = 'organization' | 'anyone' | 'invited';
+const ADMISSION_TEXT: Readonly<Record<Admission, string>> = {
+  organization: 'Guests wait in the lobby',
+  anyone: 'Everyone enters directly',
+  invited: 'Only invitees enter directly',
+};
+
+interface Waiting {
+  readonly uri: string;
+  readonly name: string;
+  readonly kind: IdentityKind;
+}
+
+interface Meeting {
+  readonly confId: string;
+  readonly status: 'joining' | 'lobby' | 'joined' | 'denied' | 'deactivated' | 'left';
+  readonly subject?: string;
+  readonly role?: ConferenceRole;
+  readonly roster: readonly RosterEntry[];
+  readonly lobby: readonly Waiting[];
+  readonly locked: boolean;
+  readonly reason?: DeactivationReason;
+}
+
+/** A conference id from an id or a join link (`https://meet.contoso.com/alice/{confId}`). */
+export function confIdOf(input: string): string {
+  const trimmed = input.trim();
+  if (!trimmed.includes('/')) return trimmed;
+  const path = trimmed.split(/[?#]/)[0]!.replace(/\/+$/, '');
+  return decodeURIComponent(path.slice(path.lastIndexOf('/') + 1));
+}
+
+/** Meetings: schedule (enterprise users), join by id or link, roster, lobby, lock, end, and why it ended. */
+export function Meetings({ session, onActivity }: { session: Session; onActivity: () => void }) {
+  const { client, me } = session;
+  const [subject, setSubject] = useState('');
+  const [admission, setAdmission] = useState<Admission>('organization');
+  const [scheduled, setScheduled] = useState<Array<{ confId: string; joinUrl: string; subject: string }>>([]);
+  const [joinInput, setJoinInput] = useState('');
+  const [meeting, setMeeting] = useState<Meeting>();
+  const schedule = useAction();
+  const join = useAction();
+  const act = useAction();
+
+  const mine = (confId: string) => meeting !== undefined && meeting.confId === confId;
+  const change = (confId: string, update: (current: Meeting) => Meeting) => setMeeting((current) => (current && current.confId === confId ? update(current) : current));
+
+  /** Subject, lock and (for participants) the roster, from `conf.get`. */
+  const refresh = async (confId: string) => {
+    const details = await client.request('conf.get', { confId });
+    change(confId, (current) => ({
+      ...current,
+      subject: details.subject,
+      locked: details.active?.locked ?? false,
+      ...(details.roster ? { roster: details.roster } : {}),
+    }));
+  };
+
+  const scheduleMeeting = (event: Event) => {
+    event.preventDefault();
+    void schedule.run(async () => {
+      const title = subject.trim() || `${me.name}'s meeting`;
+      const answer = await client.request('conf.schedule', { subject: title, admission });
+      setScheduled((current) => [{ ...answer, subject: title }, ...current]);
+      setSubject('');
+    });
+  };
+
+  const joinMeeting = (input: string) =>
+    join.run(async () => {
+      const confId = confIdOf(input);
+      if (!confId) throw new Error('give a meeting id or its join link');
+      if (meeting && meeting.status === 'joined' && meeting.confId !== confId) await client.request('conf.leave', { confId: meeting.confId }).catch(() => undefined);
+      setMeeting({ confId, status: 'joining', roster: [], lobby: [], locked: false });
+      try {
+        const answer = await client.request('conf.join', { confId });
+        if (answer.state === 'lobby') {
+          change(confId, (current) => (current.status === 'joining' ? { ...current, status: 'lobby' } : current));
+          return;
+        }
+        change(confId, (current) => ({ ...current, status: 'joined', role: answer.role, roster: mergeRoster(current.roster, answer.roster) }));
+        await refresh(confId);
+      } catch (error) {
+        setMeeting((current) => (current?.confId === confId && current.status === 'joining' ? undefined : current));
+        throw error;
+      }
+    });
+
+  useClientEvent(client, 'conf.roster', (event) => {
+    if (!mine(event.confId)) return;
+    change(event.confId, (current) => ({
+      ...current,
+      roster: event.change === 'joined' ? mergeRoster(current.roster, [event.participant]) : current.roster.filter((entry) => entry.uri !== event.participant.uri),
+    }));
+  });
+  useClientEvent(client, 'conf.lobby', (event) => {
+    if (!mine(event.confId)) return;
+    change(event.confId, (current) =>
+      current.lobby.some((waiting) => waiting.uri === event.uri) ? current : { ...current, lobby: [...current.lobby, { uri: event.uri, name: event.name, kind: event.kind }] },
+    );
+    onActivity();
+  });
+  useClientEvent(client, 'conf.lobbyWait', (event) => change(event.confId, (current) => (current.status === 'joining' ? { ...current, status: 'lobby' } : current)));
+  useClientEvent(client, 'conf.admitted', (event) => {
+    if (!mine(event.confId)) return;
+    change(event.confId, (current) => ({ ...current, status: 'joined', role: event.role }));
+    void act.run(() => refresh(event.confId));
+    onActivity();
+  });
+  useClientEvent(client, 'conf.denied', (event) => {
+    change(event.confId, (current) => ({ ...current, status: 'denied' }));
+    onActivity();
+  });
+  useClientEvent(client, 'conf.updated', (event) => change(event.confId, (current) => ({ ...current, locked: event.locked })));
+  useClientEvent(client, 'conf.deactivated', (event) => {
+    if (!mine(event.confId)) return;
+    change(event.confId, (current) => ({ ...current, status: 'deactivated', reason: event.reason, lobby: [], roster: [] }));
+    onActivity();
+  });
+
+  const decide = (uri: string, decision: 'conf.admit' | 'conf.deny') =>
+    act.run(async () => {
+      if (!meeting) return;
+      const confId = meeting.confId;
+      try {
+        await client.request(decision, { confId, uri });
+      } finally {
+        // Admitted, denied, or no longer waiting (another presenter decided): off the list either way.
+        change(confId, (current) => ({ ...current, lobby: current.lobby.filter((waiting) => waiting.uri !== uri) }));
+      }
+    });
+
+  const setLocked = (locked: boolean) =>
+    act.run(async () => {
+      if (!meeting) return;
+      const answer = await client.request('conf.update', { confId: meeting.confId, locked });
+      change(meeting.confId, (current) => ({ ...current, locked: answer.locked }));
+    });
+
+  const endMeeting = () =>
+    act.run(async () => {
+      if (meeting) await client.request('conf.end', { confId: meeting.confId });
+    });
+
+  const leaveMeeting = () =>
+    act.run(async () => {
+      if (!meeting) return;
+      const confId = meeting.confId;
+      await client.request('conf.leave', { confId });
+      change(confId, (current) => (current.status === 'deactivated' ? current : { ...current, status: 'left', roster: [], lobby: [] }));
+    });
+
+  return (
+    <div class="split">
+      <aside class="sidebar">
+        <h2>Schedule a meeting</h2>
+        {me.kind === 'enterprise' ? (
+          <form class="stack" onSubmit={scheduleMeeting}>
+            <input data-testid="conf-subject" placeholder="Subject" value={subject} onInput={(e) => setSubject(e.currentTarget.value)} />
+            <select data-testid="conf-admission" aria-label="Who enters" title="Who enters without waiting" value={admission} onChange={(e) => setAdmission(e.currentTarget.value as Admission)}>
+              {(Object.keys(ADMISSION_TEXT) as Admission[]).map((value) => (
+                <option key={value} value={value}>
+                  {ADMISSION_TEXT[value]}
+                </option>
+              ))}
+            </select>
+            <button type="submit" class="primary" data-testid="conf-schedule" disabled={schedule.busy}>
+              Schedule
+            </button>
+            <ErrorLine error={schedule.error} testId="conf-schedule-error" />
+          </form>
+        ) : (
+          <p class="muted small">Only enterprise users schedule meetings. Join one with its id or link.</p>
+        )}
+        <ul class="plain" data-testid="conf-scheduled">
+          {scheduled.map((entry) => (
+            <li key={entry.confId} class="scheduled" data-testid="conf-scheduled-item" data-conf-id={entry.confId}>
+              <strong>{entry.subject}</strong>
+              <code class="small" data-testid="conf-scheduled-url">
+                {entry.joinUrl}
+              </code>
+              <button data-testid="conf-scheduled-join" onClick={() => void joinMeeting(entry.confId)}>
+                Join
+              </button>
+            </li>
+          ))}
+        </ul>
+        <h2>Join a meeting</h2>
+        <form
+          class="stack"
+          onSubmit={(event) => {
+            event.preventDefault();
+            void joinMeeting(joinInput);
+          }}
+        >
+          <input data-testid="conf-join-input" placeholder="Meeting id or join link" value={joinInput} onInput={(e) => setJoinInput(e.currentTarget.value)} required />
+          <button type="submit" class="primary" data-testid="conf-join-submit" disabled={join.busy}>
+            Join
+          </button>
+        </form>
+        <ErrorLine error={join.error} testId="conf-join-error" />
+      </aside>
+      <div class="pane">
+        {meeting ? (
+          <MeetingView meeting={meeting} me={me.uri} error={act.error} onDecide={decide} onLock={setLocked} onEnd={endMeeting} onLeave={leaveMeeting} onRejoin={() => void joinMeeting(meeting.confId)} />
+        ) : (
+          <p class="placeholder">Schedule a meeting or join one by its id or link.</p>
+        )}
+      </div>
+    </div>
+  );
+}
+
+function mergeRoster(roster: readonly RosterEntry[], joined: readonly RosterEntry[]): RosterEntry[] {
+  const byUri = new Map(roster.map((entry) => [entry.uri, entry]));
+  for (const entry of joined) byUri.set(entry.uri, entry);
+  return [...byUri.values()];
+}
+
+interface MeetingViewProps {
+  readonly meeting: Meeting;
+  readonly me: string;
+  readonly error: string | undefined;
+  onDecide(uri: string, decision: 'conf.admit' | 'conf.deny'): void;
+  onLock(locked: boolean): void;
+  onEnd(): void;
+  onLeave(): void;
+  onRejoin(): void;
+}
+
+function MeetingView({ meeting, me, error, onDecide, onLock, onEnd, onLeave, onRejoin }: MeetingViewProps) {
+  const presenter = meeting.status === 'joined' && meeting.role === 'presenter';
+  return (
+    <div class="meeting" data-testid="meeting-view" data-conf-id={meeting.confId} data-status={meeting.status}>
+      <div class="pane-header">
+        <h2 data-testid="meeting-subject">{meeting.subject ?? 'Meeting'}</h2>
+        <code class="small muted">{meeting.confId}</code>
+        {meeting.status === 'joined' && (
+          <span class="badge" data-testid="meeting-role">
+            {meeting.role}
+          </span>
+        )}
+        {meeting.locked && meeting.status === 'joined' && (
+          <span class="badge warn" data-testid="meeting-locked">
+            <Icon name="lock" /> locked
+          </span>
+        )}
+      </div>
+      {meeting.status === 'deactivated' && meeting.reason && (
+        <div class="banner" role="alert" data-testid="meeting-deactivated" data-reason={meeting.reason}>
+          <strong>Meeting ended:</strong> {DEACTIVATION_TEXT[meeting.reason]} ({meeting.reason})
+        </div>
+      )}
+      {meeting.status === 'deactivated' && meeting.reason !== 'deleted' && meeting.reason !== 'organizerDeleted' && (
+        <p class="small muted">
+          Joining again starts it anew.{' '}
+          <button class="link" data-testid="meeting-rejoin" onClick={onRejoin}>
+            Join again
+          </button>
+        </p>
+      )}
+      {meeting.status === 'joining' && <p class="notice">Joining…</p>}
+      {meeting.status === 'lobby' && (
+        <p class="notice" data-testid="meeting-lobby-wait">
+          Waiting in the lobby: a presenter will let you in.
+        </p>
+      )}
+      {meeting.status === 'denied' && (
+        <p class="banner" data-testid="meeting-denied">
+          A presenter did not let you into this meeting.
+        </p>
+      )}
+      {meeting.status === 'left' && (
+        <p class="notice" data-testid="meeting-left">
+          You left the meeting.{' '}
+          <button class="link" onClick={onRejoin}>
+            Join again
+          </button>
+        </p>
+      )}
+      {meeting.status === 'joined' && (
+        <div class="toolbar">
+          {presenter && (
+            <button data-testid="meeting-lock" onClick={() => onLock(!meeting.locked)}>
+              {meeting.locked ? 'Unlock' : 'Lock'}
+            </button>
+          )}
+          {presenter && (
+            <button class="danger" data-testid="meeting-end" onClick={onEnd}>
+              End meeting
+            </button>
+          )}
+          <button data-testid="meeting-leave" onClick={onLeave}>
+            Leave
+          </button>
+        </div>
+      )}
+      <ErrorLine error={error} testId="meeting-error" />
+      {meeting.status === 'joined' && (
+        <div class="columns">
+          <div>
+            <h3>In the meeting ({meeting.roster.length})</h3>
+            <ul class="plain roster" data-testid="roster">
+              {meeting.roster.map((entry) => (
+                <li key={entry.uri} data-testid="roster-entry" data-uri={entry.uri} data-role={entry.role}>
+                  <strong>{entry.name || shortName(entry.uri)}</strong>
+                  {entry.uri === me && <span class="muted small"> (you)</span>}
+                  <span class="badge">{entry.role}</span>
+                </li>
+              ))}
+            </ul>
+          </div>
+          {presenter && (
+            <div>
+              <h3>Lobby ({meeting.lobby.length})</h3>
+              <ul class="plain lobby" data-testid="lobby">
+                {meeting.lobby.length === 0 && <li class="muted small">Nobody is waiting.</li>}
+                {meeting.lobby.map((waiting) => (
+                  <li key={waiting.uri} data-testid="lobby-entry" data-uri={waiting.uri}>
+                    <span>
+                      <strong>{waiting.name || shortName(waiting.uri)}</strong> <span class="muted small">{waiting.kind}</span>
+                    </span>
+                    <span class="inline">
+                      <button class="primary" data-testid="lobby-admit" onClick={() => onDecide(waiting.uri, 'conf.admit')}>
+                        Admit
+                      </button>
+                      <button data-testid="lobby-deny" onClick={() => onDecide(waiting.uri, 'conf.deny')}>
+                        Deny
+                      </button>
+                    </span>
+                  </li>
+                ))}
+              </ul>
+            </div>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}

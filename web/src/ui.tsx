@@ -1,0 +1,108 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { type Availability, type ClientEventName, type ClientEvents, type UcClient, UcError } from '../../client/src';
+
+/** What a failed command or request says to a person: the server's message, never a stack trace. */
+export function errorText(error: unknown): string {
+  if (error instanceof UcError) return error.message;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+/** An inline error line; nothing when there is no error. */
+export function ErrorLine({ error, testId }: { error: string | undefined; testId: string }) {
+  if (!error) return null;
+  return (
+    <p class="error" role="alert" data-testid={testId}>
+      {error}
+    </p>
+  );
+}
+
+/** Runs an action, keeping its error for an ErrorLine instead of letting it escape. */
+export function useAction(): { error: string | undefined; busy: boolean; run: (action: () => Promise<unknown>) => Promise<boolean>; clear: () => void } {
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const mounted = useRef(true);
+  useEffect(
+    () => () => {
+      mounted.current = false;
+    },
+    [],
+  );
+  const run = async (action: () => Promise<unknown>) => {
+    setError(undefined);
+    setBusy(true);
+    try {
+      await action();
+      return true;
+    } catch (failure) {
+      if (mounted.current) setError(errorText(failure));
+      return false;
+    } finally {
+      if (mounted.current) setBusy(false);
+    }
+  };
+  return { error, busy, run, clear: () => setError(undefined) };
+}
+
+/** Listens to a client event for the component's life; the newest handler is always the one called. */
+export function useClientEvent<E extends ClientEventName>(client: UcClient, event: E, handler: (payload: ClientEvents[E]) => void): void {
+  const latest = useRef(handler);
+  latest.current = handler;
+  useEffect(() => {
+    const off = client.on(event, (payload) => latest.current(payload));
+    return () => {
+      off();
+    };
+  }, [client, event]);
+}
+
+/** `sip:alice@contoso.com` → `alice`. */
+export function shortName(uri: string): string {
+  const at = uri.indexOf('@');
+  return uri.slice(uri.startsWith('sip:') ? 4 : 0, at < 0 ? undefined : at);
+}
+
+/** Accepts `alice@contoso.com` as well as `sip:alice@contoso.com`. */
+export function normalizeUri(input: string): string {
+  const trimmed = input.trim().toLowerCase();
+  return trimmed.startsWith('sip:') ? trimmed : `sip:${trimmed}`;
+}
+
+export function formatTime(ts: number): string {
+  return new Date(ts).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+}
+
+export function formatBytes(size: number): string {
+  if (size < 1024) return `${size} B`;
+  if (size < 1024 * 1024) return `${(size / 1024).toFixed(1)} KB`;
+  return `${(size / 1024 / 1024).toFixed(1)} MB`;
+}
+
+export const AVAILABILITY_LABELS: Readonly<Record<Availability, string>> = {
+  online: 'Available',
+  busy: 'Busy',
+  doNotDisturb: 'Do not disturb',
+  beRightBack: 'Be right back',
+  away: 'Away',
+  offline: 'Offline',
+};
+
+export function PresenceDot({ availability }: { availability: Availability | undefined }) {
+  const value = availability ?? 'offline';
+  return <span class={`dot dot-${value}`} data-testid="presence-dot" data-availability={value} title={AVAILABILITY_LABELS[value]} />;
+}
+
+/** Small inline icons (no icon font, no emoji font needed). */
+export function Icon({ name }: { name: 'clip' | 'file' | 'lock' }) {
+  const paths = {
+    clip: 'M16.5 6.5 8.6 14.4a2 2 0 0 0 2.8 2.8l8-8a4 4 0 0 0-5.7-5.6l-8 8a6 6 0 0 0 8.5 8.5l7.3-7.3',
+    file: 'M14 3H7a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h10a2 2 0 0 0 2-2V8zM14 3v5h5M9 13h6M9 17h6',
+    lock: 'M7 11V8a5 5 0 0 1 10 0v3M6 11h12a1 1 0 0 1 1 1v8a1 1 0 0 1-1 1H6a1 1 0 0 1-1-1v-8a1 1 0 0 1 1-1z',
+  } as const;
+  return (
+    <svg class="icon" viewBox="0 0 24 24" width="16" height="16" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true">
+      <path d={paths[name]} />
+    </svg>
+  );
+}
