@@ -28,7 +28,15 @@ export interface DelayFault {
   readonly then?: 'drop' | 'pass';
 }
 
-export type Fault = ErrorFault | DelayFault;
+/**
+ * `BatchWriteItem` done in part: the write requests `holdBack` picks (by their index in the request) are answered
+ * as `UnprocessedItems`, as DynamoDB does when a partition is throttled; the others reach DynamoDB Local.
+ */
+export interface PartialBatchFault {
+  readonly holdBack: (index: number, writeRequest: Record<string, unknown>) => boolean;
+}
+
+export type Fault = ErrorFault | DelayFault | PartialBatchFault;
 
 /** A request as the injector identified it on arrival. */
 export interface FaultRequest {
@@ -134,6 +142,7 @@ export class FaultInjector implements EdgeService {
     for (let index = this.faults.length - 1; index >= 0; index--) if (!this.faults[index]!.active) this.faults.splice(index, 1);
     const injected = fault.rule.fault;
     if ('delayMs' in injected) return this.delay(injected, response);
+    if ('holdBack' in injected) return this.partialBatch(request, response, injected);
     if (injected.afterCommit) await this.passOn(request, discardedResponse());
     sendError(identified.service, response, injected);
     return true;
@@ -144,6 +153,26 @@ export class FaultInjector implements EdgeService {
     for (const service of this.services()) {
       if (service !== this && (await service.handle(request, response))) return;
     }
+  }
+
+  private async partialBatch(request: EdgeRequest, response: ServerResponse, fault: PartialBatchFault): Promise<boolean> {
+    const { RequestItems: requested } = JSON.parse(request.body.toString('utf8')) as { RequestItems: Record<string, Record<string, unknown>[]> };
+    const processed: Record<string, Record<string, unknown>[]> = {};
+    const unprocessed: Record<string, Record<string, unknown>[]> = {};
+    for (const [table, writes] of Object.entries(requested)) {
+      writes.forEach((write, index) => ((fault.holdBack(index, write) ? unprocessed : processed)[table] ??= []).push(write));
+    }
+    if (Object.keys(processed).length > 0) {
+      const body = Buffer.from(JSON.stringify({ RequestItems: processed }));
+      // DynamoDB Local does not check the signature, so the shortened request goes on as it is.
+      const answer = capturedResponse();
+      await this.passOn({ ...request, body, headers: { ...request.headers, 'content-length': String(body.length) } }, answer.response);
+      if (answer.status() !== 200) throw new Error(`the processed part of a partial batch failed: ${answer.status()}`);
+    }
+    const payload = JSON.stringify({ UnprocessedItems: unprocessed });
+    response.writeHead(200, { 'content-type': 'application/x-amz-json-1.0', 'content-length': Buffer.byteLength(payload), 'x-amzn-requestid': randomUUID() });
+    response.end(payload);
+    return true;
   }
 
   private async delay(fault: DelayFault, response: ServerResponse): Promise<boolean> {
@@ -168,16 +197,22 @@ export class FaultInjector implements EdgeService {
 
 /** A response that goes nowhere, for the real answer an `afterCommit` fault replaces. */
 function discardedResponse(): ServerResponse {
+  return capturedResponse().response;
+}
+
+/** A response that goes nowhere but keeps its status, for a real answer the injector replaces. */
+function capturedResponse(): { response: ServerResponse; status: () => number | undefined } {
   const sink = new Writable({ write: (_chunk, _encoding, callback) => callback() });
-  let headersSent = false;
-  Object.defineProperty(sink, 'headersSent', { get: () => headersSent });
-  return Object.assign(sink, {
-    writeHead() {
-      headersSent = true;
+  let status: number | undefined;
+  Object.defineProperty(sink, 'headersSent', { get: () => status !== undefined });
+  const response = Object.assign(sink, {
+    writeHead(code: number) {
+      status = code;
       return sink;
     },
     setHeader: () => sink,
   }) as unknown as ServerResponse;
+  return { response, status: () => status };
 }
 
 function identify(request: EdgeRequest): FaultRequest | undefined {

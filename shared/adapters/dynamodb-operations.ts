@@ -24,6 +24,25 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/**
+ * How often a batch's unprocessed keys or items are sent again, and the first wait (doubling after). DynamoDB
+ * answers unprocessed work when a partition is throttled; past the rounds it is a throttling failure (a 503 with
+ * `retryAfterMs` for the client), not an endless loop inside one invocation. About 3 s in all by default.
+ */
+export interface UnprocessedRetry {
+  readonly rounds: number;
+  readonly baseDelayMs: number;
+}
+export const UNPROCESSED_RETRY: UnprocessedRetry = { rounds: 6, baseDelayMs: 50 };
+
+/** Thrown when a batch still has unprocessed work after its rounds: named as DynamoDB's throttling so it maps to 503. */
+export class UnprocessedBatchError extends Error {
+  override readonly name = 'ProvisionedThroughputExceededException';
+  constructor(operation: 'BatchGetItem' | 'BatchWriteItem', readonly unprocessed: number, rounds: number) {
+    super(`${operation}: ${unprocessed} item(s) still unprocessed after ${rounds} rounds`);
+  }
+}
+
 /** Every item of a query, page after page. */
 export async function queryAll(client: DynamoDBDocumentClient, input: QueryCommandInput): Promise<Record<string, unknown>[]> {
   const items: Record<string, unknown>[] = [];
@@ -36,13 +55,19 @@ export async function queryAll(client: DynamoDBDocumentClient, input: QueryComma
   return items;
 }
 
-/** BatchGetItem in chunks of 100, consistent, retrying unprocessed keys with backoff. */
-export async function batchGetAll(client: DynamoDBDocumentClient, tableName: string, keys: readonly { PK: string; SK: string }[]): Promise<Record<string, unknown>[]> {
+/** BatchGetItem in chunks of 100, consistent, retrying unprocessed keys with backoff (bounded: `UNPROCESSED_RETRY`). */
+export async function batchGetAll(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  keys: readonly { PK: string; SK: string }[],
+  retry: UnprocessedRetry = UNPROCESSED_RETRY,
+): Promise<Record<string, unknown>[]> {
   const items: Record<string, unknown>[] = [];
   for (let start = 0; start < keys.length; start += BATCH_GET_LIMIT) {
     let pending: Record<string, unknown>[] | undefined = keys.slice(start, start + BATCH_GET_LIMIT);
     for (let attempt = 0; pending && pending.length > 0; attempt++) {
-      if (attempt > 0) await delay(50 * 2 ** Math.min(attempt, 5));
+      if (attempt > retry.rounds) throw new UnprocessedBatchError('BatchGetItem', pending.length, retry.rounds);
+      if (attempt > 0) await delay(retry.baseDelayMs * 2 ** (attempt - 1));
       const answer: BatchGetCommandOutput = await client.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } } }));
       items.push(...(answer.Responses?.[tableName] ?? []));
       pending = answer.UnprocessedKeys?.[tableName]?.Keys;
@@ -51,12 +76,18 @@ export async function batchGetAll(client: DynamoDBDocumentClient, tableName: str
   return items;
 }
 
-/** BatchWriteItem in chunks of 25, retrying unprocessed items with backoff. */
-export async function batchWriteAll(client: DynamoDBDocumentClient, tableName: string, requests: readonly WriteRequest[]): Promise<void> {
+/** BatchWriteItem in chunks of 25, retrying unprocessed items with backoff (bounded: `UNPROCESSED_RETRY`). */
+export async function batchWriteAll(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  requests: readonly WriteRequest[],
+  retry: UnprocessedRetry = UNPROCESSED_RETRY,
+): Promise<void> {
   for (let start = 0; start < requests.length; start += BATCH_WRITE_LIMIT) {
     let pending: WriteRequest[] | undefined = requests.slice(start, start + BATCH_WRITE_LIMIT);
     for (let attempt = 0; pending && pending.length > 0; attempt++) {
-      if (attempt > 0) await delay(50 * 2 ** Math.min(attempt, 5));
+      if (attempt > retry.rounds) throw new UnprocessedBatchError('BatchWriteItem', pending.length, retry.rounds);
+      if (attempt > 0) await delay(retry.baseDelayMs * 2 ** (attempt - 1));
       const answer: BatchWriteCommandOutput = await client.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending } }));
       pending = answer.UnprocessedItems?.[tableName];
     }

@@ -174,7 +174,12 @@ export class ChatService {
     const key: PostKey | undefined = command.clientMsgId ? { roomId: room.roomId, senderUri: identity.uri, clientMsgId: command.clientMsgId } : undefined;
     if (key) {
       const replayed = await this.reserve(key);
-      if (replayed) return this.archivePost(caller, room, replayed, command.text, file?.fileId);
+      if (replayed) {
+        const restored = await this.restoreIfMissing(caller, room, replayed, command.text, file);
+        // Nobody saw a message that was not stored: it goes out now, as the first attempt would have sent it.
+        if (restored) await this.deps.delivery.toUsers(await this.deps.store.followers(room.roomId), serverEvent('chat.message', { ...restored }), caller.connectionId);
+        return this.archivePost(caller, room, replayed, command.text, file?.fileId);
+      }
     }
     let seq: number | undefined;
     try {
@@ -195,13 +200,21 @@ export class ChatService {
       ...(file ? { fileId: file.fileId, file: fileView(file) } : {}),
     };
     const result: PostResult = { roomId: room.roomId, messageId: message.messageId, seq, ts: message.ts };
+    const completed = key ? { key, result } : undefined;
     try {
-      await this.deps.store.putMessage(message, indexTokens(message.text), key ? { key, result } : undefined);
+      await this.deps.store.putMessage(message, indexTokens(message.text), completed);
     } catch (error) {
-      // Not stored, or stored with its answer (which the release leaves alone): free the client id so the retry
-      // runs at once instead of waiting out the reservation; it takes a new seq (a gap, as for a dead function).
-      if (key) await this.deps.store.releasePost(key).catch(() => undefined);
-      throw error;
+      // BatchWriteItem is not atomic: a write that failed part-way may hold the message without its answer, or
+      // the answer without its message. The same items once more (same seq: idempotent) make the post whole,
+      // and it goes on as if the first write had worked.
+      try {
+        await this.deps.store.putMessage(message, indexTokens(message.text), completed);
+      } catch {
+        // Still failing: free the client id so the retry runs at once (a dead function's gap in the seqs); an
+        // answer written without its message is repaired by that retry (restoreIfMissing).
+        if (key) await this.deps.store.releasePost(key).catch(() => undefined);
+        throw error;
+      }
     }
     // Every connection of every follower but the posting one (it has the answer).
     const followers = await this.deps.store.followers(room.roomId);
@@ -325,6 +338,27 @@ export class ChatService {
   }
 
   /** Reserves the post's client id; answers the earlier result when this is a retry of a finished post. */
+  /**
+   * A retry answered from its idempotency record: the record is written with its message, but not atomically
+   * (see post), so the message is checked (one consistent read, on retries only) and written from the retry,
+   * which carries the same message, if a failed write left the answer without it. Acknowledged is stored.
+   */
+  private async restoreIfMissing(caller: ChatCaller, room: Room, result: PostResult, text: string, file?: ChatFile): Promise<ChatMessage | undefined> {
+    const [stored] = await this.deps.store.messagesAt(room.roomId, [result.seq]);
+    if (stored) return undefined;
+    const message: ChatMessage = {
+      roomId: room.roomId,
+      seq: result.seq,
+      messageId: result.messageId,
+      from: { uri: caller.identity.uri, name: caller.identity.name },
+      text,
+      ts: result.ts,
+      ...(file ? { fileId: file.fileId, file: fileView(file) } : {}),
+    };
+    await this.deps.store.putMessage(message, indexTokens(text));
+    return message;
+  }
+
   private async reserve(key: PostKey): Promise<PostResult | undefined> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const now = this.deps.clock.now();

@@ -4,6 +4,7 @@ import { systemClock } from '../../shared/adapters/clock';
 import { complianceShard } from '../../shared/adapters/compliance-store-dynamodb';
 import { DynamoConnectionStore } from '../../shared/adapters/connection-store-dynamodb';
 import { dynamoDocumentClient } from '../../shared/adapters/dynamodb';
+import { UNPROCESSED_RETRY } from '../../shared/adapters/dynamodb-operations';
 import type { ComplianceEvent } from '../../shared/compliance/event';
 import { newId } from '../../shared/ids';
 import { startTestCloud, type TestCloud } from '../support/cloud';
@@ -163,11 +164,12 @@ describe('DynamoDB (store throttling and 5xx)', () => {
   });
 
   test.each([
-    ['the seq counter (UpdateItem), before anything is written', 'UpdateItem'],
-    ['the message write (BatchWriteItem), after the seq is taken', 'BatchWriteItem'],
+    // The message write is tried twice (a failed batch may be part-done: see the UnprocessedItems tests below).
+    ['the seq counter (UpdateItem), before anything is written', 'UpdateItem', 1],
+    ['the message write (BatchWriteItem), after the seq is taken', 'BatchWriteItem', 2],
   ])(
     'persistent throttling of a chat post at %s: 503 with retryAfterMs; the retry with the same clientMsgId is stored, delivered and archived once',
-    async (_where, operation) => {
+    async (_where, operation, writes) => {
       const [alice, bob] = users('alice', 'bob');
       const aliceClient = await cloud.connect(alice!);
       const bobClient = await cloud.connect(bob!);
@@ -176,7 +178,7 @@ describe('DynamoDB (store throttling and 5xx)', () => {
       const fault = inject({ service: 'dynamodb', operation, match: bodyHas(roomId), fault: { status: 400, type: 'ProvisionedThroughputExceededException' }, times: Infinity });
 
       expectRetryLater(await aliceClient.request('chat.grpchat', { roomId, text, clientMsgId: 'c-1' }, SLOW));
-      expect(fault.hits).toBe(DYNAMODB_ATTEMPTS);
+      expect(fault.hits).toBe(writes * DYNAMODB_ATTEMPTS);
       cloud.cloud.faults.clear();
 
       // The client waits retryAfterMs and retries: at once, not after a stale reservation runs out.
@@ -192,6 +194,56 @@ describe('DynamoDB (store throttling and 5xx)', () => {
     },
     SLOW * 2,
   );
+
+  // BatchWriteItem is not atomic: DynamoDB may do part of it and hand back the rest as UnprocessedItems.
+  const ROUNDS = UNPROCESSED_RETRY.rounds + 1;
+  const isAnswer = (_index: number, write: Record<string, unknown>) => JSON.stringify(write).includes('"done"');
+  const isMessage = (_index: number, write: Record<string, unknown>) => JSON.stringify(write).includes('"text"');
+  // The post's own writes (message, search entries, answer), not the compliance store's (CEVT#, CPEND#).
+  const postWrites = (roomId: string) => (request: FaultRequest) => request.body.includes(roomId) && !request.body.includes('"CEVT#');
+
+  test('a chat post whose answer stays unprocessed through every round is written once more and is whole: 200, delivered, stored and archived once', async () => {
+    const [alice, bob] = users('alice', 'bob');
+    const aliceClient = await cloud.connect(alice!);
+    const bobClient = await cloud.connect(bob!);
+    const roomId = await roomWithFollowers(aliceClient, bobClient);
+    const text = `answer unprocessed ${newId('t')}`;
+    // The first write's every round: the message and its search entries go in, its answer does not.
+    const fault = inject({ service: 'dynamodb', operation: 'BatchWriteItem', match: postWrites(roomId), fault: { holdBack: isAnswer }, times: ROUNDS });
+
+    const post = await ok(aliceClient, 'chat.grpchat', { roomId, text, clientMsgId: 'c-1' });
+    expect(fault.hits).toBe(ROUNDS);
+    expect(await ok(aliceClient, 'chat.grpchat', { roomId, text, clientMsgId: 'c-1' })).toEqual(post);
+    await bobClient.nextEvent('chat.message', (event) => event.text === text);
+    await settledFrames(bobClient);
+    expect(chatMessages(bobClient, text)).toHaveLength(1);
+    expect((await roomHistory(aliceClient, roomId)).filter((message) => message.text === text)).toEqual([expect.objectContaining({ seq: post.seq })]);
+    await archivedOnce(`chat.post:${roomId}:${String(post.seq)}`);
+  }, SLOW * 2);
+
+  test('a chat post whose message stays unprocessed through both writes: 503; its answer, stored alone, is made whole by the retry: same seq, delivered, stored and archived once', async () => {
+    const [alice, bob] = users('alice', 'bob');
+    const aliceClient = await cloud.connect(alice!);
+    const bobClient = await cloud.connect(bob!);
+    const roomId = await roomWithFollowers(aliceClient, bobClient);
+    const text = `message unprocessed ${newId('t')}`;
+    const fault = inject({ service: 'dynamodb', operation: 'BatchWriteItem', match: postWrites(roomId), fault: { holdBack: isMessage }, times: 2 * ROUNDS });
+
+    expectRetryLater(await aliceClient.request('chat.grpchat', { roomId, text, clientMsgId: 'c-1' }, SLOW));
+    expect(fault.hits).toBe(2 * ROUNDS);
+    expect((await roomHistory(aliceClient, roomId)).filter((message) => message.text === text)).toEqual([]);
+    cloud.cloud.faults.clear();
+
+    // The answer went in without its message: the retry finds it, writes the message under the same seq and sends it.
+    const post = await ok(aliceClient, 'chat.grpchat', { roomId, text, clientMsgId: 'c-1' });
+    expect(await ok(aliceClient, 'chat.grpchat', { roomId, text, clientMsgId: 'c-1' })).toEqual(post);
+    await bobClient.nextEvent('chat.message', (event) => event.text === text && event.seq === post.seq);
+    await settledFrames(bobClient);
+    expect(chatMessages(bobClient, text)).toHaveLength(1);
+    expect((await roomHistory(aliceClient, roomId)).filter((message) => message.text === text)).toEqual([expect.objectContaining({ seq: post.seq })]);
+    await archivedOnce(`chat.post:${roomId}:${String(post.seq)}`);
+    expect(await storedEvents((event) => event.type === 'chat.post' && event.target.id === roomId)).toHaveLength(1);
+  }, SLOW * 2);
 
   test.each([
     ['opening a conversation', false],
