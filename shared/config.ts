@@ -62,6 +62,11 @@ const configSchema = z.object({
   MANAGEMENT_API_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
   MANAGEMENT_API_MAX_ATTEMPTS: z.coerce.number().int().positive().default(2),
   SDK_CONNECT_TIMEOUT_MS: z.coerce.number().int().positive().default(3000),
+  /** SQS (compliance events) and Scheduler (timers): the SDK's 3 attempts (standard mode), each bounded. A repeated
+   * send after a timeout is harmless: the compliance store keeps one event per eventId, a schedule that exists
+   * is updated. 3 × 3 s leaves room under the functions' 15 s for the store calls before. */
+  SQS_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(3000),
+  SCHEDULER_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(3000),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -7,6 +7,7 @@ import {
   SchedulerClient,
   UpdateScheduleCommand,
 } from '@aws-sdk/client-scheduler';
+import { loadConfig } from '../config';
 import type { TimerFiring, TimerRequest, Timers } from '../ports';
 import { atExpression, rateExpression, scheduleName } from '../timers/schedule-names';
 
@@ -87,6 +88,11 @@ let schedulerClient: SchedulerClient | undefined;
 
 /** One client per process; the endpoint comes from AWS_ENDPOINT_URL when set. */
 export function schedulerSdkClient(): SchedulerClient {
-  schedulerClient ??= new SchedulerClient({});
+  if (schedulerClient) return schedulerClient;
+  const config = loadConfig();
+  // A hung call times out and is retried (the SDK's 3 attempts), so it ends in a 503, not a dead invocation.
+  schedulerClient = new SchedulerClient({
+    requestHandler: { requestTimeout: config.SCHEDULER_REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true, connectionTimeout: config.SDK_CONNECT_TIMEOUT_MS },
+  });
   return schedulerClient;
 }

@@ -1,4 +1,5 @@
 import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { loadConfig } from '../config';
 import type { Queue } from '../ports';
 
 /** SQS allows ten messages per SendMessageBatch. */
@@ -40,6 +41,11 @@ export class SqsQueue implements Queue {
 let sqsClient: SQSClient | undefined;
 
 export function sqsSdkClient(): SQSClient {
-  sqsClient ??= new SQSClient({});
+  if (sqsClient) return sqsClient;
+  const config = loadConfig();
+  // A hung call times out and is retried (the SDK's 3 attempts), so it ends in a 503, not a dead invocation.
+  sqsClient = new SQSClient({
+    requestHandler: { requestTimeout: config.SQS_REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true, connectionTimeout: config.SDK_CONNECT_TIMEOUT_MS },
+  });
   return sqsClient;
 }

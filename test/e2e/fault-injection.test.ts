@@ -22,6 +22,7 @@ const NO_JOIN_SECONDS = 6;
 const DYNAMODB_ATTEMPTS = 3;
 const MANAGEMENT_ATTEMPTS = 2;
 const MANAGEMENT_TIMEOUT_MS = 1500;
+const SQS_SCHEDULER_TIMEOUT_MS = 1500;
 /** A command under faults waits for the SDK's backoff (throttling: up to 0.5 s, then 1 s) and timeouts. */
 const SLOW = 30_000;
 
@@ -36,6 +37,8 @@ beforeAll(async () => {
       DYNAMODB_MAX_ATTEMPTS: String(DYNAMODB_ATTEMPTS),
       MANAGEMENT_API_MAX_ATTEMPTS: String(MANAGEMENT_ATTEMPTS),
       MANAGEMENT_API_REQUEST_TIMEOUT_MS: String(MANAGEMENT_TIMEOUT_MS),
+      SQS_REQUEST_TIMEOUT_MS: String(SQS_SCHEDULER_TIMEOUT_MS),
+      SCHEDULER_REQUEST_TIMEOUT_MS: String(SQS_SCHEDULER_TIMEOUT_MS),
     },
     schedulerRetryBaseDelayMs: 100,
   });
@@ -411,6 +414,30 @@ describe('SQS (the compliance send)', () => {
     );
     expect(outbox.flatMap((page) => page.Items ?? []).filter((item) => (item.event as ComplianceEvent).eventId === eventId)).toEqual([]);
   }, SLOW * 2);
+});
+
+describe('SQS and Scheduler hangs (request timeouts)', () => {
+  test('a hung SendMessage times out and is sent again: 200, archived once; a hung CreateSchedule likewise: the idle rule still ends the conversation', async () => {
+    const [alice, bob] = users('alice', 'bob');
+    const aliceClient = await cloud.connect(alice!);
+    const bobClient = await cloud.connect(bob!);
+    const roomId = await roomWithFollowers(aliceClient, bobClient);
+    const text = `archive after a hang ${newId('t')}`;
+    // No answer (then a reset long after): only the client's own timeout ends the attempt.
+    const sqsHang = inject({ service: 'sqs', match: bodyHas(text), fault: { delayMs: 60_000 }, times: 1 });
+    const started = Date.now();
+    const post = await ok(aliceClient, 'chat.grpchat', { roomId, text, clientMsgId: 'c-1' });
+    expect(sqsHang.hits).toBe(1);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(SQS_SCHEDULER_TIMEOUT_MS);
+    await archivedOnce(`chat.post:${roomId}:${String(post.seq)}`);
+    await bobClient.nextEvent('chat.message', (event) => event.text === text);
+
+    const newTimer = bodyHas('conversation.idle', String.raw`\"version\":1}`);
+    const schedulerHang = inject({ service: 'scheduler', operation: 'CreateSchedule', match: newTimer, fault: { delayMs: 60_000 }, times: 1 });
+    const sent = await ok(aliceClient, 'im.send', { to: bob, text: 'timer after a hang', clientMsgId: 'm-1' });
+    expect(schedulerHang.hits).toBe(1);
+    await aliceClient.nextEvent('im.ended', (event) => event.conversationId === sent.conversationId && event.reason === 'idle', IDLE_SECONDS * 1000 + SLOW);
+  }, SLOW * 3);
 });
 
 describe('EventBridge Scheduler (timers)', () => {
