@@ -45,10 +45,6 @@ function connectionStore(): DynamoConnectionStore {
   return new DynamoConnectionStore(dynamoDocumentClient(), cloud.cloud.config.TABLE_NAME, systemClock);
 }
 
-function presenceStore(): DynamoPresenceStore {
-  return new DynamoPresenceStore(dynamoDocumentClient(), cloud.cloud.config.TABLE_NAME);
-}
-
 /** The ids of the user's connections as the store has them. */
 async function connectionIdsOf(uri: string): Promise<string[]> {
   return (await connectionStore().listByUser(uri)).map((record) => record.connectionId);
@@ -269,46 +265,6 @@ describe('subscription lifetime and failures', () => {
     expect(await fire(1)).toEqual({ outcome: 'rearmed' });
     expect(await fire(1)).toEqual({ outcome: 'ignored' });
     expect(aliceClient.events.eventsNamed('presence.subscriptionState')).toHaveLength(0);
-  });
-
-  test('a subscriber whose connection vanished without $disconnect is cleaned up by the server refresh', async () => {
-    const [alice, bob, carol] = users('alice', 'bob', 'carol');
-    await cloud.client(bob!);
-    const { client: aliceClient, connectionId } = await connectWithId(alice!);
-    const { subscriptionId } = await subscribe(aliceClient, [bob!]);
-
-    expect(cloud.cloud.gateway.dropWithoutDisconnect(connectionId)).toBe(true);
-    await aliceClient.events.waitClosed(); // reconnect is off in tests: the library reports the drop as closed
-    // No $disconnect ran: the record would say Alice is still connected.
-    expect(await connectionIdsOf(alice!)).toEqual([connectionId]);
-
-    // The scheduled refresh asks the management API (GetConnection: gone) and cleans the connection.
-    await waitFor('the stale connection to be cleaned', async () => ((await connectionIdsOf(alice!)).length === 0 ? true : undefined), 8000);
-    const carolClient = await cloud.client(carol!);
-    expect((await subscribe(carolClient, [alice!])).targets).toEqual([{ uri: alice, presence: { availability: 'offline' }, version: 2 }]);
-
-    // Its subscriber gone, the subscription is retried until its end, then terminated with the reason.
-    const ended = await waitFor(
-      'the subscription to terminate',
-      async () => {
-        const stored = await presenceStore().getSubscription(subscriptionId);
-        return stored?.state === 'terminated' ? stored : undefined;
-      },
-      8000,
-    );
-    expect(ended).toMatchObject({ reason: 'subscriberGone' });
-    expect(ended.connectionId).toBeUndefined();
-    // The watch items go in the write after the subscription's: wait for it rather than race it.
-    await waitFor('the watch item to be removed', async () =>
-      (await presenceStore().watchersPage(bob!)).subscriptionIds.includes(subscriptionId) ? undefined : true,
-    );
-
-    // Back again, Alice learns what ended while she was away, once: in the answer to the session.resume the
-    // library sends on connect (its `resumed` event), and not in the next one.
-    const aliceAgain = await cloud.client(alice!);
-    const resumed = await aliceAgain.events.nextEvent('resumed');
-    expect(resumed).toEqual({ presence: { subscriptions: [{ subscriptionId, state: 'terminated', reason: 'subscriberGone', uris: [bob] }] }, reconnect: false });
-    expect(await aliceAgain.request('session.resume', {})).toEqual({ presence: { subscriptions: [] } });
   });
 
   test('refresh returns the current state, finds a vanished target now, and keeps the subscription alive', async () => {
