@@ -78,6 +78,20 @@ export interface RoomSummary {
   readonly type?: 'normal' | 'auditorium';
 }
 
+/** A room as `chat.join` and `chat.getassociations` show it (shared/chat/room.ts `roomView`). */
+export interface RoomDetails extends RoomSummary {
+  readonly type: 'normal' | 'auditorium';
+  readonly members: readonly string[];
+  readonly managers: readonly string[];
+  readonly presenters: readonly string[];
+  readonly createdBy: string;
+  readonly createdAt: number;
+  /** The seq of the room's last message (0: none yet). */
+  readonly lastSeq: number;
+}
+
+export type RoomRole = 'manager' | 'presenter' | 'member' | 'visitor';
+
 export interface ImMessage {
   readonly conversationId: string;
   readonly messageId: string;
@@ -158,10 +172,17 @@ export interface CommandResults {
   'room.update': { roomId: string; version: number };
   'room.delete': { deleted: true };
   'room.invite': { invited: string[] };
-  'chat.getassociations': { rooms: RoomSummary[] };
+  'admin.category.put': { category: string; creators: string[] };
+  'chat.getassociations': { rooms: RoomDetails[] };
   'chat.chansrch': { rooms: RoomSummary[]; cursor?: string };
-  'chat.join': { room: RoomSummary & { lastSeq?: number }; role: 'manager' | 'presenter' | 'member' | 'visitor'; followed: true };
-  'chat.bjoin': { rooms: Array<{ roomId: string; status: number; [field: string]: unknown }> };
+  'chat.join': { room: RoomDetails; role: RoomRole; followed: true };
+  /** Per room, in the order asked: what `chat.join` answers with `status: 200`, or the refusal (403, 404). */
+  'chat.bjoin': {
+    rooms: Array<
+      | ({ roomId: string; status: 200 } & CommandResults['chat.join'])
+      | { roomId: string; status: 403 | 404; error: { code: string; message: string } }
+    >;
+  };
   'chat.part': { followed: false };
   'chat.bccontext': { messages: ChatMessage[]; cursor?: string };
   'chat.grpchat': { roomId: string; messageId: string; seq: number; ts: number };

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { UcClient } from '../../client/src';
 import { lambdaHandler } from '../../functions/lib/command-handler';
 import { makeComplianceConsumer } from '../../functions/lib/compliance-consumer-handler';
 import { complianceArchiveFrom, complianceExporterFrom, makeComplianceExportHandler } from '../../functions/lib/compliance-export-handler';
@@ -20,12 +21,15 @@ import { ConversationService } from '../../shared/conversation/service';
 import { newId } from '../../shared/ids';
 import type { ComplianceStore, Queue } from '../../shared/ports';
 import { startTestCloud, type TestCloud } from '../support/cloud';
-import { type TestClient, waitFor } from '../support/client';
+import { waitFor } from '../support/client';
+import { answerStatus } from '../support/uc-client';
 
 /**
  * SPEC §7 end to end, with an export every 2 seconds into a directory of XML files: what commands
  * acknowledge reaches the archive exactly once, whatever fails on the way (fault injection through the
- * local Lambda host, which runs the same handlers over doubles of one port each).
+ * local Lambda host, which runs the same handlers over doubles of one port each). Commands go through the client
+ * library (client/src) as a UI would send them; where a test sees a 503 and retries itself, its client has
+ * the library's automatic retry off (`maxRetries: 0`).
  */
 const EXPORT_SECONDS = 2;
 const EXPORT_PERIOD_MS = EXPORT_SECONDS * 1000;
@@ -53,12 +57,6 @@ let userSeq = 0;
 function users(...names: string[]): string[] {
   userSeq++;
   return names.map((name) => `sip:${name}${userSeq}@contoso.com`);
-}
-
-async function ok(client: TestClient, action: string, args: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
-  const response = await client.request(action, args);
-  if (response.status !== 200) throw new Error(`${action} answered ${response.status}: ${JSON.stringify(response.error)}`);
-  return response.body!;
 }
 
 interface ArchivedEvent {
@@ -131,7 +129,7 @@ async function expectArchivedOnce(eventIds: readonly string[]): Promise<void> {
   for (const id of eventIds) expect({ id, copies: events.filter((event) => event.id === id).length }).toEqual({ id, copies: 1 });
 }
 
-const imEventId = (sent: Record<string, unknown>) => `im.message:${String(sent.conversationId)}:${String(sent.messageId)}`;
+const imEventId = (sent: { conversationId: string; messageId: string }) => `im.message:${sent.conversationId}:${sent.messageId}`;
 
 /** The IM function over the production adapters, with one of them replaced. */
 function registerIm(overrides: { store?: ConversationStore; complianceQueue?: Queue }): void {
@@ -170,22 +168,22 @@ function realComplianceStore(): DynamoComplianceStore {
   return new DynamoComplianceStore(dynamoDocumentClient(), cloud.cloud.config.TABLE_NAME, systemClock);
 }
 
-async function createRoom(client: TestClient): Promise<string> {
-  const roomId = String((await ok(client, 'room.create', { name: `archive ${newId('n')}` })).roomId);
-  await ok(client, 'chat.join', { roomId });
+async function createRoom(client: UcClient): Promise<string> {
+  const { roomId } = await client.request('room.create', { name: `archive ${newId('n')}` });
+  await client.request('chat.join', { roomId });
   return roomId;
 }
 
 test('a post, a history read, a conference join and an IM message are each in the exported XML within two export periods, once', async () => {
   const [alice, bob] = users('alice', 'bob');
-  const aliceClient = await cloud.connect(alice!);
-  await cloud.connect(bob!);
+  const aliceClient = await cloud.client(alice!);
+  await cloud.client(bob!);
   const roomId = await createRoom(aliceClient);
-  const post = await ok(aliceClient, 'chat.grpchat', { roomId, text: 'for the record <&>' });
-  await ok(aliceClient, 'chat.bccontext', { roomId });
-  const confId = String((await ok(aliceClient, 'conf.schedule', { subject: 'Archive review' })).confId);
-  await ok(aliceClient, 'conf.join', { confId });
-  const im = await ok(aliceClient, 'im.send', { to: bob, text: 'an archived IM' });
+  const post = await aliceClient.post(roomId, 'for the record <&>');
+  await aliceClient.request('chat.bccontext', { roomId });
+  const { confId } = await aliceClient.request('conf.schedule', { subject: 'Archive review' });
+  await aliceClient.request('conf.join', { confId });
+  const im = await aliceClient.request('im.send', { to: bob, text: 'an archived IM' });
 
   const events = await inArchive('the post, the history read, the join and the IM', (all) =>
     [
@@ -215,10 +213,11 @@ describe('fault injection: every acknowledged event in the archive exactly once'
       },
     });
     const [alice, bob] = users('alice', 'bob');
-    const aliceClient = await cloud.connect(alice!);
-    const refused = await aliceClient.request('im.send', { to: bob, text: 'retried', clientMsgId: 'retry-1' });
-    expect(refused).toMatchObject({ status: 503, error: { code: 'Unavailable' } });
-    const sent = await ok(aliceClient, 'im.send', { to: bob, text: 'retried', clientMsgId: 'retry-1' });
+    // No automatic retry (maxRetries 0): the 503 reaches the test, which retries itself.
+    const aliceClient = await cloud.client(alice!, 'enterprise', 'desktop', { maxRetries: 0 });
+    await expect(aliceClient.request('im.send', { to: bob, text: 'retried', clientMsgId: 'retry-1' })).rejects.toMatchObject({ status: 503, code: 'Unavailable' });
+    expect(aliceClient.events.eventsNamed('retry')).toEqual([]);
+    const sent = await aliceClient.request('im.send', { to: bob, text: 'retried', clientMsgId: 'retry-1' });
     await inArchive('the retried message', (all) => all.some((e) => e.id === imEventId(sent)));
     await expectArchivedOnce([imEventId(sent)]);
   });
@@ -243,11 +242,11 @@ describe('fault injection: every acknowledged event in the archive exactly once'
       () => gate,
     );
     const [alice] = users('alice');
-    const aliceClient = await cloud.connect(alice!);
+    const aliceClient = await cloud.client(alice!);
     const roomId = await createRoom(aliceClient);
     const posts = [];
-    for (let n = 1; n <= 6; n++) posts.push(await ok(aliceClient, 'chat.grpchat', { roomId, text: `post ${n}` }));
-    const postIds = posts.map((post) => `chat.post:${roomId}:${String(post.seq)}`);
+    for (let n = 1; n <= 6; n++) posts.push(await aliceClient.post(roomId, `post ${n}`));
+    const postIds = posts.map((post) => `chat.post:${roomId}:${post.seq}`);
     for (const id of postIds.filter((_, index) => index % 2 === 1)) failOnce.add(id);
     release();
 
@@ -275,8 +274,8 @@ describe('fault injection: every acknowledged event in the archive exactly once'
       // Stored, but reported failed the first time: SQS delivers the very same message again.
       return deliveries.length === 1 ? { batchItemFailures: [...result.batchItemFailures, { itemIdentifier: target.messageId }] } : result;
     }) as never);
-    const aliceClient = await cloud.connect(alice!);
-    const sent = await ok(aliceClient, 'im.send', { to: bob, text: 'delivered twice' });
+    const aliceClient = await cloud.client(alice!);
+    const sent = await aliceClient.request('im.send', { to: bob, text: 'delivered twice' });
     await waitFor('the second delivery of the same message', () => (deliveries.length >= 2 ? true : undefined), 15_000);
     expect(new Set(deliveries).size).toBe(1);
     expect(targetId).toBe(imEventId(sent));
@@ -297,10 +296,10 @@ describe('fault injection: every acknowledged event in the archive exactly once'
     };
     cloud.cloud.lambdas.register('compliance-export', makeComplianceExportHandler(complianceExporterFrom(config, systemClock, { archive: failingOnce })) as never);
     const [alice] = users('alice');
-    const aliceClient = await cloud.connect(alice!);
+    const aliceClient = await cloud.client(alice!);
     const roomId = await createRoom(aliceClient);
-    const post = await ok(aliceClient, 'chat.grpchat', { roomId, text: 'survives a failed export' });
-    const postId = `chat.post:${roomId}:${String(post.seq)}`;
+    const post = await aliceClient.post(roomId, 'survives a failed export');
+    const postId = `chat.post:${roomId}:${post.seq}`;
     await waitFor('the failed export run', () => (failures <= 0 ? true : undefined), 3 * EXPORT_PERIOD_MS);
     await inArchive('the post after the failed run', (all) => all.some((e) => e.id === postId), 3 * EXPORT_PERIOD_MS);
     await expectArchivedOnce([postId]);
@@ -331,10 +330,10 @@ describe('fault injection: every acknowledged event in the archive exactly once'
     });
     cloud.cloud.lambdas.register('compliance-export', makeComplianceExportHandler(exporter) as never);
     const [alice] = users('alice');
-    const aliceClient = await cloud.connect(alice!);
+    const aliceClient = await cloud.client(alice!);
     const roomId = await createRoom(aliceClient);
-    const post = await ok(aliceClient, 'chat.grpchat', { roomId, text: 'exported across a crash' });
-    const postId = `chat.post:${roomId}:${String(post.seq)}`;
+    const post = await aliceClient.post(roomId, 'exported across a crash');
+    const postId = `chat.post:${roomId}:${post.seq}`;
     await waitFor('the batch to be written again by the next run', () => (writes.some((w) => w.outcome === 'exists') ? true : undefined), 4 * EXPORT_PERIOD_MS);
     const first = writes.find((w) => w.outcome === 'written')!;
     expect(writes.find((w) => w.outcome === 'exists')!.batchId).toBe(first.batchId);
@@ -355,12 +354,14 @@ describe('fault injection: every acknowledged event in the archive exactly once'
     const sends: unknown[] = [];
     registerIm({ store: dying, complianceQueue: { send: async (body) => void sends.push(body), sendBatch: async (bodies) => void sends.push(...bodies) } });
     const [alice, bob] = users('alice', 'bob');
-    const aliceClient = await cloud.connect(alice!);
-    const bobClient = await cloud.connect(bob!);
-    expect((await aliceClient.request('im.send', { to: bob, text: 'written, never sent', clientMsgId: 'crash-1' })).status).toBe(500);
+    const aliceClient = await cloud.client(alice!);
+    const bobClient = await cloud.client(bob!);
+    // A 500 is not retried by the library (only 429 and 503 are).
+    expect(await answerStatus(aliceClient.request('im.send', { to: bob, text: 'written, never sent', clientMsgId: 'crash-1' }))).toBe(500);
     // Stored (Bob can read it), yet nothing reached the queue and the client never retries: only the outbox has it.
     expect(sends).toHaveLength(0);
-    const history = await ok(bobClient, 'im.history', { conversationId: written!.conversationId });
+    expect(aliceClient.events.eventsNamed('retry')).toEqual([]);
+    const history = await bobClient.request('im.history', { conversationId: written!.conversationId });
     expect(history.messages).toEqual([expect.objectContaining({ messageId: written!.messageId, text: 'written, never sent' })]);
     const eventId = imEventId(written!);
     await inArchive('the message the process died on', (all) => all.some((e) => e.id === eventId), 3 * EXPORT_PERIOD_MS);
@@ -368,7 +369,7 @@ describe('fault injection: every acknowledged event in the archive exactly once'
     // A late retry of the same send (production handler) replays it and archives it again: still one copy.
     cloud.cloud.lambdas.register('im', lambdaHandler(makeImHandler(productionDependencies())) as never);
     const consumed = registerConsumer(realComplianceStore());
-    expect(await ok(aliceClient, 'im.send', { to: bob, text: 'written, never sent', clientMsgId: 'crash-1' })).toMatchObject(written!);
+    expect(await aliceClient.request('im.send', { to: bob, text: 'written, never sent', clientMsgId: 'crash-1' })).toMatchObject(written!);
     await waitFor('the retry’s event to be consumed', () => (consumed.some((batch) => batch.eventIds.includes(eventId)) ? true : undefined));
     await expectArchivedOnce([eventId]);
   });
