@@ -157,14 +157,17 @@ export interface CommandResults {
   'conf.join': { state: 'joined'; confId: string; role: ConferenceRole; activationInstance: string; roster: RosterEntry[] } | { state: 'lobby'; confId: string };
   'conf.leave': { left: boolean };
   'conf.update': { stateVersion: number; locked: boolean; [field: string]: unknown };
-  'conf.end': { ended: boolean; [field: string]: unknown };
+  /** `true` when this call ended the active meeting (reason `ended`), `false` when it was not active. */
+  'conf.end': { deactivated: boolean };
+  'conf.delete': { deleted: boolean };
+  'conf.admit': { admitted: string };
+  'conf.deny': { denied: string };
   'conf.content.add': ConferenceContent;
   'conf.content.list': { content: ConferenceContent[] };
   'admin.deleteUser': { conferences: number };
-  'conf.admit': Record<string, unknown>;
-  'conf.deny': Record<string, unknown>;
   'presence.publish': { uri: string; presence: Presence; version: number };
-  'presence.subscribe': ActiveSubscription;
+  /** Terminated only for a retry (same `clientId`) of a subscription that has ended since. */
+  'presence.subscribe': SubscriptionView;
   'presence.refresh': { subscriptions: SubscriptionView[] } | TerminatedSubscription;
   'presence.unsubscribe': TerminatedSubscription;
   'session.resume': { presence: { subscriptions: SubscriptionView[] }; rooms?: RoomResume[] };

@@ -185,6 +185,7 @@ test('a presence gap is detected: the lost notification is noticed, the subscrip
   });
   const gaps = collect(watcher, 'presence.gap');
   const subscription = await watcher.request('presence.subscribe', { targets: [alice!] });
+  if (subscription.state === 'terminated') throw new Error(`a new subscription answered terminated: ${JSON.stringify(subscription)}`);
   expect(subscription.seq).toBe(0);
 
   await watched.request('presence.publish', { availability: 'busy' }); // seq 1: lost

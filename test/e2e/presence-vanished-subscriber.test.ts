@@ -43,8 +43,10 @@ async function connectWithId(uri: string): Promise<{ client: RecordedClient; con
   return { client, connectionId };
 }
 
-function subscribe(client: UcClient, targets: readonly string[]): Promise<ActiveSubscription> {
-  return client.request('presence.subscribe', { targets: [...targets] });
+async function subscribe(client: UcClient, targets: readonly string[]): Promise<ActiveSubscription> {
+  const view = await client.request('presence.subscribe', { targets: [...targets] });
+  if (view.state === 'terminated') throw new Error(`a new subscription answered terminated: ${JSON.stringify(view)}`);
+  return view;
 }
 
 test('a subscriber whose connection vanished without $disconnect is cleaned up by the server refresh', async () => {

@@ -61,8 +61,8 @@ async function connectWithId(uri: string, device: 'desktop' | 'mobile' = 'deskto
 type Notify = ServerEvents['presence.notify'];
 
 /** A subscribe (without a clientId the library adds one: a subscription id derived from it, as a retry needs). */
-function subscribe(client: UcClient, targets: readonly string[], extra: Omit<CommandArgs<'presence.subscribe'>, 'targets'> = {}): Promise<ActiveSubscription> {
-  return client.request('presence.subscribe', { targets: [...targets], ...extra });
+async function subscribe(client: UcClient, targets: readonly string[], extra: Omit<CommandArgs<'presence.subscribe'>, 'targets'> = {}): Promise<ActiveSubscription> {
+  return active(await client.request('presence.subscribe', { targets: [...targets], ...extra }));
 }
 
 function publish(client: UcClient, args: CommandArgs<'presence.publish'>) {

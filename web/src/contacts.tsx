@@ -39,7 +39,9 @@ export function Contacts({ session }: { session: Session }) {
       const chunk = targets.slice(start, start + MAX_PER_SUBSCRIBE);
       try {
         const answer = await client.request('presence.subscribe', { targets: chunk, ...(subscriptionId.current ? { subscriptionId: subscriptionId.current } : {}) });
-        subscriptionId.current = answer.subscriptionId;
+        // An ended subscription (a retry of one that terminated since) is no place for targets: start a new one.
+        subscriptionId.current =
+          answer.state === 'terminated' ? (await client.request('presence.subscribe', { targets: chunk })).subscriptionId : answer.subscriptionId;
       } catch (error) {
         if (!(error instanceof UcError) || !subscriptionId.current || (error.status !== 404 && error.status !== 410)) throw error;
         subscriptionId.current = undefined;
