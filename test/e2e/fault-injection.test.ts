@@ -21,8 +21,10 @@ const NO_JOIN_SECONDS = 6;
 /** The SDK's attempts per call (DYNAMODB_MAX_ATTEMPTS, MANAGEMENT_API_MAX_ATTEMPTS; Scheduler and SQS: the SDK's 3). */
 const DYNAMODB_ATTEMPTS = 3;
 const MANAGEMENT_ATTEMPTS = 2;
-const MANAGEMENT_TIMEOUT_MS = 1500;
-const SQS_SCHEDULER_TIMEOUT_MS = 1500;
+// Short enough for the hang tests, long enough that a post or send slowed by the rest of `npm test` on two cores
+// is not taken for a hang: a timed-out post is not sent again, so a 1.5 s bound lost a live im.ended under load.
+const MANAGEMENT_TIMEOUT_MS = 3000;
+const SQS_SCHEDULER_TIMEOUT_MS = 2500;
 /** A command under faults waits for the SDK's backoff (throttling: up to 0.5 s, then 1 s) and timeouts. */
 const SLOW = 30_000;
 

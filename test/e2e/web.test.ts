@@ -31,6 +31,8 @@ const IDLE_SECONDS = 10;
 
 const ALICE = 'sip:alice@contoso.com';
 const BOB = 'sip:bob@contoso.com';
+/** The app's room directory page (`ROOM_PAGE_SIZE` in web/src/rooms.tsx). */
+const ROOM_PAGE_SIZE = 20;
 
 let cloud: TestCloud;
 let browser: Browser;
@@ -127,7 +129,7 @@ function contact(page: Page, uri: string, availability?: string): Locator {
   return page.locator(`[data-testid="contact"][data-uri="${uri}"]${availability ? `[data-availability="${availability}"]` : ''}`);
 }
 
-test('two users chat in a room: history pages, live messages both ways, and a file attachment', async () => {
+test('two users chat in a room: history pages, live messages both ways, a file, message search, a secret room invitation, and directory pages', async () => {
   const alice = await newTab();
   const bob = await newTab();
   await signIn(alice, ALICE, 'Alice', 'enterprise', 'sign-in');
@@ -177,6 +179,68 @@ test('two users chat in a room: history pages, live messages both ways, and a fi
   expect(download.suggestedFilename()).toBe('agenda.txt');
   expect(readFileSync(await download.path())).toEqual(Buffer.from(agenda));
   expect(await alice.getByTestId('room-post-error').count()).toBe(0);
+
+  // Bob searches the room's messages: only the matches (newest first, instead of the history), then back to the room.
+  await bob.getByTestId('room-message-search').fill('update');
+  await bob.getByTestId('room-message-search-submit').click();
+  await bob.locator('[data-testid="room-message-search-summary"][data-count="6"]').waitFor();
+  const found = bob.getByTestId('room-message-search-results').getByTestId('message-text');
+  expect(await found.allTextContents()).toEqual(['update 6', 'update 5', 'update 4', 'update 3', 'update 2', 'update 1']);
+  await bob.getByTestId('room-messages').waitFor({ state: 'hidden' });
+  await shot(bob, 'room-search');
+  await bob.getByTestId('room-message-search').fill('bob THANKS');
+  await bob.getByTestId('room-message-search-submit').click();
+  await bob.locator('[data-testid="room-message-search-summary"][data-count="1"]').waitFor();
+  expect(await found.allTextContents()).toEqual(['Thanks Bob!']);
+  await bob.getByTestId('room-message-search-clear').click();
+  await bob.getByTestId('room-message-search-results').waitFor({ state: 'detached' });
+  await see(roomMessage(bob, 'Looks good to me'));
+  expect(await bob.getByTestId('room-message-search').inputValue()).toBe('');
+
+  // A secret room: Bob cannot find it. Alice, its manager, invites him; the invitation shows up live and he joins from it.
+  await alice.getByTestId('room-create-name').fill('Leadership');
+  await alice.getByTestId('room-create-privacy').selectOption('secret');
+  await alice.getByTestId('room-create-submit').click();
+  await see(alice.locator('[data-testid="room-title"]', { hasText: 'Leadership' }));
+  await see(alice.getByTestId('room-invite-uris'));
+  await bob.getByTestId('room-search').fill('lead');
+  await bob.getByTestId('room-search-submit').click();
+  await see(bob.locator('[data-testid="room-search-results"][data-query="lead"] [data-testid="room-search-empty"]'));
+  expect(await bob.getByTestId('room-invitation').count()).toBe(0);
+  await alice.getByTestId('room-invite-uris').fill('bob');
+  await alice.getByTestId('room-invite-submit').click();
+  await see(alice.getByTestId('room-invite-error').filter({ hasText: 'expected a SIP URI like sip:alice@contoso.com' }));
+  await alice.getByTestId('room-invite-uris').fill('bob@contoso.com');
+  await alice.getByTestId('room-invite-submit').click();
+  await see(alice.getByTestId('room-invite-result').filter({ hasText: 'Invited bob.' }));
+  expect(await alice.getByTestId('room-invite-error').count()).toBe(0);
+  const invitation = bob.locator('[data-testid="room-invitation"][data-name="Leadership"]');
+  await see(invitation);
+  expect(await invitation.textContent()).toContain('from Alice');
+  await invitation.getByTestId('room-invitation-join').click();
+  await see(bob.locator('[data-testid="room-title"]', { hasText: 'Leadership' }));
+  await bob.locator('[data-testid="room-role"][data-role="member"]').waitFor();
+  await invitation.waitFor({ state: 'detached' });
+  await see(bob.getByTestId('my-room').filter({ hasText: 'Leadership' }));
+  expect(await bob.getByTestId('room-invite-uris').count()).toBe(0);
+  await postInRoom(bob, 'Count me in');
+  await see(roomMessage(alice, 'Count me in'));
+
+  // The directory pages: with more rooms than a page, "More rooms" appends the next one (the rooms are made by the client library: quicker).
+  const api = await cloud.client(ALICE);
+  for (let index = 1; index <= ROOM_PAGE_SIZE + 2; index++) await api.request('room.create', { name: `Team ${String(index).padStart(2, '0')}` });
+  await api.disconnect();
+  await bob.getByTestId('room-search').fill('team');
+  await bob.getByTestId('room-search-submit').click();
+  const teamRooms = bob.locator('[data-testid="room-search-results"][data-query="team"] [data-testid="room-result"]');
+  await see(teamRooms.filter({ hasText: `Team ${ROOM_PAGE_SIZE}` }));
+  expect(await teamRooms.count()).toBe(ROOM_PAGE_SIZE);
+  await bob.getByTestId('room-search-more').click();
+  await see(teamRooms.filter({ hasText: `Team ${ROOM_PAGE_SIZE + 2}` }));
+  expect(await teamRooms.count()).toBe(ROOM_PAGE_SIZE + 2);
+  expect(await teamRooms.first().getAttribute('data-name')).toBe('Team 01');
+  await bob.getByTestId('room-search-more').waitFor({ state: 'detached' });
+  expect(await bob.getByTestId('rooms-error').count()).toBe(0);
 });
 
 test('contacts see each other’s presence change live', async () => {
@@ -259,7 +323,7 @@ test('IM: a conversation opens on the other side, shows typing, ends when idle, 
   await shot(bob, 'im-ended');
 });
 
-test('meeting: lobby admit and deny, lock, and the guest sees it deactivated (noEnterprise) after the organizer leaves', async () => {
+test('meeting: lobby admit and deny, shared content, lock, and the guest sees it deactivated (noEnterprise) after the organizer leaves', async () => {
   const alice = await newTab();
   const guest = await newTab();
   const other = await newTab();
@@ -291,6 +355,47 @@ test('meeting: lobby admit and deny, lock, and the guest sees it deactivated (no
   await guest.locator('[data-testid="meeting-view"][data-status="joined"]').waitFor();
   await see(guest.locator(`[data-testid="roster-entry"][data-uri="${ALICE}"]`));
   await see(alice.locator('[data-testid="roster-entry"][data-uri="sip:gina@example.org"]'));
+
+  // Shared content: Alice (a presenter) shares a link and a document; the guest (an attendee: no share form) sees them after
+  // a Refresh, as there is no content event. A link other than http(s) (here added by the organizer's client library) is text.
+  await guest.locator('[data-testid="content-list"][data-loaded="yes"]').waitFor();
+  await see(guest.getByTestId('content-empty'));
+  expect(await guest.getByTestId('content-add').count()).toBe(0);
+  await alice.getByTestId('content-add-title').fill('Q3 slides');
+  await alice.getByTestId('content-add-body').fill('https://example.com/q3/slides?view=1');
+  await alice.getByTestId('content-add-submit').click();
+  await see(alice.getByTestId('content-link').filter({ hasText: 'Q3 slides' }));
+  await alice.getByTestId('content-add-title').fill('Launch');
+  await alice.getByTestId('content-add-body').fill('javascript:alert(1)');
+  await alice.getByTestId('content-add-submit').click();
+  await see(alice.getByTestId('content-add-error').filter({ hasText: 'http' }));
+  const agendaText = '1. Numbers\n2. <b>Hiring</b> & plans\n3. Questions';
+  await alice.getByTestId('content-add-title').fill('Agenda');
+  await alice.getByTestId('content-add-kind').selectOption('document');
+  await alice.getByTestId('content-add-body').fill(agendaText);
+  await alice.getByTestId('content-add-submit').click();
+  await see(alice.getByTestId('content-document'));
+  expect(await alice.getByTestId('content-add-error').count()).toBe(0);
+  const confId = (await alice.getByTestId('meeting-view').getAttribute('data-conf-id'))!;
+  const organizer = await cloud.client(ALICE);
+  await organizer.request('conf.content.add', { confId, title: 'Not a web link', kind: 'link', body: 'javascript:alert(document.cookie)' });
+  await organizer.disconnect();
+  await guest.getByTestId('content-refresh').click();
+  const slides = guest.getByTestId('content-link').filter({ hasText: 'Q3 slides' });
+  await see(slides);
+  expect(await slides.getAttribute('href')).toBe('https://example.com/q3/slides?view=1');
+  expect(await slides.getAttribute('rel')).toBe('noopener noreferrer');
+  expect(await slides.getAttribute('target')).toBe('_blank');
+  await see(guest.getByTestId('content-item').filter({ hasText: 'Not a web link' }));
+  const notLink = guest.getByTestId('content-item').filter({ hasText: 'Not a web link' });
+  expect(await notLink.getByTestId('content-link').count()).toBe(0);
+  expect(await notLink.locator('a').count()).toBe(0);
+  expect(await notLink.locator('[data-testid="content-url"][data-safe="no"]').count()).toBe(1);
+  const agendaDocument = guest.getByTestId('content-document');
+  expect(await agendaDocument.textContent()).toBe(agendaText);
+  expect(await agendaDocument.locator('b').count()).toBe(0);
+  expect(await guest.getByTestId('content-item').count()).toBe(3);
+  await shot(guest, 'meeting-content');
 
   // Another guest waits; Alice (with both in view) denies him.
   await other.getByTestId('tab-meetings').click();

@@ -1,7 +1,7 @@
-import { useState } from 'preact/hooks';
-import type { ConferenceRole, DeactivationReason, IdentityKind, RosterEntry } from '../../client/src';
+import { useEffect, useState } from 'preact/hooks';
+import type { ConferenceContent, ConferenceRole, DeactivationReason, IdentityKind, RosterEntry, UcClient } from '../../client/src';
 import type { Session } from './session';
-import { ErrorLine, Icon, shortName, useAction, useClientEvent } from './ui';
+import { ErrorLine, formatTime, Icon, shortName, useAction, useClientEvent } from './ui';
 
 /** What each deactivation reason means to a participant (docs/protocol.md, "Lifecycle"). */
 export const DEACTIVATION_TEXT: Readonly<Record<DeactivationReason, string>> = {
@@ -217,7 +217,7 @@ export function Meetings({ session, onActivity }: { session: Session; onActivity
       </aside>
       <div class="pane">
         {meeting ? (
-          <MeetingView meeting={meeting} me={me.uri} error={act.error} onDecide={decide} onLock={setLocked} onEnd={endMeeting} onLeave={leaveMeeting} onRejoin={() => void joinMeeting(meeting.confId)} />
+          <MeetingView client={client} meeting={meeting} me={me.uri} error={act.error} onDecide={decide} onLock={setLocked} onEnd={endMeeting} onLeave={leaveMeeting} onRejoin={() => void joinMeeting(meeting.confId)} />
         ) : (
           <p class="placeholder">Schedule a meeting or join one by its id or link.</p>
         )}
@@ -233,6 +233,7 @@ function mergeRoster(roster: readonly RosterEntry[], joined: readonly RosterEntr
 }
 
 interface MeetingViewProps {
+  readonly client: UcClient;
   readonly meeting: Meeting;
   readonly me: string;
   readonly error: string | undefined;
@@ -243,7 +244,7 @@ interface MeetingViewProps {
   onRejoin(): void;
 }
 
-function MeetingView({ meeting, me, error, onDecide, onLock, onEnd, onLeave, onRejoin }: MeetingViewProps) {
+function MeetingView({ client, meeting, me, error, onDecide, onLock, onEnd, onLeave, onRejoin }: MeetingViewProps) {
   const presenter = meeting.status === 'joined' && meeting.role === 'presenter';
   return (
     <div class="meeting" data-testid="meeting-view" data-conf-id={meeting.confId} data-status={meeting.status}>
@@ -349,6 +350,119 @@ function MeetingView({ meeting, me, error, onDecide, onLock, onEnd, onLeave, onR
             </div>
           )}
         </div>
+      )}
+      {meeting.status === 'joined' && <ContentPanel key={meeting.confId} client={client} confId={meeting.confId} canAdd={presenter} />}
+    </div>
+  );
+}
+
+/** The URL of a link content when it is http(s), normalized; anything else (`javascript:`, `data:`, not a URL) is shown as text. */
+function safeLinkUrl(body: string): string | undefined {
+  try {
+    const url = new URL(body.trim());
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The meeting's shared content (`conf.content.list`; presenters add with `conf.content.add`). There is no content
+ * event: the list is read when the panel opens, after adding, and with Refresh. Bodies are text, never HTML.
+ */
+function ContentPanel({ client, confId, canAdd }: { client: UcClient; confId: string; canAdd: boolean }) {
+  const [content, setContent] = useState<readonly ConferenceContent[]>();
+  const [title, setTitle] = useState('');
+  const [kind, setKind] = useState<ConferenceContent['kind']>('link');
+  const [body, setBody] = useState('');
+  const load = useAction();
+  const add = useAction();
+
+  const read = async () => {
+    const answer = await client.request('conf.content.list', { confId });
+    setContent([...answer.content].sort((a, b) => a.addedAt - b.addedAt));
+  };
+  const refresh = () => load.run(read);
+  useEffect(() => {
+    void refresh();
+  }, [confId]);
+
+  const submit = (event: Event) => {
+    event.preventDefault();
+    void add.run(async () => {
+      const text = kind === 'link' ? body.trim() : body;
+      if (kind === 'link' && !safeLinkUrl(text)) throw new Error('a link must be an http:// or https:// URL');
+      await client.request('conf.content.add', { confId, title: title.trim(), kind, body: text });
+      setTitle('');
+      setBody('');
+      load.clear();
+      await read();
+    });
+  };
+
+  return (
+    <div class="content-panel" data-testid="content-panel">
+      <div class="inline">
+        <h3>Shared content ({content?.length ?? 0})</h3>
+        <button class="link" data-testid="content-refresh" onClick={() => void refresh()} disabled={load.busy}>
+          {load.busy ? 'Refreshing…' : 'Refresh'}
+        </button>
+      </div>
+      <ErrorLine error={load.error} testId="content-error" />
+      <ul class="plain content-list" data-testid="content-list" data-loaded={content ? 'yes' : 'no'}>
+        {content?.length === 0 && (
+          <li class="muted small" data-testid="content-empty">
+            Nothing shared yet.
+          </li>
+        )}
+        {content?.map((item) => {
+          const href = item.kind === 'link' ? safeLinkUrl(item.body) : undefined;
+          return (
+            <li key={item.contentId} class="content-item" data-testid="content-item" data-content-id={item.contentId} data-kind={item.kind}>
+              <div class="meta">
+                <span class="badge">{item.kind}</span>
+                {href ? (
+                  <a data-testid="content-link" href={href} target="_blank" rel="noopener noreferrer">
+                    {item.title}
+                  </a>
+                ) : (
+                  <strong data-testid="content-title">{item.title}</strong>
+                )}
+                <span class="muted small">
+                  {shortName(item.addedBy)} · {formatTime(item.addedAt)}
+                </span>
+              </div>
+              {item.kind === 'link' ? (
+                <code class="small muted" data-testid="content-url" data-safe={href ? 'yes' : 'no'}>
+                  {item.body}
+                  {!href && ' (not an http(s) link: not opened from here)'}
+                </code>
+              ) : (
+                <pre data-testid="content-document">{item.body}</pre>
+              )}
+            </li>
+          );
+        })}
+      </ul>
+      {canAdd && (
+        <form class="stack content-add" data-testid="content-add" onSubmit={submit}>
+          <div class="inline">
+            <input data-testid="content-add-title" placeholder="Title" value={title} maxLength={256} onInput={(e) => setTitle(e.currentTarget.value)} required />
+            <select data-testid="content-add-kind" aria-label="Kind of content" value={kind} onChange={(e) => setKind(e.currentTarget.value as ConferenceContent['kind'])}>
+              <option value="link">Link</option>
+              <option value="document">Document (text)</option>
+            </select>
+          </div>
+          {kind === 'link' ? (
+            <input data-testid="content-add-body" type="url" placeholder="https://…" value={body} onInput={(e) => setBody(e.currentTarget.value)} required />
+          ) : (
+            <textarea data-testid="content-add-body" rows={4} placeholder="Text to share" value={body} maxLength={16384} onInput={(e) => setBody(e.currentTarget.value)} required />
+          )}
+          <button type="submit" class="primary" data-testid="content-add-submit" disabled={add.busy}>
+            {add.busy ? 'Sharing…' : 'Share'}
+          </button>
+          <ErrorLine error={add.error} testId="content-add-error" />
+        </form>
       )}
     </div>
   );

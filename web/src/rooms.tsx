@@ -1,20 +1,48 @@
+import type { ComponentChildren } from 'preact';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import type { ChatMessage, FileView, RoomSummary } from '../../client/src';
+import type { ChatMessage, CommandResult, FileView, RoomSummary, ServerEvents } from '../../client/src';
 import type { Session } from './session';
-import { ErrorLine, formatBytes, formatTime, Icon, useAction, useClientEvent } from './ui';
+import { ErrorLine, formatBytes, formatTime, Icon, normalizeUri, shortName, useAction, useClientEvent } from './ui';
 
-/** Persistent chat: my rooms, search, create, and one open room. */
+/** Rooms per page of the room directory (`chat.chansrch` `limit`); "More rooms" asks for the next page with the `cursor`. */
+const ROOM_PAGE_SIZE = 20;
+/** Most messages one message search shows (`chat.search` `limit`). */
+const SEARCH_LIMIT = 50;
+
+type Privacy = RoomSummary['privacy'];
+type Invitation = ServerEvents['chat.invitation'];
+type JoinAnswer = CommandResult<'chat.join'>;
+
+function invitationsKey(uri: string): string {
+  return `uc.invitations.${uri}`;
+}
+
+/** Invitations not acted on yet, kept in this browser per user: `chat.getinv` answers each one only once. */
+function loadInvitations(uri: string): Invitation[] {
+  try {
+    const stored = JSON.parse(localStorage.getItem(invitationsKey(uri)) ?? '[]') as unknown;
+    return Array.isArray(stored) ? stored.filter((entry: Partial<Invitation> | null): entry is Invitation => typeof entry?.roomId === 'string' && typeof entry.roomName === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Persistent chat: invitations, my rooms, search, create, and one open room. */
 export function Rooms({ session }: { session: Session }) {
-  const { client } = session;
+  const { client, me } = session;
   const [mine, setMine] = useState<RoomSummary[]>([]);
   const [query, setQuery] = useState('');
-  const [found, setFound] = useState<RoomSummary[]>();
-  const [openRoom, setOpenRoom] = useState<RoomSummary>();
+  const [found, setFound] = useState<{ query: string; rooms: RoomSummary[]; cursor?: string }>();
+  const [openRoom, setOpenRoom] = useState<{ room: RoomSummary; joined?: JoinAnswer }>();
   const [unread, setUnread] = useState<Record<string, number>>({});
+  const [invitations, setInvitations] = useState<Invitation[]>(() => loadInvitations(me.uri));
   const [newName, setNewName] = useState('');
-  const [newPrivacy, setNewPrivacy] = useState<'open' | 'closed'>('open');
+  const [newPrivacy, setNewPrivacy] = useState<Privacy>('open');
   const list = useAction();
+  const more = useAction();
   const create = useAction();
+  const invites = useAction();
+  const searchRun = useRef(0);
 
   // My rooms: those I am a member of, and those I follow from here (an open room joined as a visitor).
   const followed = useRef(new Map<string, RoomSummary>());
@@ -24,21 +52,77 @@ export function Rooms({ session }: { session: Session }) {
       const members = new Set(rooms.map((room) => room.roomId));
       setMine([...rooms, ...[...followed.current.values()].filter((room) => !members.has(room.roomId))].sort((a, b) => a.name.localeCompare(b.name)));
     });
-  const search = (text: string) => list.run(async () => setFound((await client.request('chat.chansrch', { query: text })).rooms));
+  // The directory, a page at a time: a new search starts over, "More rooms" appends the page after `cursor`.
+  const search = (text: string) =>
+    list.run(async () => {
+      const run = ++searchRun.current;
+      more.clear();
+      const page = await client.request('chat.chansrch', { query: text, limit: ROOM_PAGE_SIZE });
+      if (run === searchRun.current) setFound({ query: text, rooms: page.rooms, ...(page.cursor ? { cursor: page.cursor } : {}) });
+    });
+  const searchMore = () =>
+    more.run(async () => {
+      if (!found?.cursor) return;
+      const run = searchRun.current;
+      const page = await client.request('chat.chansrch', { query: found.query, limit: ROOM_PAGE_SIZE, cursor: found.cursor });
+      if (run !== searchRun.current) return;
+      setFound((current) => {
+        if (!current) return current;
+        const known = new Set(current.rooms.map((room) => room.roomId));
+        return { query: current.query, rooms: [...current.rooms, ...page.rooms.filter((room) => !known.has(room.roomId))], ...(page.cursor ? { cursor: page.cursor } : {}) };
+      });
+    });
+
+  const saveInvitations = (change: (current: Invitation[]) => Invitation[]) =>
+    setInvitations((current) => {
+      const next = change(current);
+      localStorage.setItem(invitationsKey(me.uri), JSON.stringify(next));
+      return next;
+    });
+  // Joined or dismissed here (room id → invitedAt): a `chat.getinv` answer still on its way does not bring it back.
+  const handledInvitations = useRef(new Map<string, number>());
+  const addInvitations = (incoming: readonly Invitation[]) =>
+    saveInvitations((current) => {
+      const byRoom = new Map(current.map((invitation) => [invitation.roomId, invitation]));
+      for (const invitation of incoming) {
+        if (invitation.invitedAt > (handledInvitations.current.get(invitation.roomId) ?? -1)) byRoom.set(invitation.roomId, invitation);
+      }
+      return [...byRoom.values()].sort((a, b) => b.invitedAt - a.invitedAt);
+    });
+  const dropInvitation = (invitation: Invitation) => {
+    handledInvitations.current.set(invitation.roomId, Math.max(invitation.invitedAt, handledInvitations.current.get(invitation.roomId) ?? -1));
+    saveInvitations((current) => current.filter((held) => held.roomId !== invitation.roomId || held.invitedAt > invitation.invitedAt));
+  };
+  // `chat.getinv` answers the invitations not fetched before (each once), so asking after a live one also marks it seen.
+  const fetchInvitations = () => invites.run(async () => addInvitations((await client.request('chat.getinv', {})).invitations));
 
   useEffect(() => {
     void loadMine();
     void search('');
+    void fetchInvitations();
   }, [client]);
 
   useClientEvent(client, 'chat.message', (message) => {
-    if (message.roomId !== openRoom?.roomId) setUnread((current) => ({ ...current, [message.roomId]: (current[message.roomId] ?? 0) + 1 }));
+    if (message.roomId !== openRoom?.room.roomId) setUnread((current) => ({ ...current, [message.roomId]: (current[message.roomId] ?? 0) + 1 }));
   });
-  useClientEvent(client, 'chat.invitation', () => void loadMine());
+  useClientEvent(client, 'chat.invitation', (invitation) => {
+    addInvitations([invitation]);
+    void fetchInvitations();
+    void loadMine();
+  });
 
-  const open = (room: RoomSummary) => {
-    setOpenRoom(room);
+  const open = (room: RoomSummary, joined?: JoinAnswer) => {
+    setOpenRoom({ room, ...(joined ? { joined } : {}) });
     setUnread((current) => ({ ...current, [room.roomId]: 0 }));
+  };
+
+  /** Joins the room an invitation names (`chat.join`) and opens it; the invitation goes once that worked. */
+  const acceptInvitation = async (invitation: Invitation) => {
+    const joined = await client.request('chat.join', { roomId: invitation.roomId });
+    dropInvitation(invitation);
+    followed.current.set(joined.room.roomId, joined.room);
+    open(joined.room, joined);
+    await loadMine();
   };
 
   const createRoom = (event: Event) => {
@@ -55,7 +139,7 @@ export function Rooms({ session }: { session: Session }) {
   const roomButton = (room: RoomSummary, testId: string) => (
     <li key={room.roomId}>
       <button
-        class={`room-item ${openRoom?.roomId === room.roomId ? 'active' : ''}`}
+        class={`room-item ${openRoom?.room.roomId === room.roomId ? 'active' : ''}`}
         data-testid={testId}
         data-room-id={room.roomId}
         data-name={room.name}
@@ -71,6 +155,17 @@ export function Rooms({ session }: { session: Session }) {
   return (
     <div class="split">
       <aside class="sidebar">
+        {invitations.length > 0 && (
+          <>
+            <h2>Invitations</h2>
+            <ul class="plain" data-testid="room-invitations">
+              {invitations.map((invitation) => (
+                <InvitationItem key={invitation.roomId} invitation={invitation} onJoin={() => acceptInvitation(invitation)} onDismiss={() => dropInvitation(invitation)} />
+              ))}
+            </ul>
+          </>
+        )}
+        <ErrorLine error={invites.error} testId="room-invitations-error" />
         <h2>My rooms</h2>
         <ul class="plain" data-testid="my-rooms">
           {mine.length === 0 && <li class="muted small">None yet: search or create one.</li>}
@@ -89,18 +184,29 @@ export function Rooms({ session }: { session: Session }) {
             Search
           </button>
         </form>
-        <ul class="plain" data-testid="room-search-results">
-          {found?.length === 0 && <li class="muted small">No rooms found.</li>}
-          {found?.map((room) => roomButton(room, 'room-result'))}
+        <ul class="plain" data-testid="room-search-results" data-query={found?.query}>
+          {found?.rooms.length === 0 && (
+            <li class="muted small" data-testid="room-search-empty">
+              No rooms found.
+            </li>
+          )}
+          {found?.rooms.map((room) => roomButton(room, 'room-result'))}
         </ul>
+        {found?.cursor && (
+          <button class="more" data-testid="room-search-more" onClick={() => void searchMore()} disabled={more.busy}>
+            {more.busy ? 'Loading…' : 'More rooms'}
+          </button>
+        )}
         <ErrorLine error={list.error} testId="rooms-error" />
+        <ErrorLine error={more.error} testId="room-search-more-error" />
         <h2>New room</h2>
         <form class="stack" onSubmit={createRoom}>
           <input data-testid="room-create-name" placeholder="Room name" value={newName} onInput={(e) => setNewName(e.currentTarget.value)} required />
           <div class="inline">
-            <select data-testid="room-create-privacy" value={newPrivacy} onChange={(e) => setNewPrivacy(e.currentTarget.value as 'open' | 'closed')}>
+            <select data-testid="room-create-privacy" value={newPrivacy} onChange={(e) => setNewPrivacy(e.currentTarget.value as Privacy)}>
               <option value="open">Open: anyone joins</option>
               <option value="closed">Closed: members only</option>
+              <option value="secret">Secret: unlisted, members only</option>
             </select>
             <button type="submit" data-testid="room-create-submit" disabled={create.busy}>
               Create
@@ -112,9 +218,10 @@ export function Rooms({ session }: { session: Session }) {
       <div class="pane">
         {openRoom ? (
           <RoomView
-            key={openRoom.roomId}
+            key={openRoom.room.roomId}
             session={session}
-            room={openRoom}
+            room={openRoom.room}
+            joined={openRoom.joined}
             onJoined={(joined) => {
               followed.current.set(joined.roomId, joined);
               void loadMine();
@@ -128,8 +235,49 @@ export function Rooms({ session }: { session: Session }) {
   );
 }
 
-/** One room: join (follow), the newest history page, "older" paging, live messages, post and attach. */
-function RoomView({ session, room, onJoined }: { session: Session; room: RoomSummary; onJoined: (room: RoomSummary) => void }) {
+/** An invitation in the sidebar: "Join" joins the room and opens it; "Dismiss" only forgets it here. */
+function InvitationItem({ invitation, onJoin, onDismiss }: { invitation: Invitation; onJoin: () => Promise<void>; onDismiss: () => void }) {
+  const { error, busy, run } = useAction();
+  return (
+    <li class="invitation" data-testid="room-invitation" data-room-id={invitation.roomId} data-name={invitation.roomName}>
+      <div>
+        <span class="room-name">{invitation.roomName}</span>
+        <span class="muted small"> from {invitation.from.name || shortName(invitation.from.uri)}</span>
+      </div>
+      <div class="inline">
+        <button class="primary" data-testid="room-invitation-join" onClick={() => void run(onJoin)} disabled={busy}>
+          {busy ? 'Joining…' : 'Join'}
+        </button>
+        <button class="link" data-testid="room-invitation-dismiss" onClick={onDismiss}>
+          Dismiss
+        </button>
+      </div>
+      <ErrorLine error={error} testId="room-invitation-error" />
+    </li>
+  );
+}
+
+interface SearchResults {
+  readonly query: string;
+  readonly messages: readonly ChatMessage[];
+}
+
+/** Words as the server's search sees them (letters and digits, at least 2), for marking them in the results. */
+function searchWords(query: string): Set<string> {
+  return new Set((query.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).filter((word) => word.length >= 2));
+}
+
+/** The text with the searched words in <mark>: text nodes only, never HTML. */
+function highlighted(text: string, words: ReadonlySet<string>): ComponentChildren {
+  if (words.size === 0) return text;
+  return text.split(/([\p{L}\p{N}]+)/u).map((part, index) => (index % 2 === 1 && words.has(part.toLowerCase()) ? <mark key={index}>{part}</mark> : part));
+}
+
+/**
+ * One room: join (follow), the newest history page, "older" paging, live messages, post and attach; message
+ * search (`chat.search`); managers invite people (`room.invite`).
+ */
+function RoomView({ session, room, joined, onJoined }: { session: Session; room: RoomSummary; joined?: JoinAnswer; onJoined: (room: RoomSummary) => void }) {
   const { client, me } = session;
   const [messages, setMessages] = useState<ChatMessage[]>([]);
   const [cursor, setCursor] = useState<string>();
@@ -138,12 +286,16 @@ function RoomView({ session, room, onJoined }: { session: Session; room: RoomSum
   const [loaded, setLoaded] = useState(false);
   const [text, setText] = useState('');
   const [file, setFile] = useState<File>();
+  const [searchText, setSearchText] = useState('');
+  const [results, setResults] = useState<SearchResults>();
   const fileInput = useRef<HTMLInputElement>(null);
   const list = useRef<HTMLOListElement>(null);
   const stickToBottom = useRef(true);
+  const scrollBeforeSearch = useRef<number | undefined>(undefined);
   const load = useAction();
   const post = useAction();
   const older = useAction();
+  const searching = useAction();
 
   const merge = (incoming: readonly ChatMessage[]) =>
     setMessages((current) => {
@@ -154,10 +306,11 @@ function RoomView({ session, room, onJoined }: { session: Session; room: RoomSum
 
   useEffect(() => {
     void load.run(async () => {
-      const joined = await client.request('chat.join', { roomId: room.roomId });
-      setRole(joined.role);
-      setDetails(joined.room);
-      onJoined(joined.room);
+      // Opened from an invitation, the room was joined already.
+      const answer = joined ?? (await client.request('chat.join', { roomId: room.roomId }));
+      setRole(answer.role);
+      setDetails(answer.room);
+      onJoined(answer.room);
       const page = await client.request('chat.bccontext', { roomId: room.roomId });
       stickToBottom.current = true;
       merge(page.messages);
@@ -177,6 +330,13 @@ function RoomView({ session, room, onJoined }: { session: Session; room: RoomSum
     stickToBottom.current = false;
   }, [messages]);
 
+  // Back from search results: the history where the reader left it.
+  useLayoutEffect(() => {
+    if (results || scrollBeforeSearch.current === undefined || !list.current) return;
+    list.current.scrollTop = scrollBeforeSearch.current;
+    scrollBeforeSearch.current = undefined;
+  }, [results === undefined]);
+
   const loadOlder = () =>
     older.run(async () => {
       if (!cursor) return;
@@ -185,6 +345,26 @@ function RoomView({ session, room, onJoined }: { session: Session; room: RoomSum
       merge(page.messages);
       setCursor(page.cursor);
     });
+
+  const search = (event: Event) => {
+    event.preventDefault();
+    const query = searchText.trim();
+    if (!query) {
+      clearSearch();
+      return;
+    }
+    void searching.run(async () => {
+      const answer = await client.request('chat.search', { roomId: room.roomId, query, limit: SEARCH_LIMIT });
+      if (!results && list.current) scrollBeforeSearch.current = list.current.scrollTop;
+      setResults({ query, messages: answer.messages });
+    });
+  };
+
+  const clearSearch = () => {
+    setSearchText('');
+    setResults(undefined);
+    searching.clear();
+  };
 
   const send = (event: Event) => {
     event.preventDefault();
@@ -206,17 +386,61 @@ function RoomView({ session, room, onJoined }: { session: Session; room: RoomSum
     });
   };
 
+  const messageItem = (message: ChatMessage, testId: string, words?: ReadonlySet<string>) => (
+    <li key={message.seq} class={`message ${message.from.uri === me.uri ? 'mine' : ''}`} data-testid={testId} data-seq={message.seq}>
+      <div class="meta">
+        <strong data-testid="message-from">{message.from.name || message.from.uri}</strong>
+        <span class="muted small">{formatTime(message.ts)}</span>
+      </div>
+      <div class="text" data-testid="message-text">
+        {words ? highlighted(message.text, words) : message.text}
+      </div>
+      {message.file && <FileLink session={session} file={message.file} />}
+    </li>
+  );
+
   return (
     <div class="room-view" data-testid="room-view" data-room-id={room.roomId}>
       <div class="pane-header">
         <h2 data-testid="room-title">{details.name}</h2>
-        <span class="muted small">
+        <span class="muted small" data-testid="room-role" data-role={role}>
           {details.privacy} room{role ? ` · you are ${role === 'visitor' ? 'a visitor' : `a ${role}`}` : ''}
         </span>
+        <form class="inline room-search" onSubmit={search}>
+          <input
+            data-testid="room-message-search"
+            type="search"
+            placeholder="Search messages"
+            aria-label="Search messages in this room"
+            value={searchText}
+            maxLength={256}
+            onInput={(e) => setSearchText(e.currentTarget.value)}
+          />
+          <button type="submit" data-testid="room-message-search-submit" disabled={searching.busy}>
+            Search
+          </button>
+        </form>
       </div>
       {details.description && <p class="muted">{details.description}</p>}
+      {role === 'manager' && <InviteForm session={session} roomId={room.roomId} />}
       <ErrorLine error={load.error} testId="room-error" />
-      <ol class="messages" ref={list} data-testid="room-messages" data-loaded={loaded ? 'yes' : 'no'}>
+      <ErrorLine error={searching.error} testId="room-message-search-error" />
+      {results && (
+        <p class="notice search-summary" data-testid="room-message-search-summary" data-count={results.messages.length}>
+          {results.messages.length === 0
+            ? `No messages match “${results.query}”.`
+            : `${results.messages.length === SEARCH_LIMIT ? `The newest ${SEARCH_LIMIT}` : results.messages.length} message${results.messages.length === 1 ? '' : 's'} match “${results.query}”, newest first.`}{' '}
+          <button class="link" data-testid="room-message-search-clear" onClick={clearSearch}>
+            Back to the room
+          </button>
+        </p>
+      )}
+      {results && (
+        <ol class="messages" data-testid="room-message-search-results">
+          {results.messages.map((message) => messageItem(message, 'room-message-search-result', searchWords(results.query)))}
+        </ol>
+      )}
+      <ol class="messages" ref={list} hidden={results !== undefined} data-testid="room-messages" data-loaded={loaded ? 'yes' : 'no'}>
         {cursor && (
           <li class="older">
             <button data-testid="room-older" onClick={() => void loadOlder()} disabled={older.busy}>
@@ -225,18 +449,7 @@ function RoomView({ session, room, onJoined }: { session: Session; room: RoomSum
           </li>
         )}
         {loaded && !cursor && <li class="system small">Beginning of the room's history</li>}
-        {messages.map((message) => (
-          <li key={message.seq} class={`message ${message.from.uri === me.uri ? 'mine' : ''}`} data-testid="room-message" data-seq={message.seq}>
-            <div class="meta">
-              <strong data-testid="message-from">{message.from.name || message.from.uri}</strong>
-              <span class="muted small">{formatTime(message.ts)}</span>
-            </div>
-            <div class="text" data-testid="message-text">
-              {message.text}
-            </div>
-            {message.file && <FileLink session={session} file={message.file} />}
-          </li>
-        ))}
+        {messages.map((message) => messageItem(message, 'room-message'))}
       </ol>
       <ErrorLine error={older.error} testId="room-older-error" />
       <form class="composer" onSubmit={send}>
@@ -255,6 +468,54 @@ function RoomView({ session, room, onJoined }: { session: Session; room: RoomSum
         </p>
       )}
       <ErrorLine error={post.error} testId="room-post-error" />
+    </div>
+  );
+}
+
+/** Managers add people to the room (`room.invite`): they become members and get a `chat.invitation`. */
+function InviteForm({ session, roomId }: { session: Session; roomId: string }) {
+  const [input, setInput] = useState('');
+  const [outcome, setOutcome] = useState<string>();
+  const { error, busy, run } = useAction();
+
+  const invite = (event: Event) => {
+    event.preventDefault();
+    const uris = [...new Set(input.split(/[\s,;]+/).filter(Boolean).map(normalizeUri))];
+    if (uris.length === 0) return;
+    setOutcome(undefined);
+    void run(async () => {
+      const { invited } = await session.client.request('room.invite', { roomId, uris });
+      const already = uris.filter((uri) => !invited.includes(uri));
+      setOutcome(
+        [invited.length > 0 ? `Invited ${invited.map(shortName).join(', ')}.` : '', already.length > 0 ? `Already members: ${already.map(shortName).join(', ')}.` : '']
+          .filter(Boolean)
+          .join(' '),
+      );
+      setInput('');
+    });
+  };
+
+  return (
+    <div class="invite">
+      <form class="inline" onSubmit={invite}>
+        <input
+          data-testid="room-invite-uris"
+          placeholder="Invite: sip:bob@contoso.com, carol@contoso.com"
+          aria-label="Invite people (SIP URIs)"
+          value={input}
+          onInput={(e) => setInput(e.currentTarget.value)}
+          required
+        />
+        <button type="submit" data-testid="room-invite-submit" disabled={busy}>
+          Invite
+        </button>
+      </form>
+      {outcome && (
+        <p class="small muted" data-testid="room-invite-result">
+          {outcome}
+        </p>
+      )}
+      <ErrorLine error={error} testId="room-invite-error" />
     </div>
   );
 }
