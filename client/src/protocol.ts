@@ -102,13 +102,14 @@ export interface ImMessage {
 }
 
 export type ConferenceRole = 'presenter' | 'attendee';
+export type Admission = 'invited' | 'organization' | 'anyone';
+export type AutoPromote = 'scheduledPresenters' | 'organization' | 'anyone';
 export type DeactivationReason = 'ended' | 'empty' | 'noEnterprise' | 'inactivity' | 'deleted' | 'organizerDeleted';
 
 export interface RosterEntry {
   readonly uri: string;
   readonly name: string;
   readonly role: ConferenceRole;
-  readonly kind?: IdentityKind;
 }
 
 export interface ConferenceContent {
@@ -197,7 +198,10 @@ export interface CommandResults {
 
 export type CommandResult<A extends Action> = A extends keyof CommandResults ? CommandResults[A] : Record<string, unknown>;
 
-/** Server events by name (the frame's other fields). */
+/**
+ * Server events by name (the frame's other fields), checked against what the server sends (`ServerEventPayloads`,
+ * shared/protocol/events.ts) in test/unit/client/protocol-drift.test.ts.
+ */
 export interface ServerEvents {
   'im.message': ImMessage & { newConversation: boolean; previousConversationId?: string; participants?: string[] };
   'im.typing': { conversationId: string; from: Person };
@@ -206,9 +210,10 @@ export interface ServerEvents {
   'conf.roster': { confId: string; change: 'joined' | 'left'; participant: RosterEntry };
   'conf.lobby': { confId: string; uri: string; name: string; kind: IdentityKind };
   'conf.lobbyWait': { confId: string };
-  'conf.admitted': { confId: string; role: ConferenceRole; [field: string]: unknown };
+  'conf.admitted': { confId: string; role: ConferenceRole; activationInstance: string };
   'conf.denied': { confId: string };
-  'conf.updated': { confId: string; locked: boolean; [field: string]: unknown };
+  /** The new policy: what `conf.update` answers. */
+  'conf.updated': { confId: string; stateVersion: number; locked: boolean; admission: Admission; autoPromote: AutoPromote; pstnLobbyBypass: boolean };
   'conf.deactivated': { confId: string; reason: DeactivationReason; activationInstance: string };
   'presence.notify': { subscriptionId: string; seq: number; uri: string; presence: Presence; version: number };
   'presence.subscriptionState': { subscriptionId: string; state: 'subscribed' | 'terminating' | 'terminated'; reason?: TerminationReason; expiresAt?: number };

@@ -70,6 +70,13 @@ export interface Participant {
   readonly hidden: boolean;
 }
 
+/** A participant as rosters show them (`conf.join`, `conf.get`, `conf.roster`). */
+export interface RosterEntry {
+  readonly uri: string;
+  readonly name: string;
+  readonly role: Role;
+}
+
 export interface LobbyEntry {
   readonly uri: string;
   readonly name: string;

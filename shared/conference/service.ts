@@ -26,6 +26,7 @@ import {
   type Participant,
   type PurgeDecision,
   roleFor,
+  type RosterEntry,
   withFirstParticipant,
 } from './conference';
 import type { ConferenceContent, ConferenceStore, ScheduleResult } from './ports';
@@ -67,11 +68,7 @@ export type JoinResult =
   | { readonly state: 'joined'; readonly confId: string; readonly role: Participant['role']; readonly activationInstance: string; readonly roster: RosterEntry[] }
   | { readonly state: 'lobby'; readonly confId: string };
 
-export interface RosterEntry {
-  readonly uri: string;
-  readonly name: string;
-  readonly role: Participant['role'];
-}
+export type { RosterEntry } from './conference';
 
 /** How often a command re-reads and retries after losing a race on the conference's version. */
 const MAX_ATTEMPTS = 12;

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { AppError, BadRequestError } from '../errors';
+import type { ServerEventName, ServerEventPayloads } from './events';
 
 /** A parsed client frame: `{"action": "...", "rid": "...", ...arguments}` (SPEC §2). */
 export interface Frame {
@@ -24,11 +25,8 @@ export interface ErrorResponse {
 
 export type Response = OkResponse | ErrorResponse;
 
-export interface ServerEvent {
-  readonly type: 'event';
-  readonly event: string;
-  readonly [payload: string]: unknown;
-}
+/** A server-pushed event: its payload (`ServerEventPayloads` in ./events.ts) beside `type` and `event`. */
+export type ServerEvent<E extends ServerEventName = ServerEventName> = ServerEventPayloads[E] & { readonly type: 'event'; readonly event: E };
 
 /** Parses a frame's text, naming the problem: malformed JSON, not an object, or a missing or mistyped `action`/`rid`. */
 export function parseFrame(text: string | null | undefined): Frame {
@@ -104,6 +102,7 @@ export function errorResponse(rid: string | undefined, error: unknown, correlati
   };
 }
 
-export function serverEvent(event: string, payload: Record<string, unknown>): ServerEvent {
+/** An event frame; the payload is checked against its event's type (`ServerEventPayloads`). */
+export function serverEvent<E extends ServerEventName>(event: E, payload: ServerEventPayloads[E]): ServerEvent<E> {
   return { ...payload, type: 'event', event };
 }

@@ -418,30 +418,6 @@ describe('SQS (the compliance send)', () => {
   }, SLOW * 2);
 });
 
-describe('SQS and Scheduler hangs (request timeouts)', () => {
-  test('a hung SendMessage times out and is sent again: 200, archived once; a hung CreateSchedule likewise: the idle rule still ends the conversation', async () => {
-    const [alice, bob] = users('alice', 'bob');
-    const aliceClient = await cloud.connect(alice!);
-    const bobClient = await cloud.connect(bob!);
-    const roomId = await roomWithFollowers(aliceClient, bobClient);
-    const text = `archive after a hang ${newId('t')}`;
-    // No answer (then a reset long after): only the client's own timeout ends the attempt.
-    const sqsHang = inject({ service: 'sqs', match: bodyHas(text), fault: { delayMs: 60_000 }, times: 1 });
-    const started = Date.now();
-    const post = await ok(aliceClient, 'chat.grpchat', { roomId, text, clientMsgId: 'c-1' });
-    expect(sqsHang.hits).toBe(1);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(SQS_SCHEDULER_TIMEOUT_MS);
-    await archivedOnce(`chat.post:${roomId}:${String(post.seq)}`);
-    await bobClient.nextEvent('chat.message', (event) => event.text === text);
-
-    const newTimer = bodyHas('conversation.idle', String.raw`\"version\":1}`);
-    const schedulerHang = inject({ service: 'scheduler', operation: 'CreateSchedule', match: newTimer, fault: { delayMs: 60_000 }, times: 1 });
-    const sent = await ok(aliceClient, 'im.send', { to: bob, text: 'timer after a hang', clientMsgId: 'm-1' });
-    expect(schedulerHang.hits).toBe(1);
-    await aliceClient.nextEvent('im.ended', (event) => event.conversationId === sent.conversationId && event.reason === 'idle', IDLE_SECONDS * 1000 + SLOW);
-  }, SLOW * 3);
-});
-
 describe('EventBridge Scheduler (timers)', () => {
   test('CreateSchedule errors while opening a conversation: absorbed by the SDK, or 503 and the retry works; the idle rule still ends it', async () => {
     const [alice, bob, carol] = users('alice', 'bob', 'carol');
@@ -466,7 +442,16 @@ describe('EventBridge Scheduler (timers)', () => {
     for (const conversationId of [first.conversationId, second.conversationId]) {
       await aliceClient.nextEvent('im.ended', (event) => event.conversationId === conversationId && event.reason === 'idle', IDLE_SECONDS * 1000 + SLOW);
     }
-    await bobClient.nextEvent('im.ended', (event) => event.conversationId === first.conversationId);
+    await bobClient.nextEvent('im.ended', (event) => event.conversationId === first.conversationId).catch(async (error: unknown) => {
+      // What Bob had and what the store says, so a miss here says where it happened.
+      const seen = bobClient.events.map((frame) => `${frame.event}:${String(frame.conversationId)}`);
+      const stored = await connectionStore().connectionIdsOf([bob!]);
+      const conversation = await dynamoDocumentClient().send(new GetCommand({ TableName: table(), Key: { PK: `CONV#${String(first.conversationId)}`, SK: 'META' }, ConsistentRead: true }));
+      throw new Error(
+        `${String(error)}; bob open=${String(bobClient.isOpen)} saw [${seen.join(', ')}] stored connections ${JSON.stringify(stored)}; first=${String(first.conversationId)} ` +
+          `record=${JSON.stringify(conversation.Item)}; alice saw ${JSON.stringify(aliceClient.events.map((frame) => [frame.event, frame.conversationId, frame.reason]))}`,
+      );
+    });
   }, SLOW * 3);
 
   test('CreateSchedule errors while activating a conference: 503, and after the retry the inactivity rule still deactivates it', async () => {
@@ -536,5 +521,29 @@ describe('API Gateway management API (postToConnection)', () => {
     expect(gone.hits).toBe(1);
     await waitFor('the gone connection record to be removed', async () => ((await connectionStore().connectionIdsOf([carol!])).includes(carolConnection!) ? undefined : true), SLOW);
     expect(await connectionStore().connectionIdsOf([dave!])).toEqual([daveConnection]);
+  }, SLOW * 3);
+});
+
+describe('SQS and Scheduler hangs (request timeouts)', () => {
+  test('a hung SendMessage times out and is sent again: 200, archived once; a hung CreateSchedule likewise: the idle rule still ends the conversation', async () => {
+    const [alice, bob] = users('alice', 'bob');
+    const aliceClient = await cloud.connect(alice!);
+    const bobClient = await cloud.connect(bob!);
+    const roomId = await roomWithFollowers(aliceClient, bobClient);
+    const text = `archive after a hang ${newId('t')}`;
+    // No answer (then a reset long after): only the client's own timeout ends the attempt.
+    const sqsHang = inject({ service: 'sqs', match: bodyHas(text), fault: { delayMs: 60_000 }, times: 1 });
+    const started = Date.now();
+    const post = await ok(aliceClient, 'chat.grpchat', { roomId, text, clientMsgId: 'c-1' });
+    expect(sqsHang.hits).toBe(1);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(SQS_SCHEDULER_TIMEOUT_MS);
+    await archivedOnce(`chat.post:${roomId}:${String(post.seq)}`);
+    await bobClient.nextEvent('chat.message', (event) => event.text === text);
+
+    const newTimer = bodyHas('conversation.idle', String.raw`\"version\":1}`);
+    const schedulerHang = inject({ service: 'scheduler', operation: 'CreateSchedule', match: newTimer, fault: { delayMs: 60_000 }, times: 1 });
+    const sent = await ok(aliceClient, 'im.send', { to: bob, text: 'timer after a hang', clientMsgId: 'm-1' });
+    expect(schedulerHang.hits).toBe(1);
+    await aliceClient.nextEvent('im.ended', (event) => event.conversationId === sent.conversationId && event.reason === 'idle', IDLE_SECONDS * 1000 + SLOW);
   }, SLOW * 3);
 });

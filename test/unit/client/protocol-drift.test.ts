@@ -1,23 +1,19 @@
 /**
  * Protocol drift guard: client/src/protocol.ts writes `CommandResults` and `ServerEvents` out by hand (from
  * docs/protocol.md), so here, at compile time (`npm run typecheck`), what the server's routes and use cases
- * return must be assignable to what the client declares (server → client: whatever the server sends, the
- * client's type accepts). A drift fails tsc on the line naming the action or event, with the fields that differ.
+ * return, and the event payloads its `serverEvent` calls are typed with (`ServerEventPayloads`), must be
+ * assignable to what the client declares (server → client: whatever the server sends, the client's type
+ * accepts). A drift fails tsc on the line naming the action or event, with the fields that differ.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Action, CommandResult, ServerEventName, ServerEvents } from '../../../client/src/protocol';
-import type { Invitation, ChatMessage } from '../../../shared/chat/ports';
 import type { serverInfo } from '../../../shared/chat/server-info';
 import type { ChatService } from '../../../shared/chat/service';
-import type { DeactivationReason, LobbyEntry } from '../../../shared/conference/conference';
-import type { ConferenceService, JoinResult, RosterEntry } from '../../../shared/conference/service';
-import type { Conversation, EndReason, ImMessage } from '../../../shared/conversation/conversation';
-import type { SendResult } from '../../../shared/conversation/ports';
+import type { ConferenceService } from '../../../shared/conference/service';
 import type { ConversationService } from '../../../shared/conversation/service';
-import type { PresenceRecord } from '../../../shared/presence/presence';
 import type { PresenceService } from '../../../shared/presence/service';
-import type { Subscription, TerminationReason } from '../../../shared/presence/subscription';
+import type { ServerEventName as SentEventName, ServerEventPayloads } from '../../../shared/protocol/events';
 
 /** What JSON makes of a server value: `readonly` arrays and fields arrive as plain ones (noise, not drift). */
 type Wire<T> = T extends readonly (infer E)[] ? Wire<E>[] : T extends object ? { -readonly [K in keyof T]: Wire<T[K]> } : T;
@@ -96,42 +92,31 @@ const answers = {
 type ServerJoin = With<Answer<ChatService['join']>, { followed: true }>;
 type JoinedOrRefused<Entry> = Entry extends { error: object } ? With<Entry, { status: 403 | 404 }> : With<Entry, { status: 200; followed: true }>;
 
-// Events, as the server builds them. `serverEvent(event: string, payload: Record<string, unknown>)` is untyped,
-// so each payload is written here after its `serverEvent(...)` call, with its fields' types taken from the
-// server's own types: a changed server type (a new reason, role, availability, field of a message) fails
-// here; a key renamed in the call itself does not.
+// Events: `serverEvent` takes, for each name, the payload `ServerEventPayloads` (shared/protocol/events.ts) gives
+// it, so a key renamed or a type changed in a `serverEvent(...)` call fails tsc there or here. Each line checks
+// that the client's `ServerEvents` accepts what the server's map says it sends. Listing every name of both maps
+// (`satisfies`) makes the key sets equal: a server event the client lacks fails on `ServerEvents[...]`, a client
+// event the server never sends on `ServerEventPayloads[...]`.
 const events = {
-  // shared/conversation/service.ts `publish`.
-  'im.message': accepts<
-    ServerEvents['im.message'],
-    Wire<
-      Pick<ImMessage, 'conversationId' | 'messageId' | 'from' | 'text' | 'contentType' | 'ts'> &
-        Pick<SendResult, 'newConversation' | 'previousConversationId'> & { participants?: Conversation['participants'] }
-    >
-  >(),
-  'im.typing': accepts<ServerEvents['im.typing'], Wire<Pick<ImMessage, 'conversationId' | 'from'>>>(),
-  'im.ended': accepts<ServerEvents['im.ended'], { conversationId: string; reason: EndReason }>(),
-  'im.participantLeft': accepts<ServerEvents['im.participantLeft'], { conversationId: string; uri: string }>(),
-  // shared/conference/service.ts.
-  'conf.roster': accepts<ServerEvents['conf.roster'], { confId: string; change: 'joined' | 'left'; participant: Wire<RosterEntry> }>(),
-  'conf.lobby': accepts<ServerEvents['conf.lobby'], { confId: string } & Wire<Pick<LobbyEntry, 'uri' | 'name' | 'kind'>>>(),
-  'conf.lobbyWait': accepts<ServerEvents['conf.lobbyWait'], { confId: string }>(),
-  // `admit`: the role and activation instance of what `enter` (the joined answer of `conf.join`) returned.
-  'conf.admitted': accepts<ServerEvents['conf.admitted'], Wire<Pick<Extract<JoinResult, { state: 'joined' }>, 'confId' | 'role' | 'activationInstance'>>>(),
-  'conf.denied': accepts<ServerEvents['conf.denied'], { confId: string }>(),
-  // `update` sends its answer's fields as the event.
-  'conf.updated': accepts<ServerEvents['conf.updated'], Answer<ConferenceService['update']>>(),
-  'conf.deactivated': accepts<ServerEvents['conf.deactivated'], { confId: string; reason: DeactivationReason; activationInstance: string }>(),
-  // shared/presence/service.ts `fanout` and `announce`.
-  'presence.notify': accepts<ServerEvents['presence.notify'], { subscriptionId: string; seq: Subscription['seq']; uri: string } & Wire<PresenceRecord>>(),
-  'presence.subscriptionState': accepts<
-    ServerEvents['presence.subscriptionState'],
-    Wire<Pick<Subscription, 'subscriptionId' | 'state'>> & { reason?: TerminationReason; expiresAt?: Subscription['expiresAt'] }
-  >(),
-  // shared/chat/service.ts `post` (and its retry's `restoreIfMissing`) and `invite`: the stored values, spread.
-  'chat.message': accepts<ServerEvents['chat.message'], Wire<ChatMessage>>(),
-  'chat.invitation': accepts<ServerEvents['chat.invitation'], Wire<Invitation>>(),
-} satisfies Record<ServerEventName, true>;
+  'im.message': accepts<ServerEvents['im.message'], Sent<'im.message'>>(),
+  'im.typing': accepts<ServerEvents['im.typing'], Sent<'im.typing'>>(),
+  'im.ended': accepts<ServerEvents['im.ended'], Sent<'im.ended'>>(),
+  'im.participantLeft': accepts<ServerEvents['im.participantLeft'], Sent<'im.participantLeft'>>(),
+  'conf.roster': accepts<ServerEvents['conf.roster'], Sent<'conf.roster'>>(),
+  'conf.lobby': accepts<ServerEvents['conf.lobby'], Sent<'conf.lobby'>>(),
+  'conf.lobbyWait': accepts<ServerEvents['conf.lobbyWait'], Sent<'conf.lobbyWait'>>(),
+  'conf.admitted': accepts<ServerEvents['conf.admitted'], Sent<'conf.admitted'>>(),
+  'conf.denied': accepts<ServerEvents['conf.denied'], Sent<'conf.denied'>>(),
+  'conf.updated': accepts<ServerEvents['conf.updated'], Sent<'conf.updated'>>(),
+  'conf.deactivated': accepts<ServerEvents['conf.deactivated'], Sent<'conf.deactivated'>>(),
+  'presence.notify': accepts<ServerEvents['presence.notify'], Sent<'presence.notify'>>(),
+  'presence.subscriptionState': accepts<ServerEvents['presence.subscriptionState'], Sent<'presence.subscriptionState'>>(),
+  'chat.message': accepts<ServerEvents['chat.message'], Sent<'chat.message'>>(),
+  'chat.invitation': accepts<ServerEvents['chat.invitation'], Sent<'chat.invitation'>>(),
+} satisfies Record<ServerEventName | SentEventName, true>;
+
+/** An event's payload on the wire, as the server's map types it. */
+type Sent<E extends SentEventName> = Wire<ServerEventPayloads[E]>;
 
 /** Every `serverEvent('name', ...)` call in the server code. */
 function serverEventNames(): string[] {
@@ -155,7 +140,8 @@ describe('protocol drift (client/src/protocol.ts against the server; the checks 
     expect(Object.values(events).every(Boolean)).toBe(true);
   });
 
-  test('every event the server sends is one the client types (and this file checks)', () => {
+  // `events` lists exactly the names of both maps (compile time); the scan adds that each one is sent somewhere.
+  test('every event the server sends is one the client types (and this file checks), and every typed one is sent', () => {
     expect(serverEventNames()).toEqual(Object.keys(events).sort());
   });
 });

@@ -267,11 +267,11 @@ describe('errorResponse', () => {
 
 describe('serverEvent', () => {
   it('is an event frame with the payload spread alongside', () => {
-    expect(serverEvent('chat.message', { from: 'sip:alice@contoso.com', text: 'hi' })).toEqual({
+    expect(serverEvent('im.typing', { conversationId: 'conv-1', from: { uri: 'sip:alice@contoso.com', name: 'Alice' } })).toEqual({
       type: 'event',
-      event: 'chat.message',
-      from: 'sip:alice@contoso.com',
-      text: 'hi',
+      event: 'im.typing',
+      conversationId: 'conv-1',
+      from: { uri: 'sip:alice@contoso.com', name: 'Alice' },
     });
   });
 });
