@@ -59,7 +59,7 @@ function cryptoRandomId(): string {
 
 /** The single HTTP endpoint; WebSocket upgrades are attached by the gateway on the same server. */
 export function createEdgeServer(services: () => readonly EdgeService[]): Server {
-  return createServer((raw, response) => {
+  const server = createServer((raw, response) => {
     const chunks: Buffer[] = [];
     raw.on('data', (chunk: Buffer) => chunks.push(chunk));
     raw.on('end', () => {
@@ -75,6 +75,11 @@ export function createEdgeServer(services: () => readonly EdgeService[]): Server
       void route(services(), request, response);
     });
   });
+  // Node's default keeps an idle client socket 5 s, the very period of timers in tests and close to SDK call
+  // gaps, so pooled sockets were closed just as they were reused (ECONNRESET). AWS endpoints keep them longer.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  return server;
 }
 
 async function route(services: readonly EdgeService[], request: EdgeRequest, response: ServerResponse): Promise<void> {

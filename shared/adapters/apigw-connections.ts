@@ -14,16 +14,21 @@ export type ManagementApiBounds = Pick<Config, 'MANAGEMENT_API_MAX_ATTEMPTS' | '
 /** The first retry of a refused post waits about this long (jittered), doubling after. */
 const POST_RETRY_BASE_DELAY_MS = 50;
 
-/** True when the gateway answered with a refusal (throttled, 5xx) or the request never found a connection. */
+/**
+ * True when the post surely (or all but surely) never reached the socket: the gateway answered with a refusal
+ * (throttled, 5xx), the request never found a connection, or the socket was reset under it. A reset is almost
+ * always a pooled keep-alive socket the server had just closed, before the request arrived (seen in the fault
+ * tests: "read ECONNRESET" with nothing received); a post lost that way would be lost for good.
+ */
 export function surelyNotDelivered(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const { $metadata, code, message } = error as { $metadata?: { httpStatusCode?: number }; code?: unknown; message?: unknown };
   const status = $metadata?.httpStatusCode;
   if (status !== undefined && (status === 429 || status >= 500)) return true;
-  if (code === 'ECONNREFUSED') return true;
+  if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EPIPE') return true;
   // The SDK may wrap a foreign-realm error into a plain one and keep only its text (seen under jest).
   // "did not establish a connection" is @smithy/node-http-handler's connect timeout: nothing was written.
-  return typeof message === 'string' && (message.includes('ECONNREFUSED') || message.includes('did not establish a connection'));
+  return typeof message === 'string' && /ECONNREFUSED|ECONNRESET|EPIPE|did not establish a connection/.test(message);
 }
 
 /**
@@ -58,9 +63,9 @@ export class ApiGatewayConnections implements Connections {
   }
 
   /**
-   * A post that timed out or lost its connection mid-request may have reached the socket already (a slow
-   * gateway, not a dead one): sending it again would deliver it twice, so only a post the gateway refused
-   * (429, 5xx) or one that never got a connection is sent again. Clients fill any gap from history by seq.
+   * A post that timed out may have reached the socket already (a slow gateway, not a dead one): sending it
+   * again would deliver it twice, so only a post the gateway refused (429, 5xx), one that never got a connection
+   * or one whose socket was reset (see surelyNotDelivered) is sent again. Clients fill any gap from history by seq.
    */
   async post(connectionId: string, payload: unknown): Promise<'delivered' | 'gone'> {
     const data = new TextEncoder().encode(JSON.stringify(payload));
