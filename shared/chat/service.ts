@@ -177,7 +177,7 @@ export class ChatService {
       if (replayed) {
         const restored = await this.restoreIfMissing(caller, room, replayed, command.text, file);
         // Nobody saw a message that was not stored: it goes out now, as the first attempt would have sent it.
-        if (restored) await this.deps.delivery.toUsers(await this.deps.store.followers(room.roomId), serverEvent('chat.message', { ...restored }), caller.connectionId);
+        if (restored) await this.fanOut(caller, restored);
         return this.archivePost(caller, room, replayed, command.text, file?.fileId);
       }
     }
@@ -190,15 +190,7 @@ export class ChatService {
       throw error;
     }
     if (seq === undefined) throw new NotFoundError(`no room ${room.roomId}`);
-    const message: ChatMessage = {
-      roomId: room.roomId,
-      seq,
-      messageId: this.deps.newId('cmsg'),
-      from: { uri: identity.uri, name: identity.name },
-      text: command.text,
-      ts: this.deps.clock.now(),
-      ...(file ? { fileId: file.fileId, file: fileView(file) } : {}),
-    };
+    const message = messageOf(caller, room, { seq, messageId: this.deps.newId('cmsg'), ts: this.deps.clock.now() }, command.text, file);
     const result: PostResult = { roomId: room.roomId, messageId: message.messageId, seq, ts: message.ts };
     const completed = key ? { key, result } : undefined;
     try {
@@ -216,13 +208,13 @@ export class ChatService {
         throw error;
       }
     }
-    // Every connection of every follower but the posting one (it has the answer).
-    const followers = await this.deps.store.followers(room.roomId);
-    await Promise.all([
-      this.deps.delivery.toUsers(followers, serverEvent('chat.message', { ...message }), caller.connectionId),
-      this.archivePost(caller, room, result, message.text, message.fileId),
-    ]);
+    await Promise.all([this.fanOut(caller, message), this.archivePost(caller, room, result, message.text, message.fileId)]);
     return result;
+  }
+
+  /** Every connection of every follower but the posting one (it has the answer). */
+  private async fanOut(caller: ChatCaller, message: ChatMessage): Promise<void> {
+    await this.deps.delivery.toUsers(await this.deps.store.followers(message.roomId), serverEvent('chat.message', { ...message }), caller.connectionId);
   }
 
   /**
@@ -346,15 +338,7 @@ export class ChatService {
   private async restoreIfMissing(caller: ChatCaller, room: Room, result: PostResult, text: string, file?: ChatFile): Promise<ChatMessage | undefined> {
     const [stored] = await this.deps.store.messagesAt(room.roomId, [result.seq]);
     if (stored) return undefined;
-    const message: ChatMessage = {
-      roomId: room.roomId,
-      seq: result.seq,
-      messageId: result.messageId,
-      from: { uri: caller.identity.uri, name: caller.identity.name },
-      text,
-      ts: result.ts,
-      ...(file ? { fileId: file.fileId, file: fileView(file) } : {}),
-    };
+    const message = messageOf(caller, room, result, text, file);
     await this.deps.store.putMessage(message, indexTokens(text));
     return message;
   }
@@ -410,6 +394,19 @@ export class ChatService {
       throw new UnavailableError(message, 1000);
     }
   }
+}
+
+/** The stored and delivered message of a post: the same from the first attempt and from a retry's repair. */
+function messageOf(caller: ChatCaller, room: Room, at: Pick<PostResult, 'seq' | 'messageId' | 'ts'>, text: string, file?: ChatFile): ChatMessage {
+  return {
+    roomId: room.roomId,
+    seq: at.seq,
+    messageId: at.messageId,
+    from: { uri: caller.identity.uri, name: caller.identity.name },
+    text,
+    ts: at.ts,
+    ...(file ? { fileId: file.fileId, file: fileView(file) } : {}),
+  };
 }
 
 function fileDetails(file: ChatFile): Record<string, string | number> {
