@@ -18,15 +18,26 @@ const configSchema = z.object({
   CONFERENCE_EXPIRY_SECONDS: seconds(1209600),
   CONTENT_GRACE_SECONDS: seconds(1296000),
   PRESENCE_SUBSCRIPTION_SECONDS: seconds(3600),
+  /** Presence quotas per user (docs/protocol.md, "Presence quotas"): live subscriptions held, targets watched over all of
+   * them (each is one index item the target's every change reads), and targets of one subscription. Over one, 403. */
+  PRESENCE_MAX_SUBSCRIPTIONS_PER_USER: z.coerce.number().int().positive().default(20),
+  PRESENCE_MAX_WATCHED_TARGETS_PER_USER: z.coerce.number().int().positive().default(1000),
+  PRESENCE_MAX_TARGETS_PER_SUBSCRIPTION: z.coerce.number().int().positive().default(200),
   COMPLIANCE_EXPORT_SECONDS: seconds(60),
   COMPLIANCE_EXPORT_DIR: z.string().default('.data/compliance'),
   /** The compliance adapter's file format (docs/compliance.md); with COMPLIANCE_BUCKET set, files go to S3. */
   COMPLIANCE_ADAPTER: z.enum(['xml', 'jsonl']).default('xml'),
   COMPLIANCE_BUCKET: z.string().min(3).max(63).optional(),
+  /** Connect tokens (shared/auth/tokens.ts): the longest lifetime accepted (`exp - iat`), and how far ahead of the
+   * clock `iat` may be. */
+  TOKEN_MAX_LIFETIME_SECONDS: seconds(86400),
+  TOKEN_CLOCK_SKEW_SECONDS: z.coerce.number().int().nonnegative().default(60),
   /** How long a connection record lives: API Gateway's 2-hour connection limit. */
   CONNECTION_TTL_SECONDS: seconds(7200),
-  IM_MAX_MESSAGE_BYTES: z.coerce.number().int().positive().default(16 * 1024),
-  CHAT_MAX_MESSAGE_BYTES: z.coerce.number().int().positive().default(16 * 1024),
+  /** UTF-8 bytes of a message's text: 4,000, so the largest valid `im.send` / `chat.grpchat` fits in one 32 KB client
+   * frame even when every byte is one JSON escapes as `\uXXXX` (6 bytes; test/unit/shared/protocol/frame-budget.test.ts). */
+  IM_MAX_MESSAGE_BYTES: z.coerce.number().int().positive().default(4000),
+  CHAT_MAX_MESSAGE_BYTES: z.coerce.number().int().positive().default(4000),
   CHAT_HISTORY_PAGE_SIZE: z.coerce.number().int().positive().max(100).default(50),
   /** Chat files (`chat.file.upload`): the largest file, the bucket, and how long a presigned URL lives
    * (SigV4 presigned URLs allow at most 7 days). */
@@ -43,10 +54,19 @@ const configSchema = z.object({
   /** Commands running at once in one process before the next is answered 503 (SPEC §6 overload). */
   MAX_IN_FLIGHT_COMMANDS: z.coerce.number().int().positive().default(1000),
   /** Rate limits (SPEC §2, 429): commands per second per connection and per user, in one process (docs/reliability.md);
-   * a bucket holds RATE_LIMIT_BURST_SECONDS of them, the burst a client may send at once. `ping` is exempt. */
+   * a bucket holds RATE_LIMIT_BURST_SECONDS of them, the burst a client may send at once. Every frame is charged, malformed
+   * ones and unknown actions included, except `ping`, which has a bucket of its own per connection
+   * (RATE_LIMIT_PINGS_PER_CONNECTION), so a limited client can still keep its connection alive. */
   RATE_LIMIT_PER_CONNECTION: z.coerce.number().positive().default(100),
   RATE_LIMIT_PER_USER: z.coerce.number().positive().default(200),
   RATE_LIMIT_BURST_SECONDS: z.coerce.number().positive().default(2),
+  RATE_LIMIT_PINGS_PER_CONNECTION: z.coerce.number().positive().default(10),
+  /** Quotas (issue 17 item 5; docs/protocol.md, "Limits and quotas"): rooms a user follows, rooms a user manages (a
+   * creator manages the rooms they create), files uploaded to one room. Each is checked with a bounded query or a
+   * count kept on an item, and refused with 403 QuotaExceeded naming it. */
+  MAX_FOLLOWED_ROOMS: z.coerce.number().int().positive().default(500),
+  MAX_ROOMS_PER_USER: z.coerce.number().int().positive().default(200),
+  MAX_FILES_PER_ROOM: z.coerce.number().int().positive().default(10_000),
   /** Parallel postToConnection calls of one fan-out. */
   FANOUT_CONCURRENCY: z.coerce.number().int().positive().default(64),
   /** Bounds on one AWS call (docs/reliability.md, "Fault injection"): an attempt that has no answer after its

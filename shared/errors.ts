@@ -75,6 +75,20 @@ export class TooLargeError extends AppError {
   }
 }
 
+/** A documented quota (followed rooms, rooms per user, files per room) is reached: the message names the limit and its value. */
+export class QuotaExceededError extends AppError {
+  readonly status = 403;
+  readonly code = 'QuotaExceeded';
+  constructor(
+    readonly limit: string,
+    readonly max: number,
+    what: string,
+  ) {
+    super(`quota ${limit} (${max}) reached: ${what}`);
+    this.name = 'QuotaExceededError';
+  }
+}
+
 export class TooManyRequestsError extends AppError {
   readonly status = 429;
   readonly code = 'TooManyRequests';

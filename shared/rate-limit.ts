@@ -71,23 +71,43 @@ export interface RateLimitSettings {
   readonly perUserPerSecond: number;
   /** The bucket holds this many seconds' worth of commands: the burst a client may send at once. */
   readonly burstSeconds: number;
+  /** `ping` (the keep-alive) has a bucket of its own per connection, so a limited client can still keep its connection;
+   * default: no cap. */
+  readonly pingsPerConnectionPerSecond?: number;
+  /** Seconds' worth of pings the ping bucket holds (default `burstSeconds`). */
+  readonly pingBurstSeconds?: number;
 }
 
 /** What makeCommandHandler asks before running a route. */
 export interface CommandRateLimiter {
   /** Charges one command to the connection and the user, or throws TooManyRequestsError with `retryAfterMs`. */
   admit(connectionId: string, userUri: string): void;
+  /** Charges one `ping` to the connection's own ping bucket, or throws TooManyRequestsError with `retryAfterMs`. */
+  admitPing(connectionId: string): void;
 }
 
 /** Per-connection and per-user token buckets: a command runs only when both hold a token, and then takes one from each. */
 export class TokenBucketRateLimiter implements CommandRateLimiter {
   private readonly connections: TokenBuckets;
   private readonly users: TokenBuckets;
+  private readonly pings: TokenBuckets | undefined;
 
   constructor(settings: RateLimitSettings, clock: Clock) {
-    const policy = (ratePerSecond: number): BucketPolicy => ({ ratePerSecond, capacity: Math.max(1, ratePerSecond * settings.burstSeconds) });
+    const policy = (ratePerSecond: number, burstSeconds = settings.burstSeconds): BucketPolicy => ({
+      ratePerSecond,
+      capacity: Math.max(1, ratePerSecond * burstSeconds),
+    });
     this.connections = new TokenBuckets(policy(settings.perConnectionPerSecond), clock);
     this.users = new TokenBuckets(policy(settings.perUserPerSecond), clock);
+    const pingRate = settings.pingsPerConnectionPerSecond;
+    this.pings = pingRate ? new TokenBuckets(policy(pingRate, settings.pingBurstSeconds), clock) : undefined;
+  }
+
+  admitPing(connectionId: string): void {
+    if (!this.pings) return;
+    const wait = this.pings.waitMs(connectionId);
+    if (wait > 0) throw new TooManyRequestsError('too many pings from this connection; retry after retryAfterMs', wait);
+    this.pings.take(connectionId);
   }
 
   admit(connectionId: string, userUri: string): void {

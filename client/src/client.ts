@@ -11,8 +11,10 @@ import type {
   ServerEvents,
   SubscriptionView,
   TargetPresence,
+  TerminationReason,
 } from './protocol';
 import { RoomSequence } from './room-sequence';
+import { MAX_RESUME_ROOMS } from '../../shared/protocol/limits';
 
 /** The part of the WHATWG WebSocket the client uses: the browser's and the `ws` package's both fit. */
 export interface WebSocketLike {
@@ -57,6 +59,12 @@ export interface UcClientOptions {
   readonly reconnect?: false | { readonly initialDelayMs?: number; readonly maxDelayMs?: number; readonly maxAttempts?: number };
   /** How long a seq gap in a room may stay open (events of concurrent posts cross) before it is read from history (default 1 s). */
   readonly gapFillDelayMs?: number;
+  /**
+   * Re-subscribe a presence subscription this client holds when it ends unexpectedly (`terminated` for another
+   * reason than `unsubscribed`), as the seed presence-connectivity-failures advises (default on): after
+   * `initialDelayMs` (1 s), doubling up to `maxDelayMs` (60 s) while it keeps ending, with jitter.
+   */
+  readonly resubscribe?: false | { readonly initialDelayMs?: number; readonly maxDelayMs?: number };
 }
 
 /** Events the client adds to the server's. */
@@ -67,8 +75,10 @@ export interface ClientEvents extends ServerEvents {
   resumed: CommandResult<'session.resume'> & { reconnect: boolean };
   /** A target's presence changed (from a notification or a snapshot), newest version only. */
   presence: TargetPresence & { subscriptionId: string };
-  /** Presence notifications were missed on a subscription; the client refreshes it. */
-  'presence.gap': { subscriptionId: string; expected: number; received: number };
+  /** A target's `version` jumped (`received` > `expected`): a change was missed; the client refreshes the subscription. */
+  'presence.gap': { subscriptionId: string; uri: string; expected: number; received: number };
+  /** A subscription that ended unexpectedly was replaced by a new one on the same targets (option `resubscribe`). */
+  'presence.resubscribed': { previousSubscriptionId: string; subscriptionId: string; reason: TerminationReason; targets: string[] };
   /** A command is retried after 429/503. */
   retry: { action: string; status: number; retryAfterMs: number; attempt: number };
   /** Something went wrong that no command promise reports (a failed resume or gap fill). */
@@ -130,6 +140,15 @@ const SAFE_TO_RESEND = new Set<string>([
 ]);
 
 const OPEN = 1;
+/** `presence.subscribe` takes at most this many targets at once (a subscription holds more, added in steps). */
+const MAX_TARGETS_PER_SUBSCRIBE = 50;
+
+/** A presence subscription the client holds: what it watches, since when, and how often its line ended early. */
+interface HeldSubscription {
+  readonly targets: readonly string[];
+  readonly since: number;
+  readonly endings: number;
+}
 const RETRYABLE_STATUSES = new Set([429, 503]);
 
 interface PendingRequest {
@@ -160,6 +179,11 @@ export class UcClient {
   private readonly gapTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly filling = new Map<string, Promise<void>>();
   private readonly presenceTracker = new PresenceTracker();
+  /** Subscriptions with a gap refresh in flight. */
+  private readonly presenceRefreshing = new Set<string>();
+  /** The presence subscriptions this client holds, to subscribe again to their targets if they end unexpectedly. */
+  private readonly presenceSubscriptions = new Map<string, HeldSubscription>();
+  private readonly resubscribeTimers = new Set<ReturnType<typeof setTimeout>>();
   private ridCounter = 0;
   private lastSentAt = 0;
   private pingTimer?: ReturnType<typeof setInterval>;
@@ -202,6 +226,8 @@ export class UcClient {
     clearInterval(this.pingTimer);
     for (const timer of this.gapTimers.values()) clearTimeout(timer);
     this.gapTimers.clear();
+    for (const timer of this.resubscribeTimers) clearTimeout(timer);
+    this.resubscribeTimers.clear();
     this.socket?.close(1000, 'client closed');
     this.socket = undefined;
     for (const request of [...this.pending.values(), ...this.queued]) this.fail(request, new ConnectionLostError(request.action));
@@ -305,10 +331,31 @@ export class UcClient {
 
   private async resume(reconnect: boolean): Promise<CommandResult<'session.resume'>> {
     const since = this.lastSeqByRoom();
-    const answer = await this.request('session.resume', Object.keys(since).length > 0 ? { since } : {});
+    // A frame holds `since` for MAX_RESUME_ROOMS rooms: each request sends the known rooms after the last one answered
+    // (answers come in room id order), and a known room answered without its `since` is read from history below.
+    const sent = new Set<string>();
+    const sinceAfter = (lastAnswered?: string) => {
+      const chunk = Object.keys(since)
+        .filter((roomId) => lastAnswered === undefined || roomId > lastAnswered)
+        .sort()
+        .slice(0, MAX_RESUME_ROOMS);
+      for (const roomId of chunk) sent.add(roomId);
+      return chunk.length > 0 ? { since: Object.fromEntries(chunk.map((roomId) => [roomId, since[roomId]!])) } : {};
+    };
+    const first = await this.request('session.resume', sinceAfter());
+    // One answer is one frame: the rest of the followed rooms come with `cursor`, page by page (docs/protocol.md).
+    const rooms = [...(first.rooms ?? [])];
+    for (let cursor = first.cursor; cursor !== undefined; ) {
+      const next = await this.request('session.resume', { ...sinceAfter(rooms.at(-1)?.roomId), cursor });
+      rooms.push(...(next.rooms ?? []));
+      cursor = next.cursor;
+    }
+    const { cursor: _cursor, ...answer } = { ...first, ...(rooms.length > 0 ? { rooms } : {}) };
     for (const room of answer.rooms ?? []) {
-      const sequence = this.room(room.roomId, since[room.roomId] === undefined ? room.lastSeq : undefined);
-      const delivered = room.more ? await this.messagesAfter(room.roomId, sequence.watermark) : room.messages;
+      const known = since[room.roomId] !== undefined;
+      const sequence = this.room(room.roomId, known ? undefined : room.lastSeq);
+      const unsent = known && !sent.has(room.roomId) && room.lastSeq > sequence.watermark;
+      const delivered = room.more || unsent ? await this.messagesAfter(room.roomId, sequence.watermark) : room.messages;
       for (const message of delivered) this.deliverChat(message);
     }
     this.emit('resumed', { ...answer, reconnect });
@@ -410,8 +457,10 @@ export class UcClient {
     const { type: _type, event, ...payload } = frame;
     if (event === 'chat.message') return this.deliverChat(payload as unknown as ChatMessage);
     if (event === 'presence.notify') this.presenceNotify(payload as unknown as ServerEvents['presence.notify']);
-    if (event === 'presence.subscriptionState' && payload.state === 'terminated') this.presenceTracker.forget(String(payload.subscriptionId));
+    const ended = event === 'presence.subscriptionState' && payload.state === 'terminated';
+    if (ended) this.presenceTracker.forget(String(payload.subscriptionId));
     this.emit(event as ServerEventName, payload as never);
+    if (ended) this.presenceEnded(String(payload.subscriptionId), payload.reason as TerminationReason | undefined);
   }
 
   /** Emits a room message once, in whatever order it comes; a gap that stays open is read from history. */
@@ -440,35 +489,45 @@ export class UcClient {
   }
 
   private presenceNotify(notify: ServerEvents['presence.notify']): void {
-    const decision = this.presenceTracker.notify(notify.subscriptionId, notify.seq, notify.uri, notify.presence, notify.version);
-    if (decision.kind === 'stale') return;
-    if (decision.changed) this.emit('presence', { subscriptionId: notify.subscriptionId, uri: notify.uri, presence: notify.presence, version: notify.version });
-    if (decision.kind === 'gap') {
-      this.emit('presence.gap', { subscriptionId: notify.subscriptionId, expected: decision.expected, received: decision.received });
-      // The answer is a snapshot of every target (applied in afterAnswer), and the seq to go on from.
-      this.request('presence.refresh', { subscriptionId: notify.subscriptionId }).catch((error: unknown) =>
-        this.emit('error', { message: `could not refresh presence subscription ${notify.subscriptionId}`, cause: error }),
-      );
-    }
+    const decision = this.presenceTracker.notify(notify.subscriptionId, notify.uri, notify.presence, notify.version);
+    if (decision.kind === 'stale' || (decision.kind === 'unknown' && !decision.changed)) return;
+    this.emit('presence', { subscriptionId: notify.subscriptionId, uri: notify.uri, presence: notify.presence, version: notify.version });
+    if (decision.kind !== 'gap') return;
+    this.emit('presence.gap', { subscriptionId: notify.subscriptionId, uri: decision.uri, expected: decision.expected, received: decision.received });
+    // One refresh at a time per subscription: its answer is a snapshot of every target (applied in afterAnswer).
+    if (this.presenceRefreshing.has(notify.subscriptionId)) return;
+    this.presenceRefreshing.add(notify.subscriptionId);
+    this.request('presence.refresh', { subscriptionId: notify.subscriptionId })
+      .catch((error: unknown) => this.emit('error', { message: `could not refresh presence subscription ${notify.subscriptionId}`, cause: error }))
+      .finally(() => this.presenceRefreshing.delete(notify.subscriptionId));
   }
 
   /** Keeps the client's seq and presence bookkeeping in step with the answers that carry them. */
   private afterAnswer<A extends Action>(action: A, frame: Record<string, unknown>, body: CommandResult<A>): CommandResult<A> {
     switch (action) {
-      case 'presence.subscribe':
-        this.presenceSnapshots([body as CommandResults['presence.subscribe']]);
+      case 'presence.subscribe': {
+        const view = body as CommandResults['presence.subscribe'];
+        this.presenceSnapshots([view]);
+        // An answer to added targets carries only those: the subscription watches them and the earlier ones.
+        const earlier = this.presenceSubscriptions.get(view.subscriptionId)?.targets ?? [];
+        if (view.state !== 'terminated') this.holdSubscription(view.subscriptionId, [...earlier, ...view.targets.map((target) => target.uri)]);
         break;
+      }
       case 'presence.refresh': {
         const refresh = body as CommandResults['presence.refresh'];
-        this.presenceSnapshots('subscriptions' in refresh ? refresh.subscriptions : [refresh]);
+        this.presenceSnapshots('subscriptions' in refresh ? refresh.subscriptions : [refresh], true);
         break;
       }
       case 'presence.unsubscribe':
         this.presenceTracker.forget((body as CommandResults['presence.unsubscribe']).subscriptionId);
+        this.presenceSubscriptions.delete((body as CommandResults['presence.unsubscribe']).subscriptionId);
         break;
-      case 'session.resume':
-        this.presenceSnapshots((body as CommandResults['session.resume']).presence.subscriptions);
+      case 'session.resume': {
+        // A continuation (`cursor` sent) answers rooms only.
+        const resumed = body as Partial<CommandResults['session.resume']>;
+        if (resumed.presence) this.presenceSnapshots(resumed.presence.subscriptions, true);
         break;
+      }
       case 'chat.grpchat': {
         // Own posts are answered, not delivered back: count them as seen.
         const posted = body as CommandResults['chat.grpchat'];
@@ -489,10 +548,75 @@ export class UcClient {
     return body;
   }
 
-  private presenceSnapshots(views: readonly SubscriptionView[]): void {
+  /**
+   * Applies snapshots; with `track`, also what they say of the subscriptions: an active one is attached to this
+   * connection (this client holds it, with those targets), a terminated one this client held has ended.
+   */
+  private presenceSnapshots(views: readonly SubscriptionView[], track = false): void {
     for (const view of views) {
       for (const target of this.presenceTracker.snapshot(view)) this.emit('presence', { ...target, subscriptionId: view.subscriptionId });
+      if (!track) continue;
+      if (view.state !== 'terminated') this.holdSubscription(view.subscriptionId, view.targets.map((target) => target.uri));
+      else if (this.presenceSubscriptions.has(view.subscriptionId)) this.presenceEnded(view.subscriptionId, view.reason);
     }
+  }
+
+  private holdSubscription(subscriptionId: string, targets: readonly string[]): void {
+    const held = this.presenceSubscriptions.get(subscriptionId);
+    this.presenceSubscriptions.set(subscriptionId, { targets: [...new Set(targets)], since: held?.since ?? Date.now(), endings: held?.endings ?? 0 });
+  }
+
+  /**
+   * A subscription this client holds ended. Unless its owner ended it (`unsubscribed`), its targets are subscribed
+   * again after a backoff that doubles while the replacements keep ending soon (the seed presence-connectivity-failures:
+   * a subscription that terminates unexpectedly does not recover by itself).
+   */
+  private presenceEnded(subscriptionId: string, reason: TerminationReason | undefined): void {
+    const held = this.presenceSubscriptions.get(subscriptionId);
+    this.presenceSubscriptions.delete(subscriptionId);
+    if (!held || reason === 'unsubscribed' || this.options.resubscribe === false || this.state === 'closed') return;
+    const settings = this.options.resubscribe ?? {};
+    const maxDelayMs = settings.maxDelayMs ?? 60_000;
+    // One that lived longer than the longest wait ended on its own account: start the backoff over.
+    const endings = Date.now() - held.since > maxDelayMs ? 1 : held.endings + 1;
+    const attempt = (tries: number) => {
+      const base = Math.min(maxDelayMs, (settings.initialDelayMs ?? 1000) * 2 ** (endings + tries - 1));
+      const timer = setTimeout(
+        () => {
+          this.resubscribeTimers.delete(timer);
+          if (this.state === 'closed') return;
+          this.subscribeAgain(subscriptionId, reason ?? 'expired', held.targets, endings).then(
+            (done) => (done ? undefined : attempt(tries + 1)),
+            (error: unknown) => {
+              this.emit('error', { message: `could not subscribe again to the targets of presence subscription ${subscriptionId}`, cause: error });
+              // A refusal (403, 400) will not change by waiting; anything else (503, a drop, a timeout) is tried again.
+              if (error instanceof UcError && error.status >= 400 && error.status < 500 && error.status !== 429) return;
+              attempt(tries + 1);
+            },
+          );
+        },
+        base / 2 + Math.random() * (base / 2),
+      );
+      this.resubscribeTimers.add(timer);
+    };
+    attempt(0);
+  }
+
+  /** A new subscription on the targets of one that ended (50 targets a command); false if it answered terminated. */
+  private async subscribeAgain(previousSubscriptionId: string, reason: TerminationReason, targets: readonly string[], endings: number): Promise<boolean> {
+    const first = await this.request('presence.subscribe', { targets: targets.slice(0, MAX_TARGETS_PER_SUBSCRIBE) });
+    if (first.state === 'terminated') return false;
+    // Held with every target from now on, so that if it ends too, all of them are subscribed again.
+    this.presenceSubscriptions.set(first.subscriptionId, { targets, since: Date.now(), endings });
+    for (let start = MAX_TARGETS_PER_SUBSCRIBE; start < targets.length; start += MAX_TARGETS_PER_SUBSCRIBE) {
+      const chunk = targets.slice(start, start + MAX_TARGETS_PER_SUBSCRIBE);
+      // Not a reason to subscribe anew (that would make two): the rest of the targets are reported and go on.
+      await this.request('presence.subscribe', { subscriptionId: first.subscriptionId, targets: chunk }).catch((error: unknown) =>
+        this.emit('error', { message: `could not add ${chunk.length} targets to presence subscription ${first.subscriptionId}`, cause: error }),
+      );
+    }
+    this.emit('presence.resubscribed', { previousSubscriptionId, subscriptionId: first.subscriptionId, reason, targets: [...targets] });
+    return true;
   }
 
   /** The room's sequence; a room first seen starts at `initialSeq` (its `lastSeq`: older messages are history). */

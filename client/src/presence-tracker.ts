@@ -2,22 +2,25 @@ import type { ActiveSubscription, Presence, SubscriptionView, TargetPresence } f
 
 /** What one `presence.notify` means for the client (docs/protocol.md, "Ordering and gaps"). */
 export type NotifyDecision =
-  /** `seq = last + 1`: apply it (`changed` false when the target's version was not newer). */
-  | { readonly kind: 'apply'; readonly changed: boolean }
-  /** `seq` not above the last one: older than a snapshot already held; drop it. */
+  /** `version = held + 1`: the next change of that target; apply it. */
+  | { readonly kind: 'apply' }
+  /** `version` not above the one held: older than what a snapshot or another notification already gave; drop it. */
   | { readonly kind: 'stale' }
-  /** `seq > last + 1`: notifications were missed; refresh the subscription. The notify itself is applied. */
-  | { readonly kind: 'gap'; readonly expected: number; readonly received: number; readonly changed: boolean }
-  /** A subscription this client does not hold (e.g. before its subscribe answer arrived): versions decide. */
+  /** `version > held + 1`: a change of that target was missed; refresh the subscription. The notify itself is applied. */
+  | { readonly kind: 'gap'; readonly uri: string; readonly expected: number; readonly received: number }
+  /** A target no subscription of this client has a snapshot of yet (e.g. before its subscribe answer): applied if newer. */
   | { readonly kind: 'unknown'; readonly changed: boolean };
 
 /**
- * The client's view of presence: per subscription the last `seq`, per target the newest `version`. Pure: the
- * client asks it what a notification means and does the refresh itself.
+ * The client's view of presence: per target the newest `version` (SPEC §5: it rises by exactly one per change of the
+ * target's presence, and every change is notified to every subscription watching the target, so a jump means a
+ * missed change), and which targets each subscription watches. Pure: the client asks it what a notification means
+ * and does the refresh itself.
  */
 export class PresenceTracker {
-  private readonly lastSeq = new Map<string, number>();
   private readonly targets = new Map<string, TargetPresence>();
+  /** The targets each held subscription has a snapshot of: only their versions are a baseline for gaps. */
+  private readonly watched = new Map<string, Set<string>>();
 
   /** The newest presence held for `uri`. */
   get(uri: string): TargetPresence | undefined {
@@ -28,36 +31,50 @@ export class PresenceTracker {
     return [...this.targets.values()];
   }
 
-  subscriptionSeq(subscriptionId: string): number | undefined {
-    return this.lastSeq.get(subscriptionId);
+  /** The targets a subscription has a snapshot of (undefined for one this client does not hold). */
+  watchedBy(subscriptionId: string): string[] | undefined {
+    const uris = this.watched.get(subscriptionId);
+    return uris ? [...uris] : undefined;
   }
 
   /** Applies a snapshot (subscribe, refresh or resume answer); returns the targets whose presence changed. */
   snapshot(view: SubscriptionView): TargetPresence[] {
     if (view.state === 'terminated') {
-      this.lastSeq.delete(view.subscriptionId);
+      this.forget(view.subscriptionId);
       return [];
     }
     const active: ActiveSubscription = view;
-    // A snapshot's seq is the number to continue from; one that is older than what was seen keeps the newer.
-    this.lastSeq.set(active.subscriptionId, Math.max(active.seq, this.lastSeq.get(active.subscriptionId) ?? 0));
+    const uris = this.watched.get(active.subscriptionId) ?? new Set<string>();
+    for (const target of active.targets) uris.add(target.uri);
+    this.watched.set(active.subscriptionId, uris);
+    // A snapshot older than what was seen keeps the newer (crossing answers and notifications cannot go back).
     return active.targets.filter((target) => this.apply(target.uri, target.presence, target.version));
   }
 
-  notify(subscriptionId: string, seq: number, uri: string, presence: Presence, version: number): NotifyDecision {
-    const last = this.lastSeq.get(subscriptionId);
-    if (last === undefined) return { kind: 'unknown', changed: this.apply(uri, presence, version) };
-    if (seq <= last) return { kind: 'stale' };
-    this.lastSeq.set(subscriptionId, seq);
-    const changed = this.apply(uri, presence, version);
-    return seq === last + 1 ? { kind: 'apply', changed } : { kind: 'gap', expected: last + 1, received: seq, changed };
+  notify(subscriptionId: string, uri: string, presence: Presence, version: number): NotifyDecision {
+    const held = this.targets.get(uri);
+    if (!held || !this.isBaseline(uri)) {
+      const changed = this.apply(uri, presence, version);
+      // The subscription watches it from now on: later notifications are checked against this version.
+      if (this.watched.has(subscriptionId)) this.watched.get(subscriptionId)!.add(uri);
+      return { kind: 'unknown', changed };
+    }
+    if (version <= held.version) return { kind: 'stale' };
+    this.apply(uri, presence, version);
+    return version === held.version + 1 ? { kind: 'apply' } : { kind: 'gap', uri, expected: held.version + 1, received: version };
   }
 
+  /** The subscription ended or was dropped: its targets' versions are no longer a baseline unless another one watches them. */
   forget(subscriptionId: string): void {
-    this.lastSeq.delete(subscriptionId);
+    this.watched.delete(subscriptionId);
   }
 
-  /** Keeps the presence only when its version is newer than the one held: crossing notifications cannot go back. */
+  private isBaseline(uri: string): boolean {
+    for (const uris of this.watched.values()) if (uris.has(uri)) return true;
+    return false;
+  }
+
+  /** Keeps the presence only when its version is newer than the one held. */
   private apply(uri: string, presence: Presence, version: number): boolean {
     const held = this.targets.get(uri);
     if (held && held.version >= version) return false;

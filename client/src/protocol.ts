@@ -37,8 +37,7 @@ export interface ActiveSubscription {
   readonly state: 'subscribed' | 'terminating';
   readonly reason?: TerminationReason;
   readonly expiresAt: number;
-  /** The seq of the last notification before this snapshot: the next one is `seq + 1`. */
-  readonly seq: number;
+  /** Each target's presence with its `version`: a later `presence.notify` of `version + 1` is the next change. */
   readonly targets: readonly TargetPresence[];
 }
 
@@ -143,6 +142,7 @@ export interface CommandResults {
   'im.keepalive': { idleDeadline: number };
   'im.leave': { ended: true };
   'im.history': { messages: ImMessage[]; cursor?: string };
+  /** With `static: true` the user's one meeting space, the same `confId` every time; `reset: true` gives it a new one (arguments typed from the schema). */
   'conf.schedule': { confId: string; joinUrl: string };
   'conf.get': {
     confId: string;
@@ -153,9 +153,13 @@ export interface CommandResults {
     expiresAt?: number;
     active?: { locked: boolean; activationInstance: string; stateVersion: number; participantCount: number; admissionType: string };
     roster?: RosterEntry[];
+    /** The roster is cut to one frame (by URI): `conf.get {confId, rosterCursor}` reads the rest. */
+    rosterCursor?: string;
     [field: string]: unknown;
   };
-  'conf.join': { state: 'joined'; confId: string; role: ConferenceRole; activationInstance: string; roster: RosterEntry[] } | { state: 'lobby'; confId: string };
+  'conf.join':
+    | { state: 'joined'; confId: string; role: ConferenceRole; activationInstance: string; roster: RosterEntry[]; rosterCursor?: string }
+    | { state: 'lobby'; confId: string };
   'conf.leave': { left: boolean };
   'conf.update': { stateVersion: number; locked: boolean; [field: string]: unknown };
   /** `true` when this call ended the active meeting (reason `ended`), `false` when it was not active. */
@@ -164,20 +168,21 @@ export interface CommandResults {
   'conf.admit': { admitted: string };
   'conf.deny': { denied: string };
   'conf.content.add': ConferenceContent;
-  'conf.content.list': { content: ConferenceContent[] };
+  'conf.content.list': { content: ConferenceContent[]; cursor?: string };
   'admin.deleteUser': { conferences: number };
   'presence.publish': { uri: string; presence: Presence; version: number };
   /** Terminated only for a retry (same `clientId`) of a subscription that has ended since. */
   'presence.subscribe': SubscriptionView;
   'presence.refresh': { subscriptions: SubscriptionView[] } | TerminatedSubscription;
   'presence.unsubscribe': TerminatedSubscription;
-  'session.resume': { presence: { subscriptions: SubscriptionView[] }; rooms?: RoomResume[] };
+  /** With `cursor` (a continuation), `presence` is not answered again; the client library follows `cursor` itself. */
+  'session.resume': { presence: { subscriptions: SubscriptionView[] }; rooms?: RoomResume[]; cursor?: string };
   'room.create': { roomId: string };
   'room.update': { roomId: string; version: number };
   'room.delete': { deleted: true };
   'room.invite': { invited: string[] };
   'admin.category.put': { category: string; creators: string[] };
-  'chat.getassociations': { rooms: RoomDetails[] };
+  'chat.getassociations': { rooms: RoomDetails[]; cursor?: string };
   'chat.chansrch': { rooms: RoomSummary[]; cursor?: string };
   'chat.join': { room: RoomDetails; role: RoomRole; followed: true };
   /** Per room, in the order asked: what `chat.join` answers with `status: 200`, or the refusal (403, 404). */
@@ -190,8 +195,9 @@ export interface CommandResults {
   'chat.part': { followed: false };
   'chat.bccontext': { messages: ChatMessage[]; cursor?: string };
   'chat.grpchat': { roomId: string; messageId: string; seq: number; ts: number };
-  'chat.getinv': { invitations: Array<{ roomId: string; roomName: string; from: Person; invitedAt: number }> };
-  'chat.search': { messages: ChatMessage[] };
+  /** `more`: as many as one frame holds were answered; call again for the rest. */
+  'chat.getinv': { invitations: Array<{ roomId: string; roomName: string; from: Person; invitedAt: number }>; more?: true };
+  'chat.search': { messages: ChatMessage[]; cursor?: string };
   'chat.file.upload': { fileId: string; uploadUrl: string; expiresAt: number };
   'chat.file.download': { fileId: string; fileName: string; size: number; contentType: string; downloadUrl: string; expiresAt: number };
 }
@@ -215,10 +221,13 @@ export interface ServerEvents {
   /** The new policy: what `conf.update` answers. */
   'conf.updated': { confId: string; stateVersion: number; locked: boolean; admission: Admission; autoPromote: AutoPromote; pstnLobbyBypass: boolean };
   'conf.deactivated': { confId: string; reason: DeactivationReason; activationInstance: string };
-  'presence.notify': { subscriptionId: string; seq: number; uri: string; presence: Presence; version: number };
+  /** `version` rises by one per change of the target's presence: a jump means a change was missed (SPEC §5). */
+  'presence.notify': { subscriptionId: string; uri: string; presence: Presence; version: number };
   'presence.subscriptionState': { subscriptionId: string; state: 'subscribed' | 'terminating' | 'terminated'; reason?: TerminationReason; expiresAt?: number };
   'chat.message': ChatMessage;
   'chat.invitation': { roomId: string; roomName: string; from: Person; invitedAt: number };
+  /** The user no longer follows the room: they may not read it now (`privacy`, `membership`), or it was deleted. */
+  'chat.removed': { roomId: string; reason: 'privacy' | 'membership' | 'deleted' };
 }
 
 export type ServerEventName = keyof ServerEvents;

@@ -1,6 +1,5 @@
 import {
   type BatchWriteCommandInput,
-  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -10,9 +9,12 @@ import {
   type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { ChatFile, ChatMessage, ChatStore, CreateOutcome, DirectoryEntry, Invitation, Page, PostKey, PostRecord, PostResult } from '../chat/ports';
+import type { ChatFile, ChatMessage, ChatStore, CreateOutcome, DirectoryEntry, Invitation, Page, PostKey, PostRecord, PostReservation, PostResult } from '../chat/ports';
 import { type AssociationRole, associationRoles, type Category, type Room } from '../chat/room';
+import type { ComplianceEvent } from '../compliance/event';
 import { BadRequestError } from '../errors';
+import type { PageFit } from '../protocol/frame-fit';
+import { outboxPut } from './compliance-outbox-dynamodb';
 import { TABLE_KEYS, ttlSeconds } from './dynamodb';
 import { batchGetAll, batchWriteAll, queryAll, transactWrite } from './dynamodb-operations';
 import { isConditionFailure } from './dynamodb-errors';
@@ -166,7 +168,7 @@ export class DynamoChatStore implements ChatStore {
     await this.client.send(new PutCommand({ TableName: this.tableName, Item: { ...categoryKey(category.category), category: category.category, creators: [...category.creators] } }));
   }
 
-  async directory(category: string | undefined, namePrefix: string, limit: number, cursor?: string): Promise<Page<DirectoryEntry>> {
+  async directory(category: string | undefined, namePrefix: string, limit: number, cursor?: string, fit?: PageFit<DirectoryEntry>): Promise<Page<DirectoryEntry>> {
     const pk = `ROOMDIR#${category ?? ALL_CATEGORIES}`;
     const page = await this.client.send(
       new QueryCommand({
@@ -178,24 +180,25 @@ export class DynamoChatStore implements ChatStore {
         Limit: limit + 1,
       }),
     );
-    const items = page.Items ?? [];
-    const entries = items.slice(0, limit).map(toDirectoryEntry);
-    const last = items[limit - 1];
-    return items.length > limit && last ? { items: entries, cursor: encodeCursor(String(last.SK)) } : { items: entries };
+    return cutPage(page.Items ?? [], limit, toDirectoryEntry, fit);
   }
 
-  async follow(roomId: string, uri: string, now: number): Promise<void> {
-    await this.client.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { ...followerKey(roomId, uri), GSI1PK: `FOLLOWS#${uri}`, GSI1SK: `ROOM#${roomId}`, roomId, uri, followedAt: now },
-      }),
-    );
+  async follow(roomId: string, uri: string, now: number, event: ComplianceEvent): Promise<void> {
+    // No check of the room item here: that is the hot item every post's counter updates. A join racing a
+    // room.update that takes access away may leave a follower item behind; live delivery checks the room
+    // itself (ChatService.fanOut), so it carries nothing, and the user can still part it.
+    await this.transact([
+      { Put: { TableName: this.tableName, Item: { ...followerKey(roomId, uri), GSI1PK: `FOLLOWS#${uri}`, GSI1SK: `ROOM#${roomId}`, roomId, uri, followedAt: now } } },
+      outboxPut(this.tableName, event),
+    ]);
   }
 
-  async unfollow(roomId: string, uri: string): Promise<boolean> {
-    const { Attributes } = await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: followerKey(roomId, uri), ReturnValues: 'ALL_OLD' }));
-    return Attributes !== undefined;
+  async unfollow(roomId: string, uri: string, event: ComplianceEvent): Promise<boolean> {
+    const failed = await this.transact([
+      { Delete: { TableName: this.tableName, Key: followerKey(roomId, uri), ConditionExpression: 'attribute_exists(PK)' } },
+      outboxPut(this.tableName, event),
+    ]);
+    return failed.length === 0;
   }
 
   async followers(roomId: string): Promise<string[]> {
@@ -208,21 +211,31 @@ export class DynamoChatStore implements ChatStore {
     return items.map((item) => String(item.roomId));
   }
 
-  async getPost(key: PostKey): Promise<PostRecord | undefined> {
-    const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: postKey(key), ConsistentRead: true }));
-    if (!Item) return undefined;
-    return Item.status === 'done' ? { status: 'done', result: Item.result as PostResult } : { status: 'pending', reservedAt: Number(Item.reservedAt) };
+  async isFollowing(roomId: string, uri: string): Promise<boolean> {
+    const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: followerKey(roomId, uri), ProjectionExpression: 'PK' }));
+    return Item !== undefined;
   }
 
-  async reservePost(key: PostKey, now: number, staleBefore: number): Promise<boolean> {
+  async countFollowed(uri: string, atMost: number): Promise<number> {
+    return this.countUpTo({ IndexName: TABLE_KEYS.gsi1.name, KeyConditionExpression: 'GSI1PK = :pk', ExpressionAttributeValues: { ':pk': `FOLLOWS#${uri}` } }, atMost);
+  }
+
+  async countAssociations(uri: string, role: AssociationRole, atMost: number): Promise<number> {
+    return this.countUpTo(
+      { IndexName: TABLE_KEYS.gsi1.name, KeyConditionExpression: 'GSI1PK = :pk', ExpressionAttributeValues: { ':pk': `ASSOC#${uri.toLowerCase()}#${role}` } },
+      atMost,
+    );
+  }
+
+  async takeFileSlot(roomId: string, max: number): Promise<boolean> {
     try {
       await this.client.send(
-        new PutCommand({
+        new UpdateCommand({
           TableName: this.tableName,
-          Item: { ...postKey(key), status: 'pending', reservedAt: now, [TABLE_KEYS.ttlAttribute]: ttlSeconds(now + IDEMPOTENCY_RETENTION_MS) },
-          ConditionExpression: 'attribute_not_exists(PK) OR (#status = :pending AND reservedAt < :stale)',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':pending': 'pending', ':stale': staleBefore },
+          Key: roomKey(roomId),
+          UpdateExpression: 'ADD fileCount :one',
+          ConditionExpression: 'attribute_exists(PK) AND (attribute_not_exists(fileCount) OR fileCount < :max)',
+          ExpressionAttributeValues: { ':one': 1, ':max': max },
         }),
       );
       return true;
@@ -232,14 +245,69 @@ export class DynamoChatStore implements ChatStore {
     }
   }
 
-  async releasePost(key: PostKey): Promise<void> {
+  /** Items of a query counted (keys only, COUNT) up to `atMost`: the quota checks' bounded read. */
+  private async countUpTo(input: Omit<QueryCommandInput, 'TableName'>, atMost: number): Promise<number> {
+    let count = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(new QueryCommand({ TableName: this.tableName, ...input, Select: 'COUNT', Limit: atMost - count, ExclusiveStartKey: start }));
+      count += page.Count ?? 0;
+      start = page.LastEvaluatedKey;
+    } while (start && count < atMost);
+    return count;
+  }
+
+  async getPost(key: PostKey): Promise<PostRecord | undefined> {
+    const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: postKey(key), ConsistentRead: true }));
+    if (!Item) return undefined;
+    if (Item.status === 'done') return { status: 'done', result: Item.result as PostResult };
+    return { status: 'pending', reservedAt: Number(Item.reservedAt), ...(typeof Item.seq === 'number' ? { seq: Item.seq } : {}) };
+  }
+
+  async reservePost(key: PostKey, now: number, staleBefore: number): Promise<PostReservation | undefined> {
+    try {
+      // An update, not a put: a seq recorded by an earlier attempt stays, and comes back for this one to reuse.
+      const { Attributes } = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: postKey(key),
+          UpdateExpression: 'SET #status = :pending, reservedAt = :now, #ttl = :ttl',
+          ConditionExpression: 'attribute_not_exists(PK) OR (#status = :pending AND reservedAt < :stale)',
+          ExpressionAttributeNames: { '#status': 'status', '#ttl': TABLE_KEYS.ttlAttribute },
+          ExpressionAttributeValues: { ':pending': 'pending', ':now': now, ':stale': staleBefore, ':ttl': ttlSeconds(now + IDEMPOTENCY_RETENTION_MS) },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return typeof Attributes?.seq === 'number' ? { seq: Attributes.seq } : {};
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async recordPostSeq(key: PostKey, reservedAt: number, seq: number): Promise<void> {
     await this.client.send(
-      new DeleteCommand({
+      new UpdateCommand({
         TableName: this.tableName,
         Key: postKey(key),
+        UpdateExpression: 'SET seq = :seq',
+        ConditionExpression: '#status = :pending AND reservedAt = :reservedAt',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':pending': 'pending', ':reservedAt': reservedAt, ':seq': seq },
+      }),
+    );
+  }
+
+  async releasePost(key: PostKey): Promise<void> {
+    // Stale at once (reservedAt 0) rather than deleted: the seq it holds is the retry's.
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: postKey(key),
+        UpdateExpression: 'SET reservedAt = :released',
         ConditionExpression: '#status = :pending',
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':pending': 'pending' },
+        ExpressionAttributeValues: { ':pending': 'pending', ':released': 0 },
       }),
     ).catch((error: unknown) => {
       if (!isConditionFailure(error)) throw error;
@@ -265,26 +333,37 @@ export class DynamoChatStore implements ChatStore {
     }
   }
 
-  async putMessage(message: ChatMessage, tokens: readonly string[], completed?: { key: PostKey; result: PostResult }): Promise<void> {
-    // The atomic counter gave this seq to this post alone, so the message needs no condition and rides in
-    // the same BatchWriteItem as its search entries and its answer: a post is two write requests (seq, then
-    // this), three with a client id (its reservation first).
-    await this.batchWrite([
-      { PutRequest: { Item: { ...messageKey(message.roomId, message.seq), ...message } } },
-      ...(completed
-        ? [
-            {
-              PutRequest: {
-                Item: { ...postKey(completed.key), status: 'done', result: completed.result, [TABLE_KEYS.ttlAttribute]: ttlSeconds(completed.result.ts + IDEMPOTENCY_RETENTION_MS) },
-              },
-            },
-          ]
-        : []),
-      ...tokens.map((token): WriteRequest => ({ PutRequest: { Item: { PK: tokenPartition(message.roomId, token), SK: String(message.seq).padStart(12, '0'), seq: message.seq } } })),
-    ]);
+  async commitMessage(message: ChatMessage, event: ComplianceEvent, completed?: { key: PostKey; result: PostResult }): Promise<'committed' | 'taken'> {
+    // A transaction, not the BatchWriteItem the message used to share with its answer: a batch may be done in
+    // part, and a message stored without its outbox item would be readable yet never archived if the client
+    // never retried (a post without a clientMsgId never does). All or nothing, at twice the write units of
+    // these two or three items (docs/architecture.md). The conditions only meet an earlier attempt of the same
+    // post: the counter gave the seq to this post alone (a retry reuses the seq its reservation recorded).
+    const items: TransactItem[] = [
+      { Put: { TableName: this.tableName, Item: { ...messageKey(message.roomId, message.seq), ...message }, ConditionExpression: 'attribute_not_exists(PK)' } },
+    ];
+    if (completed) {
+      items.push({
+        Put: {
+          TableName: this.tableName,
+          Item: { ...postKey(completed.key), status: 'done', result: completed.result, [TABLE_KEYS.ttlAttribute]: ttlSeconds(completed.result.ts + IDEMPOTENCY_RETENTION_MS) },
+          ConditionExpression: 'attribute_not_exists(PK) OR #status = :pending',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':pending': 'pending' },
+        },
+      });
+    }
+    items.push(outboxPut(this.tableName, event));
+    return (await this.transact(items)).length === 0 ? 'committed' : 'taken';
   }
 
-  async history(roomId: string, limit: number, before?: string): Promise<Page<ChatMessage>> {
+  async indexMessage(message: ChatMessage, tokens: readonly string[]): Promise<void> {
+    await this.batchWrite(
+      tokens.map((token): WriteRequest => ({ PutRequest: { Item: { PK: tokenPartition(message.roomId, token), SK: String(message.seq).padStart(12, '0'), seq: message.seq } } })),
+    );
+  }
+
+  async history(roomId: string, limit: number, before?: string, fit?: PageFit<ChatMessage>): Promise<Page<ChatMessage>> {
     const page = await this.client.send(
       new QueryCommand({
         TableName: this.tableName,
@@ -296,10 +375,7 @@ export class DynamoChatStore implements ChatStore {
         Limit: limit + 1,
       }),
     );
-    const items = page.Items ?? [];
-    const messages = items.slice(0, limit).map(toMessage);
-    const last = items[limit - 1];
-    return items.length > limit && last ? { items: messages, cursor: encodeCursor(String(last.SK)) } : { items: messages };
+    return cutPage(page.Items ?? [], limit, toMessage, fit);
   }
 
   async messagesAfter(roomId: string, afterSeq: number, limit: number): Promise<{ messages: ChatMessage[]; more: boolean }> {
@@ -316,12 +392,12 @@ export class DynamoChatStore implements ChatStore {
     return { messages: items.slice(0, limit).map(toMessage).reverse(), more: items.length > limit };
   }
 
-  async seqsWithToken(roomId: string, token: string, limit: number): Promise<number[]> {
+  async seqsWithToken(roomId: string, token: string, limit: number, beforeSeq?: number): Promise<number[]> {
     const { Items } = await this.client.send(
       new QueryCommand({
         TableName: this.tableName,
-        KeyConditionExpression: 'PK = :pk',
-        ExpressionAttributeValues: { ':pk': tokenPartition(roomId, token) },
+        KeyConditionExpression: beforeSeq === undefined ? 'PK = :pk' : 'PK = :pk AND SK < :before',
+        ExpressionAttributeValues: { ':pk': tokenPartition(roomId, token), ...(beforeSeq === undefined ? {} : { ':before': String(beforeSeq).padStart(12, '0') }) },
         ScanIndexForward: false,
         Limit: limit,
       }),
@@ -362,23 +438,21 @@ export class DynamoChatStore implements ChatStore {
     );
   }
 
-  async takeUnseenInvitations(uri: string, now: number): Promise<Invitation[]> {
-    const items = await this.queryAll({
+  async takeUnseenInvitations(uri: string, now: number, fit?: PageFit<Invitation>): Promise<{ invitations: Invitation[]; more: boolean }> {
+    const unseen = await this.queryAll({
       KeyConditionExpression: 'PK = :pk',
       FilterExpression: 'attribute_not_exists(seenAt)',
       ExpressionAttributeValues: { ':pk': `INV#${uri}` },
     });
+    // Only those answered are marked seen: the rest come with the next call.
+    const kept = fit ? fit(unseen.map(toInvitation)) : unseen.length;
+    const items = unseen.slice(0, kept);
     await Promise.all(
       items.map((item) =>
         this.client.send(new UpdateCommand({ TableName: this.tableName, Key: { PK: item.PK, SK: item.SK }, UpdateExpression: 'SET seenAt = :now', ExpressionAttributeValues: { ':now': now } })),
       ),
     );
-    return items.map((item) => ({
-      roomId: String(item.roomId),
-      roomName: String(item.roomName),
-      from: item.from as Invitation['from'],
-      invitedAt: Number(item.invitedAt),
-    }));
+    return { invitations: items.map(toInvitation), more: kept < unseen.length };
   }
 
   /** Secret rooms are never listed: only their members find them (through their associations). */
@@ -419,6 +493,21 @@ function associationItems(room: Room): Record<string, string>[] {
       roomId: room.roomId,
     })),
   );
+}
+
+/**
+ * A page of `limit` items out of a query that asked for one more: cut further by `fit` (the answer's byte budget),
+ * with the cursor after the last item kept whenever items remain.
+ */
+function cutPage<T>(items: Record<string, unknown>[], limit: number, convert: (item: Record<string, unknown>) => T, fit?: PageFit<T>): Page<T> {
+  const page = items.slice(0, limit).map(convert);
+  const kept = fit ? fit(page) : page.length;
+  const last = items[kept - 1];
+  return items.length > kept && last ? { items: page.slice(0, kept), cursor: encodeCursor(String(last.SK)) } : { items: page };
+}
+
+function toInvitation(item: Record<string, unknown>): Invitation {
+  return { roomId: String(item.roomId), roomName: String(item.roomName), from: item.from as Invitation['from'], invitedAt: Number(item.invitedAt) };
 }
 
 function encodeCursor(sortKey: string): string {

@@ -1,6 +1,7 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchWriteCommand,
+  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -8,9 +9,12 @@ import {
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import type { ComplianceEvent } from '../compliance/event';
 import type { Conference, LobbyEntry, Participant } from '../conference/conference';
 import type { AddOutcome, ConferenceContent, ConferenceStore, ScheduleResult } from '../conference/ports';
+import { outboxPut } from './compliance-outbox-dynamodb';
 import { TABLE_KEYS, ttlSeconds } from './dynamodb';
+import { isConditionFailure } from './dynamodb-errors';
 import { queryAll, transactWrite } from './dynamodb-operations';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
@@ -19,6 +23,13 @@ const META = (confId: string) => ({ PK: `CONF#${confId}`, SK: 'META' });
 const PART = (confId: string, uri: string) => ({ PK: `CONF#${confId}`, SK: `PART#${uri}` });
 const LOBBY = (confId: string, uri: string) => ({ PK: `CONF#${confId}`, SK: `LOBBY#${uri}` });
 const LINK = (connectionId: string, confId: string) => ({ PK: `CONNCONF#${connectionId}`, SK: `CONF#${confId}` });
+const STATIC = (organizer: string) => ({ PK: `STATIC#${organizer}`, SK: 'STATIC' });
+const SCHEDULE_ANSWER = (organizer: string, clientKey: string) => ({ PK: `IDEM#${organizer}#conf.schedule#${clientKey}`, SK: 'IDEM' });
+/** Whose a link is (`act#{activationInstance}` or `lobby#{since}`), so an ended activation's clean-up deletes only its own. */
+const participantLink = (participant: Pick<Participant, 'activationInstance'>) => `act#${participant.activationInstance}`;
+const lobbyLink = (entry: Pick<LobbyEntry, 'since'>) => `lobby#${entry.since}`;
+/** DynamoDB's TransactWriteItems limit. */
+const TRANSACTION_LIMIT = 100;
 /** Links outlive any connection (2 hours at most); TTL removes them. */
 const LINK_RETENTION_MS = 24 * 3600 * 1000;
 const SCHEDULE_ANSWER_RETENTION_MS = 24 * 3600 * 1000;
@@ -28,7 +39,9 @@ const BATCH_LIMIT = 25;
 /**
  * Conferences in the single table: `CONF#{id}` holds `META` (the conference and its active record,
  * indexed on GSI1 by organizer), `PART#{uri}`, `LOBBY#{uri}` and `CONTENT#{ts}#{id}`;
- * `CONNCONF#{connectionId}` / `CONF#{id}` links a connection to the conferences it is in.
+ * `CONNCONF#{connectionId}` / `CONF#{id}` links a connection to the conferences it is in, `STATIC#{organizer}`
+ * names the organizer's static meeting space. Joins and leaves write their compliance event to the outbox
+ * (`OUTBOX#{shard}`) in the same transaction.
  */
 export class DynamoConferenceStore implements ConferenceStore {
   constructor(
@@ -41,9 +54,21 @@ export class DynamoConferenceStore implements ConferenceStore {
     return Item ? (strip(Item, 'GSI1PK', 'GSI1SK') as unknown as Conference) : undefined;
   }
 
-  async schedule(conference: Conference, result: ScheduleResult, clientKey?: string): Promise<ScheduleResult> {
+  async schedule(conference: Conference, result: ScheduleResult, clientKey?: string, staticSpace?: { readonly replacing?: string }): Promise<ScheduleResult> {
     const items: TransactItem[] = [{ Put: { TableName: this.tableName, Item: this.metaItem(conference), ConditionExpression: 'attribute_not_exists(PK)' } }];
-    const answerKey = clientKey ? { PK: `IDEM#${conference.organizer}#conf.schedule#${clientKey}`, SK: 'IDEM' } : undefined;
+    const staticIndex = staticSpace
+      ? items.push({
+          Put: {
+            TableName: this.tableName,
+            Item: { ...STATIC(conference.organizer), confId: conference.confId, result },
+            ...(staticSpace.replacing
+              ? { ConditionExpression: 'confId = :replacing', ExpressionAttributeValues: { ':replacing': staticSpace.replacing } }
+              : { ConditionExpression: 'attribute_not_exists(PK)' }),
+          },
+        }) - 1
+      : -1;
+    const answerKey = clientKey ? SCHEDULE_ANSWER(conference.organizer, clientKey) : undefined;
+    const answerIndex = items.length;
     if (answerKey) {
       items.push({
         Put: {
@@ -57,37 +82,72 @@ export class DynamoConferenceStore implements ConferenceStore {
       await this.client.send(new TransactWriteCommand({ TransactItems: items }));
       return result;
     } catch (error) {
-      const replayed = answerKey && error instanceof TransactionCanceledException && error.CancellationReasons?.[1]?.Code === 'ConditionalCheckFailed';
-      if (!replayed) throw error;
-      const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: answerKey, ConsistentRead: true }));
-      return Item?.result as ScheduleResult;
+      const reasons = error instanceof TransactionCanceledException ? (error.CancellationReasons ?? []) : [];
+      const failedOn = (index: number) => index >= 0 && reasons[index]?.Code === 'ConditionalCheckFailed';
+      if (answerKey && failedOn(answerIndex)) {
+        const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: answerKey, ConsistentRead: true }));
+        return Item?.result as ScheduleResult;
+      }
+      // Another request created or reset the static space first: that one is the space.
+      if (failedOn(staticIndex)) {
+        const space = await this.staticSpace(conference.organizer);
+        if (space) return space;
+      }
+      throw error;
     }
   }
 
-  async commit(next: Conference, seenVersion: number): Promise<boolean> {
-    return (await this.transact([this.putMeta(next, seenVersion)])).length === 0;
+  async scheduled(organizer: string, clientKey: string): Promise<ScheduleResult | undefined> {
+    const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: SCHEDULE_ANSWER(organizer, clientKey), ConsistentRead: true }));
+    return Item?.result as ScheduleResult | undefined;
   }
 
-  async activate(next: Conference, seenVersion: number, participant: Participant, connectionId: string): Promise<boolean> {
+  async staticSpace(organizer: string): Promise<ScheduleResult | undefined> {
+    const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: STATIC(organizer), ConsistentRead: true }));
+    return Item?.result as ScheduleResult | undefined;
+  }
+
+  async commit(next: Conference, seenVersion: number, events: readonly ComplianceEvent[] = []): Promise<boolean> {
+    // The events that fit go in the transaction; a deactivation of a meeting larger than that writes the rest right after.
+    const inTransaction = events.slice(0, TRANSACTION_LIMIT - 1);
+    const committed = (await this.transact([this.putMeta(next, seenVersion), ...inTransaction.map((event) => outboxPut(this.tableName, event))])).length === 0;
+    if (committed) {
+      for (let start = inTransaction.length; start < events.length; start += TRANSACTION_LIMIT) {
+        await transactWrite(this.client, events.slice(start, start + TRANSACTION_LIMIT).map((event) => outboxPut(this.tableName, event)));
+      }
+    }
+    return committed;
+  }
+
+  async activate(next: Conference, seenVersion: number, participant: Participant, connectionId: string, joinEvent: ComplianceEvent): Promise<boolean> {
     const failed = await this.transact([
       this.putMeta(next, seenVersion),
       this.put({ ...PART(next.confId, participant.uri), ...participant }),
-      this.link(connectionId, next.confId),
+      this.link(connectionId, next.confId, participantLink(participant)),
       this.delete(LOBBY(next.confId, participant.uri)),
+      outboxPut(this.tableName, joinEvent),
     ]);
     return failed.length === 0;
   }
 
-  async addParticipant(confId: string, participant: Participant, connectionId: string, enterprise: boolean): Promise<AddOutcome> {
+  async addParticipant(confId: string, participant: Participant, connectionId: string, enterprise: boolean, joinEvent: ComplianceEvent): Promise<AddOutcome> {
     const failed = await this.transact([
       {
         Update: {
           TableName: this.tableName,
           Key: META(confId),
-          UpdateExpression: 'SET active.lastJoinTime = :now ADD stateVersion :one, active.participantCount :one, active.enterpriseCount :enterprise',
+          UpdateExpression:
+            'SET active.lastJoinTime = :now ADD stateVersion :one, active.participantCount :one, active.enterpriseCount :enterprise, active.hiddenCount :hidden',
           ConditionExpression: '#state = :active AND active.activationInstance = :instance',
           ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: { ':now': participant.joinedAt, ':one': 1, ':enterprise': enterprise ? 1 : 0, ':active': 'active', ':instance': participant.activationInstance },
+          ExpressionAttributeValues: {
+            ':now': participant.joinedAt,
+            ':one': 1,
+            ':enterprise': enterprise ? 1 : 0,
+            ':hidden': participant.hidden ? 1 : 0,
+            ':active': 'active',
+            ':instance': participant.activationInstance,
+          },
         },
       },
       {
@@ -99,14 +159,15 @@ export class DynamoConferenceStore implements ConferenceStore {
           ExpressionAttributeValues: { ':instance': participant.activationInstance },
         },
       },
-      this.link(connectionId, confId),
+      this.link(connectionId, confId, participantLink(participant)),
       this.delete(LOBBY(confId, participant.uri)),
+      outboxPut(this.tableName, joinEvent),
     ]);
     if (failed.length === 0) return 'added';
     return failed.includes(0) ? 'notActive' : 'alreadyIn';
   }
 
-  async addConnection(confId: string, participant: Participant, connectionId: string): Promise<boolean> {
+  async addConnection(confId: string, participant: Participant, connectionId: string, joinEvent: ComplianceEvent): Promise<boolean> {
     const failed = await this.transact([
       {
         Update: {
@@ -117,23 +178,31 @@ export class DynamoConferenceStore implements ConferenceStore {
           ExpressionAttributeValues: { ':connection': [connectionId], ':instance': participant.activationInstance },
         },
       },
-      this.link(connectionId, confId),
+      this.link(connectionId, confId, participantLink(participant)),
+      outboxPut(this.tableName, joinEvent),
     ]);
     return failed.length === 0;
   }
 
-  async removeParticipant(confId: string, participant: Participant, enterprise: boolean, now: number): Promise<boolean> {
+  async removeParticipant(confId: string, participant: Participant, enterprise: boolean, now: number, leaveEvent: ComplianceEvent): Promise<boolean> {
     const failed = await this.transact([
       {
         Update: {
           TableName: this.tableName,
           Key: META(confId),
           UpdateExpression: enterprise
-            ? 'SET active.lastLeaveTime = :now, active.lastEnterpriseLeaveTime = :now ADD stateVersion :one, active.participantCount :minus, active.enterpriseCount :minus'
-            : 'SET active.lastLeaveTime = :now ADD stateVersion :one, active.participantCount :minus',
+            ? 'SET active.lastLeaveTime = :now, active.lastEnterpriseLeaveTime = :now ADD stateVersion :one, active.participantCount :minus, active.enterpriseCount :minus, active.hiddenCount :hidden'
+            : 'SET active.lastLeaveTime = :now ADD stateVersion :one, active.participantCount :minus, active.hiddenCount :hidden',
           ConditionExpression: '#state = :active AND active.activationInstance = :instance',
           ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: { ':now': now, ':one': 1, ':minus': -1, ':active': 'active', ':instance': participant.activationInstance },
+          ExpressionAttributeValues: {
+            ':now': now,
+            ':one': 1,
+            ':minus': -1,
+            ':hidden': participant.hidden ? -1 : 0,
+            ':active': 'active',
+            ':instance': participant.activationInstance,
+          },
         },
       },
       {
@@ -145,6 +214,7 @@ export class DynamoConferenceStore implements ConferenceStore {
         },
       },
       ...participant.connectionIds.map((connectionId) => this.delete(LINK(connectionId, confId))),
+      outboxPut(this.tableName, leaveEvent),
     ]);
     return failed.length === 0;
   }
@@ -167,7 +237,7 @@ export class DynamoConferenceStore implements ConferenceStore {
   }
 
   async putLobby(confId: string, entry: LobbyEntry): Promise<void> {
-    await this.transact([this.put({ ...LOBBY(confId, entry.uri), ...entry }), this.link(entry.connectionId, confId)]);
+    await this.transact([this.put({ ...LOBBY(confId, entry.uri), ...entry }), this.link(entry.connectionId, confId, lobbyLink(entry))]);
   }
 
   async deleteLobby(confId: string, entry: LobbyEntry): Promise<void> {
@@ -229,13 +299,34 @@ export class DynamoConferenceStore implements ConferenceStore {
     await this.deleteKeys(items.map((item) => ({ PK: item.PK, SK: item.SK })));
   }
 
-  async clearActivation(confId: string, participants: readonly Participant[], lobby: readonly LobbyEntry[]): Promise<void> {
-    await this.deleteKeys([
-      ...participants.map((participant) => PART(confId, participant.uri)),
-      ...participants.flatMap((participant) => participant.connectionIds.map((connectionId) => LINK(connectionId, confId))),
-      ...lobby.map((entry) => LOBBY(confId, entry.uri)),
-      ...lobby.map((entry) => LINK(entry.connectionId, confId)),
-    ]);
+  async clearActivation(confId: string, activationInstance: string, participants: readonly Participant[], lobby: readonly LobbyEntry[]): Promise<void> {
+    const owner = participantLink({ activationInstance });
+    const deletes: (readonly [Record<string, unknown>, string, Record<string, unknown>])[] = [
+      ...participants.map((participant) => [PART(confId, participant.uri), 'activationInstance = :value', { ':value': activationInstance }] as const),
+      ...participants.flatMap((participant) => participant.connectionIds.map((connectionId) => [LINK(connectionId, confId), '#owner = :value', { ':value': owner }] as const)),
+      ...lobby.map((entry) => [LOBBY(confId, entry.uri), 'since = :value', { ':value': entry.since }] as const),
+      ...lobby.map((entry) => [LINK(entry.connectionId, confId), '#owner = :value', { ':value': lobbyLink(entry) }] as const),
+    ];
+    for (let start = 0; start < deletes.length; start += BATCH_LIMIT) {
+      await Promise.all(
+        deletes.slice(start, start + BATCH_LIMIT).map(async ([Key, ConditionExpression, ExpressionAttributeValues]) => {
+          try {
+            await this.client.send(
+              new DeleteCommand({
+                TableName: this.tableName,
+                Key,
+                ConditionExpression,
+                ExpressionAttributeValues,
+                ...(ConditionExpression.includes('#owner') ? { ExpressionAttributeNames: { '#owner': 'owner' } } : {}),
+              }),
+            );
+          } catch (error) {
+            // Already gone, or rewritten by a rejoin (or a new lobby wait) since the deactivation: not this activation's to delete.
+            if (!isConditionFailure(error)) throw error;
+          }
+        }),
+      );
+    }
   }
 
   private putMeta(conference: Conference, seenVersion: number): TransactItem {
@@ -249,8 +340,8 @@ export class DynamoConferenceStore implements ConferenceStore {
     };
   }
 
-  private link(connectionId: string, confId: string): TransactItem {
-    return this.put({ ...LINK(connectionId, confId), confId, [TABLE_KEYS.ttlAttribute]: ttlSeconds(Date.now() + LINK_RETENTION_MS) });
+  private link(connectionId: string, confId: string, owner: string): TransactItem {
+    return this.put({ ...LINK(connectionId, confId), confId, owner, [TABLE_KEYS.ttlAttribute]: ttlSeconds(Date.now() + LINK_RETENTION_MS) });
   }
 
   /** A transaction cancelled by a conflicting one is a lost race: the caller re-reads and retries. */

@@ -1,5 +1,4 @@
 import {
-  BatchGetCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -9,12 +8,11 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { Clock, ConnectionRecord, ConnectionStore } from '../ports';
 import { TABLE_KEYS, ttlSeconds } from './dynamodb';
+import { batchGetAll, UNPROCESSED_RETRY } from './dynamodb-operations';
 
 const connectionKey = (connectionId: string) => ({ PK: `CONN#${connectionId}`, SK: 'CONN' });
 /** A user's live connection ids in one item, so a fan-out to many users is a BatchGet, not a query per user. */
 const userConnectionsKey = (uri: string) => ({ PK: `USER#${uri}`, SK: 'CONNS' });
-/** DynamoDB's BatchGetItem limit. */
-const BATCH_GET_LIMIT = 100;
 
 /**
  * Connections in the single table: `CONN#{id}` / `CONN`, indexed on GSI1 by `USER#{uri}` (a user's full
@@ -81,21 +79,11 @@ export class DynamoConnectionStore implements ConnectionStore {
     );
   }
 
+  /** Every connection id of the users; unprocessed keys are retried with backoff, then it fails (503), never skips a user. */
   async connectionIdsOf(uris: readonly string[]): Promise<string[]> {
-    const ids: string[] = [];
-    const unique = [...new Set(uris)];
-    for (let start = 0; start < unique.length; start += BATCH_GET_LIMIT) {
-      let keys: Record<string, unknown>[] = unique.slice(start, start + BATCH_GET_LIMIT).map(userConnectionsKey);
-      // Unprocessed keys come back under load; ask again until none remain.
-      for (let attempt = 0; keys.length > 0 && attempt < 5; attempt++) {
-        const answer = await this.client.send(
-          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ProjectionExpression: 'connectionIds' } } }),
-        );
-        for (const item of answer.Responses?.[this.tableName] ?? []) ids.push(...((item.connectionIds as Set<string> | undefined) ?? []));
-        keys = (answer.UnprocessedKeys?.[this.tableName]?.Keys as Record<string, unknown>[] | undefined) ?? [];
-      }
-    }
-    return ids;
+    const keys = [...new Set(uris)].map(userConnectionsKey);
+    const items = await batchGetAll(this.client, this.tableName, keys, UNPROCESSED_RETRY, { consistent: false, projection: ['connectionIds'] });
+    return items.flatMap((item) => [...((item.connectionIds as Set<string> | undefined) ?? [])]);
   }
 
   async listByUser(uri: string): Promise<ConnectionRecord[]> {

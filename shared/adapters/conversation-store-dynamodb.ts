@@ -9,6 +9,7 @@ import type { ComplianceEvent } from '../compliance/event';
 import type { Conversation, EndReason, ImMessage } from '../conversation/conversation';
 import type { AppendOutcome, ConversationStore, HistoryPage, IdempotencyKey, OpenOutcome, SendResult } from '../conversation/ports';
 import { BadRequestError } from '../errors';
+import type { PageFit } from '../protocol/frame-fit';
 import { outboxPut } from './compliance-outbox-dynamodb';
 import { TABLE_KEYS, ttlSeconds } from './dynamodb';
 import { transactWrite } from './dynamodb-operations';
@@ -19,13 +20,14 @@ const IDEMPOTENCY_RETENTION_MS = 24 * 3600 * 1000;
 
 const conversationKey = (conversationId: string) => ({ PK: `CONV#${conversationId}`, SK: 'META' });
 const messageSortKey = (message: ImMessage) => `MSG#${String(message.ts).padStart(15, '0')}#${message.messageId}`;
-const idempotencyKey = (key: IdempotencyKey) => ({ PK: `IDEM#${key.senderUri}#${key.clientMsgId}`, SK: 'IDEM' });
+// The command's name after the user, as in every IDEM# key, so no two commands' keys meet (client ids hold no `#`).
+const idempotencyKey = (key: IdempotencyKey) => ({ PK: `IDEM#${key.senderUri}#im.send#${key.clientMsgId}`, SK: 'IDEM' });
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 /**
  * Conversations in the single table: `CONV#{id}` / `META` holds the state, `CONV#{id}` / `MSG#{ts}#{id}`
- * the messages (history is one query, newest first), `IDEM#{uri}#{clientMsgId}` a send's answer, and each
+ * the messages (history is one query, newest first), `IDEM#{uri}#im.send#{clientMsgId}` a send's answer, and each
  * message's compliance event in the outbox (`OUTBOX#{shard}`) until it is on the queue.
  * Every race is settled by a condition inside one transaction.
  */
@@ -153,7 +155,7 @@ export class DynamoConversationStore implements ConversationStore {
     });
   }
 
-  async history(conversationId: string, limit: number, before?: string): Promise<HistoryPage> {
+  async history(conversationId: string, limit: number, before?: string, fit?: PageFit<ImMessage>): Promise<HistoryPage> {
     const page = await this.client.send(
       new QueryCommand({
         TableName: this.tableName,
@@ -166,9 +168,12 @@ export class DynamoConversationStore implements ConversationStore {
       }),
     );
     const items = page.Items ?? [];
-    const messages = items.slice(0, limit).map((item) => toMessage(item));
-    const last = items[limit - 1];
-    return items.length > limit && last ? { messages, cursor: encodeCursor(String(last.SK)) } : { messages };
+    const all = items.slice(0, limit).map((item) => toMessage(item));
+    // Cut to what one answer frame holds; the cursor is the sort key of the last one answered.
+    const kept = fit ? fit(all) : all.length;
+    const messages = all.slice(0, kept);
+    const last = items[kept - 1];
+    return items.length > kept && last ? { messages, cursor: encodeCursor(String(last.SK)) } : { messages };
   }
 
   private putMessage(message: ImMessage): TransactItem {

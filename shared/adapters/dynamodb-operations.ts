@@ -55,20 +55,38 @@ export async function queryAll(client: DynamoDBDocumentClient, input: QueryComma
   return items;
 }
 
-/** BatchGetItem in chunks of 100, consistent, retrying unprocessed keys with backoff (bounded: `UNPROCESSED_RETRY`). */
+/** How a batch get reads: strongly consistent (default) or not, and only some attributes (default all). */
+export interface BatchGetOptions {
+  readonly consistent?: boolean;
+  readonly projection?: readonly string[];
+}
+
+/**
+ * BatchGetItem in chunks of 100, consistent unless told otherwise, retrying unprocessed keys with backoff
+ * (bounded: `UNPROCESSED_RETRY`, then `UnprocessedBatchError`, a 503: never an answer with keys silently missing).
+ */
 export async function batchGetAll(
   client: DynamoDBDocumentClient,
   tableName: string,
   keys: readonly { PK: string; SK: string }[],
   retry: UnprocessedRetry = UNPROCESSED_RETRY,
+  options: BatchGetOptions = {},
 ): Promise<Record<string, unknown>[]> {
+  const projection = options.projection?.length
+    ? {
+        ProjectionExpression: options.projection.map((_, index) => `#p${index}`).join(', '),
+        ExpressionAttributeNames: Object.fromEntries(options.projection.map((name, index) => [`#p${index}`, name])),
+      }
+    : {};
   const items: Record<string, unknown>[] = [];
   for (let start = 0; start < keys.length; start += BATCH_GET_LIMIT) {
     let pending: Record<string, unknown>[] | undefined = keys.slice(start, start + BATCH_GET_LIMIT);
     for (let attempt = 0; pending && pending.length > 0; attempt++) {
       if (attempt > retry.rounds) throw new UnprocessedBatchError('BatchGetItem', pending.length, retry.rounds);
       if (attempt > 0) await delay(retry.baseDelayMs * 2 ** (attempt - 1));
-      const answer: BatchGetCommandOutput = await client.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } } }));
+      const answer: BatchGetCommandOutput = await client.send(
+        new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: options.consistent ?? true, ...projection } } }),
+      );
       items.push(...(answer.Responses?.[tableName] ?? []));
       pending = answer.UnprocessedKeys?.[tableName]?.Keys;
     }

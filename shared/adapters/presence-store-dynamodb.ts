@@ -10,7 +10,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { EndpointPresence, Presence, PresenceRecord } from '../presence/presence';
-import type { PresenceStore, SeqOutcome, SubscriptionChange, UserPresence, WatchersPage } from '../presence/ports';
+import type { PresenceStore, SubscriptionChange, UserPresence, WatchersPage } from '../presence/ports';
 import type { Subscription } from '../presence/subscription';
 import { TABLE_KEYS, ttlSeconds } from './dynamodb';
 import { transactWrite } from './dynamodb-operations';
@@ -212,27 +212,22 @@ export class DynamoPresenceStore implements PresenceStore {
     }
   }
 
-  async nextSeq(subscriptionId: string, targetUri: string, now: number): Promise<SeqOutcome> {
-    try {
-      const { Attributes } = await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: subscriptionKey(subscriptionId),
-          UpdateExpression: 'SET seq = seq + :one',
-          ConditionExpression: '#state <> :terminated AND attribute_exists(#connectionId) AND expiresAt > :now AND contains(targets, :target)',
-          ExpressionAttributeNames: { '#state': 'state', '#connectionId': 'connectionId' },
-          ExpressionAttributeValues: { ':one': 1, ':terminated': 'terminated', ':now': now, ':target': targetUri },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      if (!Attributes) throw new Error(`subscription ${subscriptionId} returned no attributes`);
-      return { kind: 'numbered', subscription: toSubscription(Attributes) };
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      // Only the failure path pays a read, to tell a stale index item from a subscription that is just away.
-      const current = await this.getSubscription(subscriptionId);
-      return !current || current.state === 'terminated' || !current.targets.includes(targetUri) ? { kind: 'orphan' } : { kind: 'inactive' };
+  async getSubscriptions(subscriptionIds: readonly string[]): Promise<Map<string, Subscription>> {
+    const subscriptions = new Map<string, Subscription>();
+    for (let start = 0; start < subscriptionIds.length; start += BATCH_GET_LIMIT) {
+      let keys: Record<string, unknown>[] = subscriptionIds.slice(start, start + BATCH_GET_LIMIT).map((id) => subscriptionKey(id));
+      for (let attempt = 0; keys.length > 0; attempt++) {
+        if (attempt > UNPROCESSED_RETRIES) throw new Error(`${keys.length} subscriptions could not be read (throttled)`);
+        if (attempt > 0) await backoff(attempt);
+        const answer = await this.client.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }));
+        for (const item of answer.Responses?.[this.tableName] ?? []) {
+          const subscription = toSubscription(item);
+          subscriptions.set(subscription.subscriptionId, subscription);
+        }
+        keys = answer.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      }
     }
+    return subscriptions;
   }
 
   async watchersPage(targetUri: string, cursor?: string): Promise<WatchersPage> {
@@ -252,17 +247,22 @@ export class DynamoPresenceStore implements PresenceStore {
     return next === undefined ? { subscriptionIds } : { subscriptionIds, cursor: String(next) };
   }
 
-  async removeWatch(targetUri: string, subscriptionId: string): Promise<void> {
-    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: watchKey(targetUri, subscriptionId) }));
+  async removeWatchesOf(targetUri: string, subscriptionIds: readonly string[]): Promise<void> {
+    await this.batchDelete(subscriptionIds.map((subscriptionId) => watchKey(targetUri, subscriptionId)), `index items of ${targetUri}`);
   }
 
   async removeWatches(subscriptionId: string, targets: readonly string[]): Promise<void> {
-    for (let start = 0; start < targets.length; start += BATCH_WRITE_LIMIT) {
-      let requests: NonNullable<ConstructorParameters<typeof BatchWriteCommand>[0]['RequestItems']>[string] = targets
+    await this.batchDelete(targets.map((target) => watchKey(target, subscriptionId)), `index items of ${subscriptionId}`);
+  }
+
+  /** BatchWriteItem deletes, 25 a request, unprocessed ones sent again with backoff. */
+  private async batchDelete(keys: readonly Record<string, string>[], what: string): Promise<void> {
+    for (let start = 0; start < keys.length; start += BATCH_WRITE_LIMIT) {
+      let requests: NonNullable<ConstructorParameters<typeof BatchWriteCommand>[0]['RequestItems']>[string] = keys
         .slice(start, start + BATCH_WRITE_LIMIT)
-        .map((target) => ({ DeleteRequest: { Key: watchKey(target, subscriptionId) } }));
+        .map((key) => ({ DeleteRequest: { Key: key } }));
       for (let attempt = 0; requests.length > 0; attempt++) {
-        if (attempt > UNPROCESSED_RETRIES) throw new Error(`${requests.length} index items of ${subscriptionId} could not be removed (throttled)`);
+        if (attempt > UNPROCESSED_RETRIES) throw new Error(`${requests.length} ${what} could not be removed (throttled)`);
         if (attempt > 0) await backoff(attempt);
         const answer = await this.client.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }));
         requests = answer.UnprocessedItems?.[this.tableName] ?? [];

@@ -61,7 +61,8 @@ export class SchedulerTimers implements Timers {
       Target: {
         Arn: this.config.targetArn,
         RoleArn: this.config.roleArn,
-        Input: JSON.stringify({ rule: firing.rule, subject: firing.subject, version: firing.version }),
+        // Scheduler substitutes its due time, so the timer function can measure its lateness (TimerLatenessSeconds).
+        Input: JSON.stringify({ rule: firing.rule, subject: firing.subject, version: firing.version, scheduledTime: '<aws.scheduler.scheduled-time>' }),
         RetryPolicy: { MaximumRetryAttempts: 5, MaximumEventAgeInSeconds: 3600 },
         ...(this.config.deadLetterArn ? { DeadLetterConfig: { Arn: this.config.deadLetterArn } } : {}),
       },

@@ -15,10 +15,17 @@ export interface Identity {
   readonly device: DeviceKind;
 }
 
+/**
+ * A SIP URI, normalised once here (lower-cased) for every command argument and every identity, so that
+ * stored lists (invitees, presenters, members) compare equal to the caller's identity whatever was typed.
+ */
+// ASCII only, without `"` and `\` (RFC 3261 escapes anything else as %XX), and at most 128 characters: a URI then
+// takes as many bytes in a JSON frame as it has characters, so lists of them fit in one 32 KB frame (limits.ts).
 export const sipUri = z
   .string()
-  .max(256)
-  .regex(/^sip:[^@\s]+@[^@\s]+$/, 'expected a SIP URI like sip:alice@contoso.com');
+  .max(128)
+  .regex(/^sip:[!#-?A-[\]-~]+@[!#-?A-[\]-~]+$/i, 'expected a SIP URI like sip:alice@contoso.com')
+  .transform((uri) => uri.toLowerCase());
 
 export const identitySchema = z.object({
   uri: sipUri,

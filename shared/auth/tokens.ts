@@ -14,11 +14,27 @@ function secretKey(secret: string): Uint8Array {
   return new TextEncoder().encode(secret);
 }
 
+/** How long a token may live (`exp - iat`, or `exp - now` without `iat`) and how far ahead `iat` may be. */
+export interface TokenLimits {
+  readonly maxLifetimeSeconds: number;
+  readonly clockSkewSeconds: number;
+}
+
+/** TOKEN_MAX_LIFETIME_SECONDS and TOKEN_CLOCK_SKEW_SECONDS's defaults (shared/config.ts). */
+export const DEFAULT_TOKEN_LIMITS: TokenLimits = { maxLifetimeSeconds: 24 * 3600, clockSkewSeconds: 60 };
+
 /**
  * Verifies a connect token (SPEC §1): HS256 only (so `alg: none` and any other algorithm are refused),
- * signature, `exp` required and in the future, and the claims' shapes. Every failure is a 401.
+ * signature, `exp` required and in the future, a lifetime within `limits.maxLifetimeSeconds` (a token valid for
+ * a century is a leaked credential for a century), `iat` not ahead of the clock by more than the skew, and the
+ * claims' shapes. Every failure is a 401.
  */
-export async function verifyToken(token: string | undefined, secret: string, nowMs: number = Date.now()): Promise<Identity> {
+export async function verifyToken(
+  token: string | undefined,
+  secret: string,
+  nowMs: number = Date.now(),
+  limits: TokenLimits = DEFAULT_TOKEN_LIMITS,
+): Promise<Identity> {
   if (!token) throw new UnauthorizedError('missing token');
   try {
     const { payload } = await jwtVerify(token, secretKey(secret), {
@@ -26,6 +42,12 @@ export async function verifyToken(token: string | undefined, secret: string, now
       requiredClaims: ['exp', 'sub'],
       currentDate: new Date(nowMs),
     });
+    const nowSeconds = Math.floor(nowMs / 1000);
+    const issuedAt = typeof payload.iat === 'number' ? payload.iat : undefined;
+    if (issuedAt !== undefined && issuedAt > nowSeconds + limits.clockSkewSeconds) throw new UnauthorizedError('token issued in the future');
+    if (payload.exp! - (issuedAt ?? nowSeconds) > limits.maxLifetimeSeconds) {
+      throw new UnauthorizedError(`token lifetime over ${limits.maxLifetimeSeconds} seconds`);
+    }
     const claims = claimsSchema.safeParse(payload);
     if (!claims.success) {
       const field = claims.error.issues[0]?.path.join('.') ?? 'claims';

@@ -1,8 +1,13 @@
+import type { ComplianceEvent } from '../compliance/event';
+import type { PageFit } from '../protocol/frame-fit';
 import type { AssociationRole, Category, Room, RoomPrivacy } from './room';
 
 export interface ChatMessage {
   readonly roomId: string;
-  /** +1 per message in the room, from 1, without gaps. */
+  /**
+   * +1 per message in the room, from 1. No gaps where posts carry a clientMsgId (a retry reuses its reserved seq);
+   * a seq stays empty only in the cases docs/architecture.md lists ("seq without gaps or duplicates").
+   */
   readonly seq: number;
   readonly messageId: string;
   readonly from: { readonly uri: string; readonly name: string };
@@ -63,10 +68,21 @@ export interface PostKey {
   readonly clientMsgId: string;
 }
 
-/** A post's idempotency record: reserved while the post runs, then done with its answer. */
+/**
+ * A post's idempotency record: reserved while the post runs (with the seq it took, once it has one, so that a
+ * retry after a failed write posts under the same seq and leaves no hole), then done with its answer.
+ */
 export type PostRecord =
-  | { readonly status: 'pending'; readonly reservedAt: number }
+  | { readonly status: 'pending'; readonly reservedAt: number; readonly seq?: number }
   | { readonly status: 'done'; readonly result: PostResult };
+
+/** A reservation taken: `seq` when an earlier attempt of this post had already taken one (reuse it). */
+export interface PostReservation {
+  readonly seq?: number;
+}
+
+/** Why a follower lost a room (`chat.removed`): its privacy or its membership changed so they may not read it, or it was deleted. */
+export type RemovalReason = 'privacy' | 'membership' | 'deleted';
 
 /** A listed (open or closed) room in the directory that `chat.chansrch` reads. */
 export interface DirectoryEntry {
@@ -110,30 +126,51 @@ export interface ChatStore {
   getCategory(category: string): Promise<Category | undefined>;
   putCategory(category: Category): Promise<void>;
   /** Listed rooms of a category (or of every category), by name prefix, in name order. */
-  directory(category: string | undefined, namePrefix: string, limit: number, cursor?: string): Promise<Page<DirectoryEntry>>;
-  follow(roomId: string, uri: string, now: number): Promise<void>;
-  /** False when the user did not follow the room. */
-  unfollow(roomId: string, uri: string): Promise<boolean>;
+  directory(category: string | undefined, namePrefix: string, limit: number, cursor?: string, fit?: PageFit<DirectoryEntry>): Promise<Page<DirectoryEntry>>;
+  /** Follows the room, with the join's compliance event in the outbox in the same transaction. */
+  follow(roomId: string, uri: string, now: number, event: ComplianceEvent): Promise<void>;
+  /** Stops following, with the part's compliance event in the outbox in the same transaction; false when the user did not follow the room. */
+  unfollow(roomId: string, uri: string, event: ComplianceEvent): Promise<boolean>;
   followers(roomId: string): Promise<string[]>;
   followedRooms(uri: string): Promise<string[]>;
+  /** Whether the user follows the room (one item read). */
+  isFollowing(roomId: string, uri: string): Promise<boolean>;
+  /** How many rooms the user follows, counted up to `atMost` (a bounded query: never more items read than that). */
+  countFollowed(uri: string, atMost: number): Promise<number>;
+  /** How many rooms the user holds this role in, counted up to `atMost` (a bounded query). */
+  countAssociations(uri: string, role: AssociationRole, atMost: number): Promise<number>;
+  /** Takes one of the room's file slots (a count kept on the room item); false when `max` are taken (or no room). */
+  takeFileSlot(roomId: string, max: number): Promise<boolean>;
   getPost(key: PostKey): Promise<PostRecord | undefined>;
-  /** Reserves the client id for this post; false if another attempt holds it (unless its hold is older than `staleBefore`). */
-  reservePost(key: PostKey, now: number, staleBefore: number): Promise<boolean>;
+  /**
+   * Reserves the client id for this post (with the seq an earlier attempt recorded, if any); undefined if another
+   * attempt holds it (unless its hold is older than `staleBefore`).
+   */
+  reservePost(key: PostKey, now: number, staleBefore: number): Promise<PostReservation | undefined>;
+  /** Records in the reservation taken at `reservedAt` the seq this post took. */
+  recordPostSeq(key: PostKey, reservedAt: number, seq: number): Promise<void>;
+  /** Lets a retry take the reservation at once; the seq it holds stays, for that retry to reuse. */
   releasePost(key: PostKey): Promise<void>;
   /** The room's next seq (atomic counter); undefined when the room does not exist. */
   takeSeq(roomId: string): Promise<number | undefined>;
-  /** Writes the message at its seq, its search index entries and, for a post with a client id, its answer. */
-  putMessage(message: ChatMessage, tokens: readonly string[], completed?: { readonly key: PostKey; readonly result: PostResult }): Promise<void>;
-  /** Newest first; the cursor is opaque. */
-  history(roomId: string, limit: number, before?: string): Promise<Page<ChatMessage>>;
+  /**
+   * Stores the message at its seq, for a post with a client id its answer, and its compliance event in the
+   * outbox, all or nothing (one transaction). `taken` when the seq already holds a message or the answer is
+   * already written (an earlier attempt, or this one's own write retried after a lost response).
+   */
+  commitMessage(message: ChatMessage, event: ComplianceEvent, completed?: { readonly key: PostKey; readonly result: PostResult }): Promise<'committed' | 'taken'>;
+  /** Writes the message's search index entries (idempotent; derived from the message, so written after it). */
+  indexMessage(message: ChatMessage, tokens: readonly string[]): Promise<void>;
+  /** Newest first; the cursor is opaque. `fit` cuts the page to what one answer frame holds (the cursor follows the cut). */
+  history(roomId: string, limit: number, before?: string, fit?: PageFit<ChatMessage>): Promise<Page<ChatMessage>>;
   /** The newest `limit` messages after `afterSeq`, oldest first; `more` when there were more than that. */
   messagesAfter(roomId: string, afterSeq: number, limit: number): Promise<{ messages: ChatMessage[]; more: boolean }>;
-  /** Seqs of the messages indexed under the token, newest first. */
-  seqsWithToken(roomId: string, token: string, limit: number): Promise<number[]>;
+  /** Seqs of the messages indexed under the token, newest first (below `beforeSeq` when given). */
+  seqsWithToken(roomId: string, token: string, limit: number, beforeSeq?: number): Promise<number[]>;
   messagesAt(roomId: string, seqs: readonly number[]): Promise<ChatMessage[]>;
   putFile(file: ChatFile): Promise<void>;
   getFile(fileId: string): Promise<ChatFile | undefined>;
   putInvitations(uris: readonly string[], invitation: Invitation): Promise<void>;
-  /** Invitations the user has not fetched yet; they are marked seen. */
-  takeUnseenInvitations(uri: string, now: number): Promise<Invitation[]>;
+  /** Invitations the user has not fetched yet, as many as `fit` keeps; those are marked seen, `more` when some were left. */
+  takeUnseenInvitations(uri: string, now: number, fit?: PageFit<Invitation>): Promise<{ invitations: Invitation[]; more: boolean }>;
 }

@@ -48,7 +48,9 @@ export const xmlFormat: ArchiveFormat = {
       lines.push(`  <event id="${attr(event.eventId)}" type="${event.type}" at="${new Date(event.at).toISOString()}" atMs="${event.at}">`);
       lines.push(`    <actor uri="${attr(event.actor.uri)}" kind="${event.actor.kind}" name="${attr(event.actor.name)}"/>`);
       const name = event.target.name === undefined ? '' : ` name="${attr(event.target.name)}"`;
-      lines.push(`    <target kind="${event.target.kind}" id="${attr(event.target.id)}"${name}/>`);
+      // A name XML cannot carry (a room name, a meeting subject) is also kept exactly, in a `name` element.
+      const exactName = event.target.name !== undefined && NOT_XML_CHAR.test(event.target.name) ? `>${textElement('name', '', event.target.name)}</target>` : '/>';
+      lines.push(`    <target kind="${event.target.kind}" id="${attr(event.target.id)}"${name}${exactName}`);
       if (event.content !== undefined) lines.push(`    ${textElement('content', '', event.content)}`);
       for (const [key, value] of Object.entries(event.details ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) {
         lines.push(`    ${textElement('detail', ` name="${attr(key)}" type="${typeof value}"`, String(value))}`);
@@ -84,8 +86,14 @@ const NOT_XML_CHAR_SOURCE =
 const NOT_XML_CHAR = new RegExp(NOT_XML_CHAR_SOURCE);
 const NOT_XML_CHARS = new RegExp(NOT_XML_CHAR_SOURCE, 'g');
 
-/** User text (content, details) is kept exactly: when XML cannot carry it, as base64 of its UTF-8. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * User text (content, details, a target's name) is kept exactly: when XML cannot carry it, as base64 of its
+ * UTF-8, or, when it holds a lone surrogate (which UTF-8 cannot encode), as base64 of its UTF-16LE code units.
+ */
 function textElement(tag: string, attributes: string, value: string): string {
+  if (LONE_SURROGATE.test(value)) return `<${tag}${attributes} encoding="base64-utf16le">${Buffer.from(value, 'utf16le').toString('base64')}</${tag}>`;
   if (NOT_XML_CHAR.test(value)) return `<${tag}${attributes} encoding="base64">${Buffer.from(value, 'utf8').toString('base64')}</${tag}>`;
   return `<${tag}${attributes}>${text(value)}</${tag}>`;
 }

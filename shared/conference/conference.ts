@@ -30,6 +30,13 @@ export interface ActiveConference extends ConferencePolicy {
   readonly participantCount: number;
   /** Enterprise participants in: federated, anonymous, PSTN and trusted ones do not count. */
   readonly enterpriseCount: number;
+  /** Trusted (hidden) participants in, counted in `participantCount`; absent on records older than the counter. */
+  readonly hiddenCount?: number;
+}
+
+/** The participants anyone may be told about: trusted participants are hidden from every count as from rosters. */
+export function visibleParticipantCount(active: Pick<ActiveConference, 'participantCount' | 'hiddenCount'>): number {
+  return Math.max(0, active.participantCount - Math.max(0, active.hiddenCount ?? 0));
 }
 
 /** Derived, not stored: joins and leaves only move the counters. */
@@ -126,10 +133,14 @@ export function isGone(conference: Conference, now: number, durations: Pick<Conf
 
 export type AdmissionDecision = { readonly kind: 'enter' } | { readonly kind: 'lobby' } | { readonly kind: 'refuse'; readonly why: string };
 
-/** The Focus's admission check: the lock first, then who enters directly and who waits in the lobby. */
-export function decideAdmission(conference: Conference, identity: Identity, homeDomain: string): AdmissionDecision {
+/**
+ * The Focus's admission check: the lock first, then who enters directly and who waits in the lobby. A lock
+ * keeps out new participants only: another device of someone already in (`alreadyIn`) enters.
+ */
+export function decideAdmission(conference: Conference, identity: Identity, homeDomain: string, alreadyIn = false): AdmissionDecision {
   const policy = conference.active ?? conference;
   const isOrganizer = identity.uri === conference.organizer;
+  if (alreadyIn) return { kind: 'enter' };
   if (conference.active?.locked && !isOrganizer) return { kind: 'refuse', why: 'the conference is locked' };
   if (isOrganizer || identity.kind === 'application') return { kind: 'enter' };
   if (identity.kind === 'pstn' && policy.pstnLobbyBypass) return { kind: 'enter' };
@@ -179,9 +190,9 @@ export function activate(conference: Conference, activationInstance: string, now
 }
 
 /** The activation with its first participant in. */
-export function withFirstParticipant(conference: Conference, enterprise: boolean): Conference {
+export function withFirstParticipant(conference: Conference, enterprise: boolean, hidden = false): Conference {
   const active = conference.active!;
-  return { ...conference, active: { ...active, participantCount: 1, enterpriseCount: enterprise ? 1 : 0 } };
+  return { ...conference, active: { ...active, participantCount: 1, enterpriseCount: enterprise ? 1 : 0, hiddenCount: hidden ? 1 : 0 } };
 }
 
 export function deactivate(conference: Conference, reason: DeactivationReason, now: number): Conference {
@@ -222,6 +233,17 @@ export function ruleDeadline(rule: AutomaticRule, active: ActiveConference, dura
 }
 
 const RULE_REASON: Record<AutomaticRule, DeactivationReason> = { empty: 'empty', noEnterprise: 'noEnterprise', inactivity: 'inactivity' };
+
+/**
+ * The version a timer re-armed by its own firing takes: never the firing's (a one-time schedule deletes itself
+ * after completion, and an update of the firing schedule under the same name can be swallowed by that delete).
+ */
+export function rearmVersion(stateVersion: number, firedVersion: number): number {
+  return Math.max(stateVersion, firedVersion + 1);
+}
+
+/** Why a participant left, as the `conf.leave` compliance event says: their own leave, their last connection, or a deactivation. */
+export type LeaveReason = 'left' | 'disconnected' | 'connectionLost' | DeactivationReason;
 
 /**
  * A deactivation timer fired for `activationInstance`: act only if that activation is still the active

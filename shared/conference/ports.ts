@@ -1,3 +1,4 @@
+import type { ComplianceEvent } from '../compliance/event';
 import type { Conference, LobbyEntry, Participant } from './conference';
 
 export interface ConferenceContent {
@@ -23,20 +24,31 @@ export type AddOutcome = 'added' | 'alreadyIn' | 'notActive';
  * Joins and leaves do not conflict with each other: they move counters atomically, on the condition
  * that the same activation is still active, and bump `stateVersion` so a lifecycle decision made on an
  * older read fails and is made again.
+ *
+ * Every write that is a compliance event (a join, a leave, a deactivation's removals) writes that event to the
+ * compliance outbox in the same transaction (SPEC §7): the queue send after it is an optimisation.
  */
 export interface ConferenceStore {
   get(confId: string): Promise<Conference | undefined>;
-  /** Creates a conference, once per client id. */
-  schedule(conference: Conference, result: ScheduleResult, clientKey?: string): Promise<ScheduleResult>;
-  commit(next: Conference, seenVersion: number): Promise<boolean>;
+  /**
+   * Creates a conference, once per client id. With `staticSpace`, it becomes the organizer's static meeting space
+   * (replacing the space `replacing`, or the first one); when another request changed the space first, answers that space.
+   */
+  schedule(conference: Conference, result: ScheduleResult, clientKey?: string, staticSpace?: { readonly replacing?: string }): Promise<ScheduleResult>;
+  /** The answer a `conf.schedule` with this client id got, if any. */
+  scheduled(organizer: string, clientKey: string): Promise<ScheduleResult | undefined>;
+  /** The organizer's static meeting space, if one was ever created. */
+  staticSpace(organizer: string): Promise<ScheduleResult | undefined>;
+  /** Replaces the conference; `events` (a deactivation's leaves) go to the compliance outbox with it. */
+  commit(next: Conference, seenVersion: number, events?: readonly ComplianceEvent[]): Promise<boolean>;
   /** Activates (`next` holds the new activation with its first participant) and enters that participant. */
-  activate(next: Conference, seenVersion: number, participant: Participant, connectionId: string): Promise<boolean>;
+  activate(next: Conference, seenVersion: number, participant: Participant, connectionId: string, joinEvent: ComplianceEvent): Promise<boolean>;
   /** Enters a participant of the active `activationInstance` (also removing a lobby entry). */
-  addParticipant(confId: string, participant: Participant, connectionId: string, enterprise: boolean): Promise<AddOutcome>;
+  addParticipant(confId: string, participant: Participant, connectionId: string, enterprise: boolean, joinEvent: ComplianceEvent): Promise<AddOutcome>;
   /** Adds another endpoint of a participant already in. */
-  addConnection(confId: string, participant: Participant, connectionId: string): Promise<boolean>;
+  addConnection(confId: string, participant: Participant, connectionId: string, joinEvent: ComplianceEvent): Promise<boolean>;
   /** Removes a participant of the active `activationInstance`; false if it was not in. */
-  removeParticipant(confId: string, participant: Participant, enterprise: boolean, now: number): Promise<boolean>;
+  removeParticipant(confId: string, participant: Participant, enterprise: boolean, now: number, leaveEvent: ComplianceEvent): Promise<boolean>;
   /** Removes one endpoint of a participant who stays in on others. */
   removeConnection(confId: string, participant: Participant, connectionId: string): Promise<boolean>;
   participants(confId: string, activationInstance: string): Promise<Participant[]>;
@@ -53,6 +65,10 @@ export interface ConferenceStore {
   content(confId: string): Promise<ConferenceContent[]>;
   /** Deletes every content item. */
   purgeContent(confId: string): Promise<void>;
-  /** Best-effort cleanup of an ended activation's participant, lobby and link items (reads ignore them anyway). */
-  clearActivation(confId: string, participants: readonly Participant[], lobby: readonly LobbyEntry[]): Promise<void>;
+  /**
+   * Best-effort cleanup of an ended activation's participant, lobby and link items (reads ignore them anyway).
+   * Each delete is conditional on the item still being that activation's (or that lobby wait's): a rejoin that
+   * raced the deactivation keeps its records.
+   */
+  clearActivation(confId: string, activationInstance: string, participants: readonly Participant[], lobby: readonly LobbyEntry[]): Promise<void>;
 }

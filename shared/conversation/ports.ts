@@ -1,4 +1,5 @@
 import type { ComplianceEvent } from '../compliance/event';
+import type { PageFit } from '../protocol/frame-fit';
 import type { Conversation, EndReason, ImMessage } from './conversation';
 
 /** What a send answered: kept with the client's id so a retry gets the same answer (SPEC §2). */
@@ -55,5 +56,6 @@ export interface ConversationStore {
   updateActive(seen: Conversation, active: readonly string[], ends: boolean, now: number): Promise<boolean>;
   /** Moves the timer to `version` if the armed one is still `seen.timerVersion`. */
   advanceTimer(seen: Conversation, version: number): Promise<boolean>;
-  history(conversationId: string, limit: number, before?: string): Promise<HistoryPage>;
+  /** Newest first; `fit` cuts the page to what one answer frame holds (the cursor follows the cut). */
+  history(conversationId: string, limit: number, before?: string, fit?: PageFit<ImMessage>): Promise<HistoryPage>;
 }

@@ -5,6 +5,7 @@ import type { Delivery } from '../connections/delivery';
 import { GoneError, NotFoundError, UnavailableError } from '../errors';
 import type { Clock, Queue, TimerFiring, Timers } from '../ports';
 import { serverEvent } from '../protocol/envelope';
+import { listFit } from '../protocol/frame-fit';
 import {
   assertParticipant,
   type Conversation,
@@ -145,7 +146,7 @@ export class ConversationService {
   async history(reader: Identity, conversationId: string, limit: number, before?: string): Promise<HistoryPage> {
     const conversation = await this.load(conversationId);
     assertParticipant(conversation, reader.uri);
-    return this.deps.store.history(conversationId, limit, before);
+    return this.deps.store.history(conversationId, limit, before, listFit('messages'));
   }
 
   /** The idle timer (a hint): re-read, then end, re-arm lazily, or ignore a stale or duplicate firing. */

@@ -18,14 +18,6 @@ export interface SubscriptionChange {
   readonly timerVersion?: number;
 }
 
-/** Numbering a notification on a subscription. */
-export type SeqOutcome =
-  | { readonly kind: 'numbered'; readonly subscription: Subscription }
-  /** Alive but not deliverable now (detached, expired): nothing is sent and no number is used. */
-  | { readonly kind: 'inactive' }
-  /** The subscription is gone or no longer watches the target: the index item is stale. */
-  | { readonly kind: 'orphan' };
-
 export interface WatchersPage {
   readonly subscriptionIds: string[];
   readonly cursor?: string;
@@ -54,11 +46,12 @@ export interface PresenceStore {
   listSubscriptionsOf(ownerUri: string): Promise<Subscription[]>;
   /** Applies the change if the subscription is unchanged since `seen`; the new state, or undefined if it lost. */
   updateSubscription(seen: Subscription, change: SubscriptionChange, now: number): Promise<Subscription | undefined>;
-  /** +1 on the subscription's seq if it can be delivered to now (attached, not expired, watching the target). */
-  nextSeq(subscriptionId: string, targetUri: string, now: number): Promise<SeqOutcome>;
+  /** Many subscriptions at once, strongly consistent (a fan-out's page: reads, no write); one that is gone is absent. */
+  getSubscriptions(subscriptionIds: readonly string[]): Promise<Map<string, Subscription>>;
   /** One page of the subscriptions watching a target: the index, never a scan. */
   watchersPage(targetUri: string, cursor?: string): Promise<WatchersPage>;
-  removeWatch(targetUri: string, subscriptionId: string): Promise<void>;
+  /** Removes index items of a target whose subscriptions are gone or ended (lazy cleanup, one batch). */
+  removeWatchesOf(targetUri: string, subscriptionIds: readonly string[]): Promise<void>;
   /** Removes the subscription's index items, so fan-out stops reading it. */
   removeWatches(subscriptionId: string, targets: readonly string[]): Promise<void>;
   deleteSubscription(subscriptionId: string): Promise<void>;

@@ -116,8 +116,49 @@ export function samePresence(a: Presence, b: Presence): boolean {
   return a.availability === b.availability && a.activity === b.activity && a.note === b.note;
 }
 
-/** Most targets one subscription may watch (each is one index item). */
+/** Most targets one subscription may watch by default (each is one index item); PRESENCE_MAX_TARGETS_PER_SUBSCRIPTION. */
 export const MAX_TARGETS_PER_SUBSCRIPTION = 200;
+
+/**
+ * What one user may hold (docs/protocol.md, "Presence quotas"): every subscription is a refresh timer and every
+ * watched target an index item that each change of the target reads, so without a cap one user could make another's
+ * every publish slow (2,000 subscriptions to one target took its publish from ~30 ms to ~6 s).
+ */
+export interface PresenceQuotas {
+  /** PRESENCE_MAX_SUBSCRIPTIONS_PER_USER: live (not terminated, not expired) subscriptions of one user. */
+  readonly maxSubscriptionsPerUser: number;
+  /** PRESENCE_MAX_WATCHED_TARGETS_PER_USER: targets over all of the user's live subscriptions (a target in two counts twice). */
+  readonly maxWatchedTargetsPerUser: number;
+  /** PRESENCE_MAX_TARGETS_PER_SUBSCRIPTION. */
+  readonly maxTargetsPerSubscription: number;
+}
+
+export const DEFAULT_PRESENCE_QUOTAS: PresenceQuotas = { maxSubscriptionsPerUser: 20, maxWatchedTargetsPerUser: 1000, maxTargetsPerSubscription: MAX_TARGETS_PER_SUBSCRIPTION };
+
+/** What a user holds now: their live subscriptions and the targets those watch. */
+export interface PresenceHoldings {
+  readonly subscriptions: number;
+  readonly watchedTargets: number;
+}
+
+/** A new subscription of `targets` targets fits the user's quotas (403 naming the limit otherwise). */
+export function assertMayOpenSubscription(held: PresenceHoldings, targets: number, quotas: PresenceQuotas): void {
+  if (held.subscriptions + 1 > quotas.maxSubscriptionsPerUser) {
+    throw new ForbiddenError(
+      `quota PRESENCE_MAX_SUBSCRIPTIONS_PER_USER: a user holds at most ${quotas.maxSubscriptionsPerUser} presence subscriptions; add targets to one (subscriptionId) or unsubscribe one`,
+    );
+  }
+  assertMayWatch(held, targets, quotas);
+}
+
+/** `added` more watched targets fit the user's quota (403 naming the limit otherwise). */
+export function assertMayWatch(held: PresenceHoldings, added: number, quotas: PresenceQuotas): void {
+  if (added > 0 && held.watchedTargets + added > quotas.maxWatchedTargetsPerUser) {
+    throw new ForbiddenError(
+      `quota PRESENCE_MAX_WATCHED_TARGETS_PER_USER: a user watches at most ${quotas.maxWatchedTargetsPerUser} targets over all subscriptions (${held.watchedTargets} now, ${added} more asked)`,
+    );
+  }
+}
 
 /**
  * Who may see whose presence (docs/protocol.md): enterprise, federated, application and admin users may
@@ -137,11 +178,11 @@ export function targetsToWatch(watcher: Identity, targets: readonly string[], ho
   return uris;
 }
 
-/** A subscription grows by the targets it does not have yet, up to its limit. */
-export function targetsAfterAdding(existing: readonly string[], added: readonly string[]): string[] {
+/** A subscription grows by the targets it does not have yet, up to its limit (400 naming `targets` and the limit). */
+export function targetsAfterAdding(existing: readonly string[], added: readonly string[], maxTargets = MAX_TARGETS_PER_SUBSCRIPTION): string[] {
   const all = [...new Set([...existing, ...added])];
-  if (all.length > MAX_TARGETS_PER_SUBSCRIPTION) {
-    throw new BadRequestError(`field 'targets': a subscription watches at most ${MAX_TARGETS_PER_SUBSCRIPTION} users`, 'targets');
+  if (all.length > maxTargets) {
+    throw new BadRequestError(`field 'targets': a subscription watches at most ${maxTargets} users (PRESENCE_MAX_TARGETS_PER_SUBSCRIPTION)`, 'targets');
   }
   return all;
 }

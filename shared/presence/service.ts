@@ -8,8 +8,13 @@ import type { PresenceStore, SubscriptionChange } from './ports';
 import {
   aggregatePresence,
   applyPublication,
+  assertMayOpenSubscription,
+  assertMayWatch,
   connectedEndpoint,
+  DEFAULT_PRESENCE_QUOTAS,
   OFFLINE,
+  type PresenceHoldings,
+  type PresenceQuotas,
   type Presence,
   type PresenceRecord,
   type Publication,
@@ -47,6 +52,8 @@ export interface PresenceDependencies {
   readonly homeDomain: string;
   /** Parallel subscribers of one fan-out, and parallel targets of one refresh. */
   readonly concurrency: number;
+  /** What one user may hold (PRESENCE_MAX_*); the defaults when absent. */
+  readonly quotas?: PresenceQuotas;
   readonly newId: (prefix: string) => string;
 }
 
@@ -62,8 +69,6 @@ export interface ActiveSubscriptionView {
   readonly state: 'subscribed' | 'terminating';
   readonly reason?: TerminationReason;
   readonly expiresAt: number;
-  /** The seq of the last notification numbered before this snapshot was read: the next one is `seq + 1`. */
-  readonly seq: number;
   readonly targets: TargetPresence[];
 }
 
@@ -142,13 +147,21 @@ export class PresenceService {
       if (earlier) return this.viewOf(earlier);
     }
     const now = this.deps.clock.now();
+    // One bounded query (the user's subscriptions, at most the quota) both finds one to reuse and counts the quota.
+    const owned = (await this.deps.store.listSubscriptionsOf(identity.uri)).filter((held) => isLive(held, now));
+    // The same targets again from the same connection: the subscription that already watches them answers (renewed).
+    const reusable = owned.find((held) => held.connectionId === connectionId && targets.every((uri) => held.targets.includes(uri)));
+    if (reusable) {
+      const reused = await this.reuse(reusable, now);
+      if (reused) return reused;
+    }
+    assertMayOpenSubscription(holdings(owned), targets.length, this.quotas);
     const subscription: Subscription = {
       subscriptionId,
       ownerUri: identity.uri,
       connectionId,
-      targets: targetsAfterAdding([], targets),
+      targets: targetsAfterAdding([], targets, this.quotas.maxTargetsPerSubscription),
       state: 'subscribed',
-      seq: 0,
       expiresAt: now + this.deps.policy.lifetimeMs,
       createdAt: now,
       timerVersion: 1,
@@ -163,7 +176,7 @@ export class PresenceService {
       return this.viewOf(earlier);
     }
     // Index items first, snapshot second: a publish in between is either in the snapshot or fanned out to us.
-    return this.activeView(subscription, await this.snapshot(subscription.targets), subscription.seq);
+    return this.activeView(subscription, await this.snapshot(subscription.targets));
   }
 
   /**
@@ -208,7 +221,11 @@ export class PresenceService {
     return { subscriptions: views };
   }
 
-  /** The scheduled server refresh (a hint): re-read, then expire, check and re-arm lazily, or ignore a stale firing. */
+  /**
+   * The scheduled server refresh (a hint): re-read, then expire, or check (a healthy check renews the subscription)
+   * and re-arm, or ignore a stale firing. The next timer is armed before the write that records it, so a failing
+   * Scheduler fails this firing, which Scheduler retries, and never leaves a subscription without its timer.
+   */
   async onRefreshTimer(firing: TimerFiring): Promise<'acted' | 'rearmed' | 'ignored'> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const subscription = await this.deps.store.getSubscription(firing.subject);
@@ -231,7 +248,14 @@ export class PresenceService {
       await this.deps.timers.arm({ rule: REFRESH_TIMER_RULE, subject: subscription.subscriptionId, version, at: Math.max(outcome.nextCheckAt, now + 1000) });
       const updated = await this.deps.store.updateSubscription(
         subscription,
-        { state: outcome.state, reason: outcome.reason ?? null, attempts: outcome.attempts, timerVersion: version },
+        {
+          state: outcome.state,
+          reason: outcome.reason ?? null,
+          attempts: outcome.attempts,
+          timerVersion: version,
+          // A healthy check is the server's refresh (SPEC §5): a new lifetime, in the same write as the next timer.
+          ...(outcome.expiresAt !== undefined ? { expiresAt: outcome.expiresAt } : {}),
+        },
         now,
       );
       if (!updated) continue; // a command changed it meanwhile: decide again from the new state
@@ -249,21 +273,38 @@ export class PresenceService {
       if (hasExpired(current, now)) {
         if (await this.terminate(current, expiryReason(current))) throw new GoneError(`subscription ${subscriptionId} has expired; subscribe anew`);
       } else {
-        const all = targetsAfterAdding(current.targets, targets);
+        const all = targetsAfterAdding(current.targets, targets, this.quotas.maxTargetsPerSubscription);
         const added = all.filter((uri) => !current!.targets.includes(uri));
+        if (added.length > 0) {
+          const others = (await this.deps.store.listSubscriptionsOf(identity.uri)).filter((held) => held.subscriptionId !== subscriptionId && isLive(held, now));
+          assertMayWatch(holdings([...others, current]), added.length, this.quotas);
+        }
         const change = { ...this.renewal(current, now), ...(current.connectionId ? {} : { connectionId }) };
         if (await this.deps.store.addTargets(current, added, change, now)) {
-          // Read back for the seq before reading the snapshot, so every later notification is above it.
+          // Read back (the index items are written): the snapshot is read after them, so a change is in it or notified.
           const after = await this.deps.store.getSubscription(subscriptionId);
           if (!after) throw new NotFoundError(`no subscription ${subscriptionId}`);
           if (after.state !== current.state) await this.announce(after);
-          return this.activeView(after, await this.snapshot(targets), after.seq);
+          return this.activeView(after, await this.snapshot(targets));
         }
       }
       current = await this.deps.store.getSubscription(subscriptionId);
     }
     if (!current) throw new NotFoundError(`no subscription ${subscriptionId}`);
     throw new UnavailableError('the subscription kept changing; retry', 200);
+  }
+
+  /** A subscribe answered by an existing subscription: renewed (as a refresh by its owner), with every target's presence. */
+  private async reuse(seen: Subscription, now: number): Promise<ActiveSubscriptionView | undefined> {
+    const renewedSubscription = await this.deps.store.updateSubscription(seen, this.renewal(seen, now), now);
+    // It changed meanwhile (a refresh, a termination): this subscribe goes on as a new subscription.
+    if (!renewedSubscription) return undefined;
+    if (renewedSubscription.state !== seen.state) await this.announce(renewedSubscription);
+    return this.activeView(renewedSubscription, await this.snapshot(renewedSubscription.targets));
+  }
+
+  private get quotas(): PresenceQuotas {
+    return this.deps.quotas ?? DEFAULT_PRESENCE_QUOTAS;
   }
 
   private async refreshOne(seen: Subscription, connectionId: string): Promise<SubscriptionView> {
@@ -300,7 +341,7 @@ export class PresenceService {
       settled = (await this.deps.store.updateSubscription(renewedSubscription, change, now)) ?? renewedSubscription;
     }
     if (settled.state !== before.state || settled.reason !== before.reason) await this.announce(settled);
-    return this.activeView(settled, read.targets, renewedSubscription.seq);
+    return this.activeView(settled, read.targets);
   }
 
   private async resumeOne(listed: Subscription, connectionId: string, liveness: Map<string, Promise<boolean>>): Promise<SubscriptionView | undefined> {
@@ -319,7 +360,7 @@ export class PresenceService {
         const updated = await this.deps.store.updateSubscription(current, { ...this.renewal(current, now), connectionId }, now);
         if (updated) {
           if (updated.state !== current.state) await this.announce(updated);
-          return this.activeView(updated, await this.snapshot(updated.targets), updated.seq);
+          return this.activeView(updated, await this.snapshot(updated.targets));
         }
       }
       current = await this.deps.store.getSubscription(listed.subscriptionId);
@@ -420,9 +461,13 @@ export class PresenceService {
   }
 
   /**
-   * Notifies every subscription watching `uri`: the index is read one page at a time, each subscription's
-   * seq is numbered (+1) and the notification posted to its connection. Connections found gone are cleaned
-   * afterwards, which recomputes their owners' presence in turn.
+   * Notifies every subscription watching `uri` of the aggregate's new version (SPEC §5: every change, to every
+   * subscription watching; a subscriber that sees the version jump knows it missed one). Writes nothing per
+   * subscriber: the index is read one page at a time and the page's subscriptions in one batch read, each live one
+   * gets the notification on its connection. What the read shows decides the rest, lazily: index items of
+   * subscriptions gone or ended are deleted in one batch (once: they are not read again), a subscription past its
+   * deadline whose refresh timer was lost is terminated (once, announced: it never goes quiet), a detached one waits
+   * for `session.resume`. Connections found gone are cleaned afterwards, which recomputes their owners' presence.
    */
   private async fanout(uri: string, record: PresenceRecord): Promise<void> {
     const gone = new Map<string, string>();
@@ -430,21 +475,37 @@ export class PresenceService {
     let cursor: string | undefined;
     do {
       const page = await this.deps.store.watchersPage(uri, cursor);
+      const subscriptions = page.subscriptionIds.length > 0 ? await this.deps.store.getSubscriptions(page.subscriptionIds) : new Map<string, Subscription>();
+      const now = this.deps.clock.now();
+      const orphans = page.subscriptionIds.filter((id) => {
+        const subscription = subscriptions.get(id);
+        return !subscription || subscription.state === 'terminated' || !subscription.targets.includes(uri);
+      });
       await inParallel(page.subscriptionIds, this.deps.concurrency, async (subscriptionId) => {
+        const subscription = subscriptions.get(subscriptionId);
+        if (!subscription || orphans.includes(subscriptionId)) return;
         try {
-          const numbered = await this.deps.store.nextSeq(subscriptionId, uri, this.deps.clock.now());
-          if (numbered.kind === 'orphan') return this.deps.store.removeWatch(uri, subscriptionId);
-          if (numbered.kind === 'inactive') return;
-          const { subscription } = numbered;
-          const connectionId = subscription.connectionId!;
-          const event = serverEvent('presence.notify', { subscriptionId, seq: subscription.seq, uri, presence: record.presence, version: record.version });
-          const report = await this.deps.delivery.toConnections([connectionId], event);
-          if (report.removed > 0) gone.set(connectionId, subscription.ownerUri);
+          // The clock decides, not the timer: one whose refresh timer was lost (Scheduler gave up) ends visibly here.
+          if (hasExpired(subscription, now)) {
+            await this.terminate(subscription, expiryReason(subscription));
+            return;
+          }
+          if (!subscription.connectionId) return; // detached: its owner's session.resume brings a full snapshot
+          const event = serverEvent('presence.notify', { subscriptionId, uri, presence: record.presence, version: record.version });
+          const report = await this.deps.delivery.toConnections([subscription.connectionId], event);
+          if (report.removed > 0) gone.set(subscription.connectionId, subscription.ownerUri);
         } catch (error) {
           // One subscriber's failure must not stop the others'; it is raised once all were tried.
           failure ??= error;
         }
       });
+      if (orphans.length > 0) {
+        try {
+          await this.deps.store.removeWatchesOf(uri, orphans);
+        } catch (error) {
+          failure ??= error;
+        }
+      }
       cursor = page.cursor;
     } while (cursor);
     for (const [connectionId, ownerUri] of gone) await this.endpointGone(ownerUri, connectionId);
@@ -485,16 +546,15 @@ export class PresenceService {
 
   private async viewOf(subscription: Subscription): Promise<SubscriptionView> {
     if (subscription.state === 'terminated') return terminatedView(subscription);
-    return this.activeView(subscription, await this.snapshot(subscription.targets), subscription.seq);
+    return this.activeView(subscription, await this.snapshot(subscription.targets));
   }
 
-  private activeView(subscription: Subscription, targets: TargetPresence[], seq: number): ActiveSubscriptionView {
+  private activeView(subscription: Subscription, targets: TargetPresence[]): ActiveSubscriptionView {
     return {
       subscriptionId: subscription.subscriptionId,
       state: subscription.state === 'terminating' ? 'terminating' : 'subscribed',
       ...(subscription.reason ? { reason: subscription.reason } : {}),
       expiresAt: subscription.expiresAt,
-      seq,
       targets,
     };
   }
@@ -534,6 +594,15 @@ export class PresenceService {
       // Left armed, it fires, finds the subscription gone and is ignored.
     }
   }
+}
+
+/** Counts toward the quotas: not terminated and not past its deadline (one past it is ended by the next look at it). */
+function isLive(subscription: Subscription, now: number): boolean {
+  return subscription.state !== 'terminated' && !hasExpired(subscription, now);
+}
+
+function holdings(subscriptions: readonly Subscription[]): PresenceHoldings {
+  return { subscriptions: subscriptions.length, watchedTargets: subscriptions.reduce((sum, held) => sum + held.targets.length, 0) };
 }
 
 function terminatedView(subscription: Subscription): TerminatedSubscriptionView {

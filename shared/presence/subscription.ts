@@ -14,23 +14,22 @@ export interface Subscription {
   readonly state: SubscriptionState;
   /** Why it is terminating or terminated. */
   readonly reason?: TerminationReason;
-  /** The number of the last `presence.notify` sent on it; +1 per notification. */
-  readonly seq: number;
-  /** It ends here unless refreshed by its owner (subscribe, refresh or resume). */
+  /** It ends here unless refreshed: by its owner (subscribe, refresh or resume) or by a healthy server check. */
   readonly expiresAt: number;
   readonly createdAt: number;
   /** The version of the refresh timer now armed; a firing of another version is stale. */
   readonly timerVersion: number;
   /** Consecutive failed refreshes. */
   readonly attempts: number;
-  /** Bumped by every change but `seq`, for conditional writes. */
+  /** Bumped by every change, for conditional writes. */
   readonly rev: number;
 }
 
 export type SubscriptionState = 'subscribed' | 'terminating' | 'terminated';
 
 /**
- * - `expired`: not refreshed within PRESENCE_SUBSCRIPTION_SECONDS;
+ * - `expired`: not refreshed within PRESENCE_SUBSCRIPTION_SECONDS (neither by its owner nor by a server check, e.g.
+ *   its refresh timer fired too late);
  * - `subscriberGone`: the subscriber's connection is gone (closed, or vanished without `$disconnect`) and it
  *   did not come back (`session.resume`) through the retries;
  * - `targetGone`: a target could not be reached: its presence or its endpoints could not be read;
@@ -42,7 +41,7 @@ export type TerminationReason = 'expired' | 'subscriberGone' | 'targetGone' | 'u
 export interface SubscriptionPolicy {
   /** PRESENCE_SUBSCRIPTION_SECONDS. */
   readonly lifetimeMs: number;
-  /** The scheduled server refresh runs this often (half the lifetime: twice per life). */
+  /** The scheduled server refresh runs this often (half the lifetime: twice per life, each renewing it). */
   readonly checkIntervalMs: number;
   /** The first retry's delay; each next one doubles, up to the check interval. */
   readonly retryBaseMs: number;
@@ -102,6 +101,8 @@ export type RefreshOutcome =
       readonly state: 'subscribed' | 'terminating';
       readonly reason?: TerminationReason;
       readonly attempts: number;
+      /** A healthy check renews the subscription (the server's own refresh): its new deadline. */
+      readonly expiresAt?: number;
       /** When the server refreshes it next: a retry, the next check, or its expiry, whichever comes first. */
       readonly nextCheckAt: number;
       /** Whether the subscriber must be told (the state or its reason changed). */
@@ -109,16 +110,21 @@ export type RefreshOutcome =
     };
 
 /**
- * The failure rule of SPEC §5: a refresh that cannot reach the subscriber or a target moves the
- * subscription to `terminating` and retries with backoff; after `maxRetries` failed retries it is
- * `terminated` with that reason. A successful refresh brings a terminating subscription back.
+ * The refresh rules of SPEC §5. The server refreshes subscriptions on a schedule: a check that reaches the
+ * subscriber and every target renews the subscription for a lifetime, so one whose subscriber stays connected
+ * and whose targets stay readable stays `subscribed` as long as its connection lives; a successful check also
+ * brings a terminating subscription back. A check that cannot reach the subscriber or a target renews nothing,
+ * moves the subscription to `terminating` and retries with backoff; after `maxRetries` failed retries it is
+ * `terminated` with that reason.
  */
 export function afterRefresh(subscription: Subscription, check: RefreshCheck, now: number, policy: SubscriptionPolicy): RefreshOutcome {
   if (check.ok) {
+    const expiresAt = Math.max(subscription.expiresAt, now + policy.lifetimeMs);
     return {
       state: 'subscribed',
       attempts: 0,
-      nextCheckAt: Math.min(subscription.expiresAt, now + policy.checkIntervalMs),
+      expiresAt,
+      nextCheckAt: Math.min(expiresAt, now + policy.checkIntervalMs),
       announce: subscription.state !== 'subscribed',
     };
   }

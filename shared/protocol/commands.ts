@@ -2,9 +2,21 @@ import { z } from 'zod';
 import { sipUri } from '../auth/identity';
 import { availabilities } from '../presence/presence';
 import { associationRoles, roomPrivacies, roomTypes } from '../chat/room';
+import { MAX_RESUME_ROOMS } from './limits';
 
-const id = z.string().min(1).max(128);
-const clientId = z.string().min(1).max(128);
+/** Server-made ids are under 40 characters; 64 keeps lists of them within one 32 KB frame (limits.ts). */
+const id = z.string().min(1).max(64);
+/**
+ * `#` separates the parts of the store's keys (`IDEM#{uri}#{command}#…#{clientId}`): a client id holding one
+ * could name another command's key, so it is refused rather than escaped (docs/protocol.md, "Reserved characters").
+ */
+const clientId = z.string().min(1).max(128).refine((value) => !value.includes('#'), "must not contain '#' (reserved)");
+/** A category name: `#` separates key parts and `*` names the directory of every category, so both are reserved. */
+const categoryName = z
+  .string()
+  .min(1)
+  .max(128)
+  .refine((value) => !value.includes('#') && !value.includes('*'), "must not contain '#' or '*' (reserved)");
 const cursor = z.string().min(1).max(1024);
 
 /**
@@ -33,16 +45,19 @@ export const commandSchemas = {
     admission: z.enum(['invited', 'organization', 'anyone']).default('organization'),
     autoPromote: z.enum(['scheduledPresenters', 'organization', 'anyone']).default('organization'),
     pstnLobbyBypass: z.boolean().default(true),
-    invitees: z.array(sipUri).max(1000).default([]),
-    presenters: z.array(sipUri).max(100).default([]),
+    invitees: z.array(sipUri).max(180).default([]),
+    presenters: z.array(sipUri).max(20).default([]),
     static: z.boolean().default(false),
+    /** With `static: true`: give the user's static meeting space a new id (the old one is deleted). */
+    reset: z.boolean().optional(),
     /** Epoch milliseconds or an ISO 8601 date-time. */
-    expiresAt: z.union([z.number().int().positive(), z.iso.datetime({ offset: true }).transform((value) => Date.parse(value))]).optional(),
+    expiresAt: z.union([z.number().int().positive(), z.iso.datetime({ offset: true }).max(64).transform((value) => Date.parse(value))]).optional(),
     clientId: clientId.optional(),
   }),
   'conf.join': z.object({ confId: id }),
   'conf.leave': z.object({ confId: id }),
-  'conf.get': z.object({ confId: id }),
+  /** `rosterCursor`: the rest of a roster cut to one frame (issue 17 item 2). */
+  'conf.get': z.object({ confId: id, rosterCursor: cursor.optional() }),
   'conf.update': z
     .object({
       confId: id,
@@ -64,9 +79,9 @@ export const commandSchemas = {
     confId: id,
     title: z.string().min(1).max(256),
     kind: z.enum(['link', 'document']),
-    body: z.string().min(1).max(16 * 1024),
+    body: z.string().min(1).max(4000),
   }),
-  'conf.content.list': z.object({ confId: id }),
+  'conf.content.list': z.object({ confId: id, cursor: cursor.optional() }),
   'admin.deleteUser': z.object({ uri: sipUri }),
   'im.typing': z.object({ conversationId: id }),
   'im.keepalive': z.object({ conversationId: id }),
@@ -100,23 +115,30 @@ export const commandSchemas = {
   'presence.refresh': z.object({ subscriptionId: id.optional() }),
   'presence.unsubscribe': z.object({ subscriptionId: id }),
   /** `since`: room id → the last seq seen; each followed room answers what came after it. */
-  'session.resume': z.object({ since: z.record(id, z.number().int().min(0)).optional() }),
+  'session.resume': z.object({
+    since: z
+      .record(id, z.number().int().min(0))
+      .refine((since) => Object.keys(since).length <= MAX_RESUME_ROOMS, `at most ${MAX_RESUME_ROOMS} rooms per session.resume`)
+      .optional(),
+    /** The previous answer's `cursor`: the next followed rooms (issue 17 item 2: one answer is one frame). */
+    cursor: cursor.optional(),
+  }),
 
   // Persistent chat (SPEC §6): rooms, then the XCCOS-named commands.
   'admin.category.put': z.object({
-    category: z.string().min(1).max(128),
+    category: categoryName,
     /** SIP URIs, domains (`contoso.com`) or `*`. */
-    creators: z.array(z.string().min(1).max(256)).max(500),
+    creators: z.array(z.string().min(1).max(128)).max(32),
   }),
   'room.create': z.object({
     name: z.string().trim().min(1).max(256),
     description: z.string().max(1024).default(''),
-    category: z.string().min(1).max(128).default('general'),
+    category: categoryName.default('general'),
     privacy: z.enum(roomPrivacies).default('open'),
     type: z.enum(roomTypes).default('normal'),
-    members: z.array(sipUri).max(500).default([]),
-    managers: z.array(sipUri).max(100).default([]),
-    presenters: z.array(sipUri).max(100).default([]),
+    members: z.array(sipUri).max(120).default([]),
+    managers: z.array(sipUri).max(20).default([]),
+    presenters: z.array(sipUri).max(20).default([]),
     clientId: clientId.optional(),
   }),
   'room.update': z
@@ -126,9 +148,9 @@ export const commandSchemas = {
       description: z.string().max(1024).optional(),
       privacy: z.enum(roomPrivacies).optional(),
       type: z.enum(roomTypes).optional(),
-      members: z.array(sipUri).max(500).optional(),
-      managers: z.array(sipUri).min(1).max(100).optional(),
-      presenters: z.array(sipUri).max(100).optional(),
+      members: z.array(sipUri).max(120).optional(),
+      managers: z.array(sipUri).min(1).max(20).optional(),
+      presenters: z.array(sipUri).max(20).optional(),
     })
     .superRefine((args, context) => {
       const { roomId: _roomId, ...changes } = args;
@@ -138,20 +160,20 @@ export const commandSchemas = {
     }),
   'room.delete': z.object({ roomId: id }),
   'room.invite': z.object({ roomId: id, uris: z.array(sipUri).min(1).max(100) }),
-  'chat.getassociations': z.object({ role: z.enum(associationRoles).default('member') }),
+  'chat.getassociations': z.object({ role: z.enum(associationRoles).default('member'), cursor: cursor.optional() }),
   'chat.chansrch': z.object({
     query: z.string().max(256).default(''),
-    category: z.string().min(1).max(128).optional(),
+    category: categoryName.optional(),
     limit: z.number().int().min(1).max(100).default(50),
     cursor: cursor.optional(),
   }),
   'chat.join': z.object({ roomId: id }),
-  'chat.bjoin': z.object({ roomIds: z.array(id).min(1).max(100) }),
+  'chat.bjoin': z.object({ roomIds: z.array(id).min(1).max(64) }),
   'chat.part': z.object({ roomId: id }),
   'chat.bccontext': z.object({ roomId: id, before: cursor.optional(), limit: z.number().int().min(1).max(100).optional() }),
   'chat.grpchat': z.object({ roomId: id, text: z.string().min(1, 'must not be empty'), clientMsgId: clientId.optional(), fileId: id.optional() }),
   'chat.getinv': z.object({}),
-  'chat.search': z.object({ roomId: id, query: z.string().min(1).max(256), limit: z.number().int().min(1).max(100).default(20) }),
+  'chat.search': z.object({ roomId: id, query: z.string().min(1).max(256), limit: z.number().int().min(1).max(100).default(20), cursor: cursor.optional() }),
   /** `size` is checked against CHAT_MAX_FILE_BYTES by the handler (413), and signed into the upload URL. */
   'chat.file.upload': z.object({
     roomId: id,

@@ -1,4 +1,4 @@
-import type { ChatMessage, Invitation } from '../chat/ports';
+import type { ChatMessage, Invitation, RemovalReason } from '../chat/ports';
 import type { ConferencePolicy, DeactivationReason, LobbyEntry, Participant, RosterEntry } from '../conference/conference';
 import type { Conversation, EndReason, ImMessage } from '../conversation/conversation';
 import type { SendResult } from '../conversation/ports';
@@ -32,13 +32,16 @@ export interface ServerEventPayloads {
   'conf.deactivated': { readonly confId: string; readonly reason: DeactivationReason; readonly activationInstance: string };
 
   // shared/presence/service.ts
-  'presence.notify': { readonly subscriptionId: string; readonly seq: number; readonly uri: string } & PresenceRecord;
+  /** No `seq` (SPEC §5): every change of a user's aggregate is one version and is notified to every subscription watching them. */
+  'presence.notify': { readonly subscriptionId: string; readonly uri: string } & PresenceRecord;
   /** `announce`: `reason` only when there is one, `expiresAt` unless terminated. */
   'presence.subscriptionState': Pick<Subscription, 'subscriptionId' | 'state'> & { readonly reason?: TerminationReason; readonly expiresAt?: number };
 
   // shared/chat/service.ts: the stored values, spread.
   'chat.message': ChatMessage;
   'chat.invitation': Invitation;
+  /** `updateRoom` / `deleteRoom`: the user no longer follows the room (they may not read it now, or it is gone). */
+  'chat.removed': { readonly roomId: string; readonly reason: RemovalReason };
 }
 
 export type ServerEventName = keyof ServerEventPayloads;

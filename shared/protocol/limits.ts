@@ -1,2 +1,12 @@
-/** API Gateway's WebSocket message limit: larger frames are refused (close 1009) before any handler runs. */
-export const MAX_FRAME_BYTES = 128 * 1024;
+/**
+ * API Gateway's WebSocket frame limit for a client frame: 32 KB, i.e. 32,768 bytes of frame payload. A larger
+ * frame is refused (close 1009) before any handler runs, so every command's caps fit in it (commands.ts;
+ * test/unit/protocol/frame-budget.test.ts builds the largest valid command of every action).
+ */
+export const MAX_FRAME_BYTES = 32 * 1024;
+
+/** API Gateway's message payload limit: the largest server frame (`postToConnection`, a route response): 128 KB. */
+export const MAX_SERVER_FRAME_BYTES = 128 * 1024;
+
+/** `session.resume`'s `since`: rooms per frame, so the largest one fits in MAX_FRAME_BYTES. */
+export const MAX_RESUME_ROOMS = 56;

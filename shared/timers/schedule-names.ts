@@ -3,12 +3,14 @@ import type { TimerFiring } from '../ports';
 
 /**
  * The schedule of a timer: one name per rule, subject and version, so a timer re-armed while its
- * predecessor is firing never collides with the predecessor's own delete-after-completion.
- * Scheduler names are at most 64 characters of [0-9a-zA-Z-_.].
+ * predecessor is firing never collides with the predecessor's own delete-after-completion (callers re-arm
+ * under a version other than the firing's). Scheduler names are at most 64 characters of [0-9a-zA-Z-_.]:
+ * subject and version are hashed with the rule, so the name's length does not grow with the version (a
+ * static meeting space's `stateVersion` grows forever). The rule stays readable for operators.
  */
 export function scheduleName(timer: TimerFiring): string {
-  const subjectHash = createHash('sha256').update(timer.subject).digest('hex').slice(0, 32);
-  const name = `${timer.rule}--${subjectHash}--${timer.version}`;
+  const hash = createHash('sha256').update(JSON.stringify([timer.rule, timer.subject, timer.version])).digest('hex').slice(0, 32);
+  const name = `${timer.rule}--${hash}`;
   if (!/^[0-9a-zA-Z_.-]{1,64}$/.test(name)) throw new Error(`timer rule '${timer.rule}' makes an invalid schedule name`);
   return name;
 }

@@ -126,6 +126,22 @@ describe('UcClient (against a scripted socket)', () => {
     expect(client.connectionState).toBe('open');
   });
 
+  test('a resume answered in pages (issue 17 item 2: one answer is one frame) follows its cursor until every room is in', async () => {
+    start();
+    const connected = client.connect();
+    const first = await server.socketNumber(1);
+    first.accept();
+    const resume = await server.frame('session.resume', first);
+    first.answer(resume, 200, { presence: { subscriptions: [] }, rooms: [{ roomId: 'r1', name: 'R1', lastSeq: 1, messages: [] }], cursor: 'c1' });
+    const next = await server.frame('session.resume', first);
+    expect(next.cursor).toBe('c1');
+    first.answer(next, 200, { rooms: [{ roomId: 'r2', name: 'R2', lastSeq: 2, messages: [] }] });
+    const answer = await connected;
+    expect(answer.rooms?.map((room) => room.roomId)).toEqual(['r1', 'r2']);
+    expect(answer.cursor).toBeUndefined();
+    expect(client.lastSeqByRoom()).toEqual({ r1: 1, r2: 2 });
+  });
+
   test('a resume that answers `more` reads the rest from history before going on', async () => {
     start();
     const connected = client.connect();
@@ -239,23 +255,93 @@ describe('UcClient (against a scripted socket)', () => {
       subscriptionId: 's1',
       state: 'subscribed',
       expiresAt: 1,
-      seq: 0,
       targets: [{ uri: 'sip:bob@contoso.com', presence: { availability: 'online' }, version: 1 }],
     });
     await subscribed;
-    server.current.event('presence.notify', { subscriptionId: 's1', seq: 1, uri: 'sip:bob@contoso.com', presence: { availability: 'busy' }, version: 2 });
-    server.current.event('presence.notify', { subscriptionId: 's1', seq: 3, uri: 'sip:bob@contoso.com', presence: { availability: 'away' }, version: 4 });
-    expect(gaps).toEqual([{ subscriptionId: 's1', expected: 2, received: 3 }]);
+    server.current.event('presence.notify', { subscriptionId: 's1', uri: 'sip:bob@contoso.com', presence: { availability: 'busy' }, version: 2 });
+    server.current.event('presence.notify', { subscriptionId: 's1', uri: 'sip:bob@contoso.com', presence: { availability: 'away' }, version: 4 });
+    expect(gaps).toEqual([{ subscriptionId: 's1', uri: 'sip:bob@contoso.com', expected: 3, received: 4 }]);
     const refresh = await server.frame('presence.refresh');
     expect(refresh.subscriptionId).toBe('s1');
     server.current.answer(refresh, 200, {
-      subscriptions: [{ subscriptionId: 's1', state: 'subscribed', expiresAt: 2, seq: 3, targets: [{ uri: 'sip:bob@contoso.com', presence: { availability: 'away' }, version: 4 }] }],
+      subscriptions: [{ subscriptionId: 's1', state: 'subscribed', expiresAt: 2, targets: [{ uri: 'sip:bob@contoso.com', presence: { availability: 'away' }, version: 4 }] }],
     });
-    // A late notification older than the snapshot changes nothing.
-    server.current.event('presence.notify', { subscriptionId: 's1', seq: 2, uri: 'sip:bob@contoso.com', presence: { availability: 'doNotDisturb' }, version: 3 });
-    await until(() => client.presence.subscriptionSeq('s1') === 3, 'the refresh applied');
+    // A late notification older than what is held changes nothing, and is no gap.
+    server.current.event('presence.notify', { subscriptionId: 's1', uri: 'sip:bob@contoso.com', presence: { availability: 'doNotDisturb' }, version: 3 });
     expect(client.presence.get('sip:bob@contoso.com')).toMatchObject({ presence: { availability: 'away' }, version: 4 });
     expect(changes.map((change) => change.presence.availability)).toEqual(['online', 'busy', 'away']);
+  });
+
+  test('a subscription that ends unexpectedly is subscribed again, with backoff while its replacements keep ending; one the owner ended is not', async () => {
+    start({ resubscribe: { initialDelayMs: 40, maxDelayMs: 1000 } });
+    const connected = client.connect();
+    await server.acceptAndResume();
+    await connected;
+    const resubscribed = collect('presence.resubscribed');
+    const active = (subscriptionId: string, uri: string, version = 1) => ({
+      subscriptionId,
+      state: 'subscribed',
+      expiresAt: 1,
+      targets: [{ uri, presence: { availability: 'online' }, version }],
+    });
+    const first = client.request('presence.subscribe', { targets: ['sip:bob@contoso.com'] });
+    server.current.answer(await server.frame('presence.subscribe'), 200, active('s1', 'sip:bob@contoso.com'));
+    await first;
+    // Targets added later are part of what is subscribed again.
+    const added = client.request('presence.subscribe', { subscriptionId: 's1', targets: ['sip:carol@contoso.com'] });
+    server.current.answer(await server.frame('presence.subscribe'), 200, active('s1', 'sip:carol@contoso.com'));
+    await added;
+
+    server.current.event('presence.subscriptionState', { subscriptionId: 's1', state: 'terminated', reason: 'targetGone' });
+    const endedAt = Date.now();
+    const again = await server.frame('presence.subscribe');
+    const firstWait = Date.now() - endedAt;
+    expect(again).toMatchObject({ targets: ['sip:bob@contoso.com', 'sip:carol@contoso.com'] });
+    expect(again.subscriptionId).toBeUndefined();
+    expect(again.clientId).toEqual(expect.any(String));
+    server.current.answer(again, 200, active('s2', 'sip:bob@contoso.com', 2));
+    await until(() => resubscribed.length === 1, 'presence.resubscribed');
+    expect(resubscribed[0]).toEqual({ previousSubscriptionId: 's1', subscriptionId: 's2', reason: 'targetGone', targets: ['sip:bob@contoso.com', 'sip:carol@contoso.com'] });
+
+    // The replacement ends at once too: the next wait is longer (40 ms doubled, with jitter: at least 40 ms).
+    server.current.event('presence.subscriptionState', { subscriptionId: 's2', state: 'terminated', reason: 'targetGone' });
+    const secondEndedAt = Date.now();
+    const third = await server.frame('presence.subscribe');
+    expect(Date.now() - secondEndedAt).toBeGreaterThanOrEqual(40);
+    expect(firstWait).toBeGreaterThanOrEqual(20);
+    server.current.answer(third, 200, active('s3', 'sip:bob@contoso.com', 3));
+    await until(() => resubscribed.length === 2, 'the second presence.resubscribed');
+
+    // Ended by its owner: nothing is subscribed again.
+    const ended = client.request('presence.unsubscribe', { subscriptionId: 's3' });
+    server.current.event('presence.subscriptionState', { subscriptionId: 's3', state: 'terminated', reason: 'unsubscribed' });
+    server.current.answer(await server.frame('presence.unsubscribe'), 200, { subscriptionId: 's3', state: 'terminated', reason: 'unsubscribed', uris: ['sip:bob@contoso.com'] });
+    await ended;
+    // Nothing to wait for: the absence of a frame, over longer than any backoff this client could have chosen.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(server.current.sent.filter((frame) => frame.action === 'presence.subscribe')).toHaveLength(4);
+  });
+
+  test('a subscription reported terminated by session.resume after a reconnect (subscriberGone) is subscribed again', async () => {
+    start({ resubscribe: { initialDelayMs: 10, maxDelayMs: 100 } });
+    const connected = client.connect();
+    await server.acceptAndResume();
+    await connected;
+    const first = client.request('presence.subscribe', { targets: ['sip:bob@contoso.com'] });
+    server.current.answer(await server.frame('presence.subscribe'), 200, {
+      subscriptionId: 's1',
+      state: 'subscribed',
+      expiresAt: 1,
+      targets: [{ uri: 'sip:bob@contoso.com', presence: { availability: 'online' }, version: 1 }],
+    });
+    await first;
+    server.current.drop();
+    const second = await server.socketNumber(2);
+    second.accept();
+    second.answer(await server.frame('session.resume', second), 200, {
+      presence: { subscriptions: [{ subscriptionId: 's1', state: 'terminated', reason: 'subscriberGone', uris: ['sip:bob@contoso.com'] }] },
+    });
+    expect(await server.frame('presence.subscribe', second)).toMatchObject({ targets: ['sip:bob@contoso.com'] });
   });
 
   test('close() rejects what is waiting and stops reconnecting', async () => {

@@ -64,7 +64,7 @@ const answers = {
   // functions/session.ts: `rooms` only when the user follows any; `more` is only ever written `more: true`.
   'session.resume': accepts<
     CommandResult<'session.resume'>,
-    { presence: Answer<PresenceService['resume']>; rooms?: With<Answer<ChatService['resume']>[number], { more?: true }>[] }
+    { presence: Answer<PresenceService['resume']>; rooms?: Answer<ChatService['resume']>['rooms']; cursor?: string }
   >(),
 
   'admin.category.put': accepts<CommandResult<'admin.category.put'>, Answer<ChatService['putCategory']>>(),
@@ -113,6 +113,7 @@ const events = {
   'presence.subscriptionState': accepts<ServerEvents['presence.subscriptionState'], Sent<'presence.subscriptionState'>>(),
   'chat.message': accepts<ServerEvents['chat.message'], Sent<'chat.message'>>(),
   'chat.invitation': accepts<ServerEvents['chat.invitation'], Sent<'chat.invitation'>>(),
+  'chat.removed': accepts<ServerEvents['chat.removed'], Sent<'chat.removed'>>(),
 } satisfies Record<ServerEventName | SentEventName, true>;
 
 /** An event's payload on the wire, as the server's map types it. */

@@ -35,42 +35,54 @@ describe('RoomSequence', () => {
   });
 });
 
-describe('PresenceTracker (docs/protocol.md, Ordering and gaps)', () => {
+describe('PresenceTracker (docs/protocol.md, Ordering and gaps): gaps by the target’s version', () => {
   const uri = 'sip:bob@contoso.com';
-  const snapshot = (seq: number, version: number) =>
-    ({ subscriptionId: 's', state: 'subscribed', expiresAt: 0, seq, targets: [{ uri, presence: { availability: 'online' }, version }] }) as const;
+  const snapshot = (version: number, subscriptionId = 's') =>
+    ({ subscriptionId, state: 'subscribed', expiresAt: 0, targets: [{ uri, presence: { availability: 'online' }, version }] }) as const;
 
-  test('seq = last + 1 is applied', () => {
+  test('version = held + 1 is the next change: applied', () => {
     const tracker = new PresenceTracker();
-    tracker.snapshot(snapshot(0, 1));
-    expect(tracker.notify('s', 1, uri, { availability: 'busy' }, 2)).toEqual({ kind: 'apply', changed: true });
-    expect(tracker.get(uri)?.presence.availability).toBe('busy');
+    tracker.snapshot(snapshot(1));
+    expect(tracker.notify('s', uri, { availability: 'busy' }, 2)).toEqual({ kind: 'apply' });
+    expect(tracker.get(uri)).toMatchObject({ presence: { availability: 'busy' }, version: 2 });
   });
 
-  test('a larger seq is a gap', () => {
+  test('a version jump is a gap (a change was missed); the notification is applied all the same', () => {
     const tracker = new PresenceTracker();
-    tracker.snapshot(snapshot(4, 1));
-    expect(tracker.notify('s', 7, uri, { availability: 'away' }, 3)).toEqual({ kind: 'gap', expected: 5, received: 7, changed: true });
+    tracker.snapshot(snapshot(4));
+    expect(tracker.notify('s', uri, { availability: 'away' }, 7)).toEqual({ kind: 'gap', uri, expected: 5, received: 7 });
+    expect(tracker.get(uri)?.version).toBe(7);
   });
 
-  test('a seq not above the snapshot is stale and dropped', () => {
+  test('a version not above the one held is stale and dropped (crossing notifications, a newer snapshot)', () => {
     const tracker = new PresenceTracker();
-    tracker.snapshot(snapshot(4, 5));
-    expect(tracker.notify('s', 4, uri, { availability: 'away' }, 9)).toEqual({ kind: 'stale' });
-    expect(tracker.get(uri)?.version).toBe(5);
+    tracker.snapshot(snapshot(5));
+    expect(tracker.notify('s', uri, { availability: 'away' }, 5)).toEqual({ kind: 'stale' });
+    expect(tracker.notify('s', uri, { availability: 'away' }, 4)).toEqual({ kind: 'stale' });
+    expect(tracker.get(uri)).toMatchObject({ presence: { availability: 'online' }, version: 5 });
   });
 
-  test('notifications that cross: only a higher version is kept', () => {
+  test('two subscriptions watching one target: the second copy of a change is stale, not a gap', () => {
     const tracker = new PresenceTracker();
-    tracker.snapshot(snapshot(0, 5));
-    expect(tracker.notify('s', 1, uri, { availability: 'away' }, 4)).toEqual({ kind: 'apply', changed: false });
-    expect(tracker.get(uri)?.presence.availability).toBe('online');
+    tracker.snapshot(snapshot(1, 's'));
+    tracker.snapshot(snapshot(1, 't'));
+    expect(tracker.notify('s', uri, { availability: 'busy' }, 2)).toEqual({ kind: 'apply' });
+    expect(tracker.notify('t', uri, { availability: 'busy' }, 2)).toEqual({ kind: 'stale' });
   });
 
-  test('a terminated subscription is forgotten', () => {
+  test('before any snapshot of the target, a notification is unknown: applied if newer, a baseline from then on', () => {
     const tracker = new PresenceTracker();
-    tracker.snapshot(snapshot(3, 1));
+    expect(tracker.notify('s', uri, { availability: 'busy' }, 6)).toEqual({ kind: 'unknown', changed: true });
+    tracker.snapshot(snapshot(5));
+    expect(tracker.get(uri)?.version).toBe(6);
+    expect(tracker.notify('s', uri, { availability: 'away' }, 7)).toEqual({ kind: 'apply' });
+  });
+
+  test('a terminated subscription is forgotten: its targets are no baseline for gaps any more', () => {
+    const tracker = new PresenceTracker();
+    tracker.snapshot(snapshot(3));
     tracker.snapshot({ subscriptionId: 's', state: 'terminated', reason: 'expired', uris: [uri] });
-    expect(tracker.subscriptionSeq('s')).toBeUndefined();
+    expect(tracker.watchedBy('s')).toBeUndefined();
+    expect(tracker.notify('s2', uri, { availability: 'away' }, 9)).toEqual({ kind: 'unknown', changed: true });
   });
 });

@@ -38,8 +38,8 @@ describe('loadConfig', () => {
       SCHEDULE_GROUP: 'uc-timers',
       COMPLIANCE_EXPORT_DIR: '.data/compliance',
       CONNECTION_TTL_SECONDS: 7200,
-      IM_MAX_MESSAGE_BYTES: 16384,
-      CHAT_MAX_MESSAGE_BYTES: 16384,
+      IM_MAX_MESSAGE_BYTES: 4000,
+      CHAT_MAX_MESSAGE_BYTES: 4000,
       CHAT_HISTORY_PAGE_SIZE: 50,
       FANOUT_CONCURRENCY: 64,
     });

@@ -16,7 +16,7 @@ const routes: Record<Action, (args: unknown) => Promise<unknown>> = Object.fromE
   Action,
   (args: unknown) => Promise<unknown>
 >;
-const handler = makeCommandHandler(routes satisfies CommandRoutes, { rateLimiter: { admit: () => undefined } });
+const handler = makeCommandHandler(routes satisfies CommandRoutes, { rateLimiter: { admit: () => undefined, admitPing: () => undefined } });
 const caller = { uri: 'sip:fuzz@contoso.com', kind: 'enterprise', name: 'Fuzz', device: 'desktop' };
 
 let framesTried = 0;

@@ -13,6 +13,13 @@ import {
   UnavailableError,
 } from '../../../../shared/errors';
 import { commandSchemas } from '../../../../shared/protocol/commands';
+import { TokenBucketRateLimiter } from '../../../../shared/rate-limit';
+
+// Every frame is charged now, bad ones too (issue 17 item 4): the process limiter of the tests without their own
+// must not refuse this file's hundreds of frames from one connection.
+process.env.RATE_LIMIT_PER_CONNECTION = '1000000';
+process.env.RATE_LIMIT_PER_USER = '1000000';
+process.env.RATE_LIMIT_PINGS_PER_CONNECTION = '1000000';
 
 const alice = { uri: 'sip:alice@contoso.com', kind: 'enterprise', name: 'Alice', device: 'desktop' } as const;
 
@@ -329,5 +336,40 @@ describe('makeCommandHandler: errors', () => {
 
     expect(response).toMatchObject({ rid: 'e-6', status: 500, error: { code: 'Internal', correlationId: 'req-abc-123' } });
     expect(JSON.stringify(response)).not.toContain('plain string');
+  });
+});
+
+describe('makeCommandHandler: the rate limiter is charged first (issue 17 item 4)', () => {
+  const fixedClock = { now: () => 5_000_000 };
+  const limiter = () =>
+    new TokenBucketRateLimiter({ perConnectionPerSecond: 1, perUserPerSecond: 100, burstSeconds: 3, pingsPerConnectionPerSecond: 1, pingBurstSeconds: 4 }, fixedClock);
+
+  test.each([
+    ['malformed JSON', '{"action": "ping", "rid": '],
+    ['not an object', '[1, 2, 3]'],
+    ['a mistyped action', frame({ action: 42, rid: 'r' })],
+    ['an unknown action', frame({ action: 'no.such.action', rid: 'r' })],
+    ['a missing argument', frame({ action: 'chat.join', rid: 'r' })],
+  ])('a flood of frames with %s gets 429 once the connection has spent its burst', async (_what, body) => {
+    const handler = makeCommandHandler({ 'chat.join': async () => ({}) }, { rateLimiter: limiter() });
+    const statuses = [];
+    for (let sent = 0; sent < 6; sent++) statuses.push(responseOf(await handler(event(body))).status);
+    expect(statuses).toEqual([400, 400, 400, 429, 429, 429]);
+  });
+
+  test('the $default route (no routes at all) charges the limiter too', async () => {
+    const handler = makeCommandHandler({}, { rateLimiter: limiter() });
+    const statuses = [];
+    for (let sent = 0; sent < 5; sent++) statuses.push(responseOf(await handler(event(frame({ action: 'x.y', rid: `r${sent}` })))).status);
+    expect(statuses).toEqual([400, 400, 400, 429, 429]);
+  });
+
+  test('ping has a bucket of its own per connection: commands do not spend it, and a ping flood gets 429', async () => {
+    const handler = makeCommandHandler({ ping: async () => ({ pong: true }), 'chat.join': async () => ({}) }, { rateLimiter: limiter() });
+    for (let sent = 0; sent < 3; sent++) await handler(event(frame({ action: 'chat.join', roomId: 'r', rid: 'j' })));
+    expect(responseOf(await handler(event(frame({ action: 'chat.join', roomId: 'r', rid: 'j' })))).status).toBe(429);
+    const pings = [];
+    for (let sent = 0; sent < 6; sent++) pings.push(responseOf(await handler(event(frame({ action: 'ping', rid: `p${sent}` })))).status);
+    expect(pings).toEqual([200, 200, 200, 200, 429, 429]);
   });
 });

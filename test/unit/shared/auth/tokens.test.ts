@@ -224,3 +224,41 @@ describe('issueToken', () => {
     await refusal(token);
   });
 });
+
+describe('token lifetime caps (issue 17 item 12)', () => {
+  const DAY_S = 24 * 3600;
+
+  it('a token living a hundred years is refused: the lifetime is capped at 24 hours by default', async () => {
+    const token = await sign({ sub: 'sip:alice@contoso.com', kind: 'enterprise' }, { exp: NOW_S + 100 * 365 * DAY_S });
+
+    const error = await refusal(token);
+
+    expect(error.message).toBe('token lifetime over 86400 seconds');
+  });
+
+  it('a token of exactly the cap is accepted; one second more is refused', async () => {
+    await expect(verifyToken(await sign({ sub: 'sip:alice@contoso.com', kind: 'enterprise' }, { exp: NOW_S + DAY_S }), SECRET, NOW_MS)).resolves.toBeDefined();
+    await refusal(await sign({ sub: 'sip:alice@contoso.com', kind: 'enterprise' }, { exp: NOW_S + DAY_S + 1 }));
+  });
+
+  it('the cap is configurable', async () => {
+    const token = await sign({ sub: 'sip:alice@contoso.com', kind: 'enterprise' }, { exp: NOW_S + 3600 });
+
+    await expect(verifyToken(token, SECRET, NOW_MS, { maxLifetimeSeconds: 3599, clockSkewSeconds: 60 })).rejects.toThrow('token lifetime over 3599 seconds');
+    await expect(verifyToken(token, SECRET, NOW_MS, { maxLifetimeSeconds: 3600, clockSkewSeconds: 60 })).resolves.toBeDefined();
+  });
+
+  it('a token issued in the future beyond the clock skew (60 s) is refused', async () => {
+    const future = (iat: number) => new SignJWT({ sub: 'sip:alice@contoso.com', kind: 'enterprise' }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt(iat).setExpirationTime(iat + 3600).sign(new TextEncoder().encode(SECRET));
+
+    await expect(verifyToken(await future(NOW_S + 60), SECRET, NOW_MS)).resolves.toBeDefined();
+    const error = await refusal(await future(NOW_S + 61));
+    expect(error.message).toBe('token issued in the future');
+  });
+
+  it('without iat, the time left (exp - now) is capped', async () => {
+    const token = await new SignJWT({ sub: 'sip:alice@contoso.com', kind: 'enterprise' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime(NOW_S + 2 * DAY_S).sign(new TextEncoder().encode(SECRET));
+
+    await refusal(token);
+  });
+});

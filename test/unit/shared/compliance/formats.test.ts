@@ -80,6 +80,22 @@ describe('XML', () => {
     expect(xml).not.toMatch(/[\u0000-\u0008]/);
   });
 
+  test('U+FFFE, U+FFFF and lone surrogates are kept exactly: UTF-8 base64, or UTF-16LE base64 when UTF-8 cannot hold it; a target name too', () => {
+    const nonCharacters = 'non-characters \uFFFE\uFFFF';
+    const loneSurrogates = 'lone \uD800 and \uDFFF, a pair 😀';
+    const name = 'room \uFFFF \uDBFF';
+    const xml = xmlFormat.render({
+      batchId: 'b4',
+      events: [event(1, { content: nonCharacters }), event(2, { content: loneSurrogates, target: { kind: 'room', id: 'room_1', name } })],
+    });
+    expect(xml).toContain(`<content encoding="base64">${Buffer.from(nonCharacters, 'utf8').toString('base64')}</content>`);
+    const utf16 = /<content encoding="base64-utf16le">([^<]*)<\/content>/.exec(xml)?.[1];
+    expect(Buffer.from(utf16!, 'base64').toString('utf16le')).toBe(loneSurrogates);
+    const exactName = /<target kind="room" id="room_1" name="room \uFFFD \uFFFD"><name encoding="base64-utf16le">([^<]*)<\/name><\/target>/.exec(xml)?.[1];
+    expect(Buffer.from(exactName!, 'base64').toString('utf16le')).toBe(name);
+    expect(xml).not.toMatch(/[\uFFFE\uFFFF\uD800-\uDFFF]/);
+  });
+
   test('the same batch renders to the same bytes', () => {
     const events = [event(1), event(2), event(3)];
     expect(xmlFormat.render({ batchId: 'b', events })).toBe(xmlFormat.render({ batchId: 'b', events: [...events].reverse() }));
@@ -94,6 +110,13 @@ describe('JSON Lines', () => {
     expect(lines[2]).toBe('');
     expect(JSON.parse(lines[0]!)).toEqual({ batchId: 'b1', ...event(1, { content: 'line\nbreak' }) });
     expect(JSON.parse(lines[1]!)).toEqual({ batchId: 'b1', ...event(2) });
+  });
+
+  test('U+FFFE, U+FFFF and lone surrogates survive: the line is valid UTF-8 and parses back to the same text', () => {
+    const content = '\uFFFE\uFFFF \uD800 \uDC00 😀';
+    const text = jsonLinesFormat.render({ batchId: 'b2', events: [event(1, { content, target: { kind: 'room', id: 'room_1', name: '\uDBFF' } })] });
+    const roundTrip = Buffer.from(text, 'utf8').toString('utf8');
+    expect(JSON.parse(roundTrip.split('\n')[0]!)).toMatchObject({ content, target: { name: '\uDBFF' } });
   });
 
   test('the adapter is chosen by name', () => {

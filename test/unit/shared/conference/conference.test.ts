@@ -10,7 +10,9 @@ import {
   deactivate,
   expiryTime,
   isGone,
+  rearmVersion,
   roleFor,
+  visibleParticipantCount,
   withFirstParticipant,
 } from '../../../../shared/conference/conference';
 
@@ -72,6 +74,28 @@ describe('admission (the Focus checks the admission type and the lock)', () => {
     const locked: Conference = { ...base, active: { ...base.active!, locked: true } };
     expect(decideAdmission(locked, who('ivan'), HOME)).toEqual({ kind: 'refuse', why: 'the conference is locked' });
     expect(decideAdmission(locked, organizer, HOME).kind).toBe('enter');
+  });
+
+  test("item 12: a locked conference lets in another device of someone already in (not a new participant)", () => {
+    const base = activeAt(0, { admission: 'invited' });
+    const locked: Conference = { ...base, active: { ...base.active!, locked: true } };
+    expect(decideAdmission(locked, who('zed'), HOME, true).kind).toBe('enter');
+  });
+});
+
+describe('item 12: trusted participants are hidden from the count', () => {
+  test('the visible count leaves out hidden participants (a record older than the counter has none)', () => {
+    expect(visibleParticipantCount({ participantCount: 3, hiddenCount: 1 })).toBe(2);
+    expect(visibleParticipantCount({ participantCount: 3 })).toBe(3);
+    expect(visibleParticipantCount(withFirstParticipant(activeAt(0), false, true).active!)).toBe(0);
+  });
+});
+
+describe('item 10: a timer re-armed by its own firing takes another version', () => {
+  test('never the fired version, never below the stored one', () => {
+    expect(rearmVersion(7, 7)).toBe(8);
+    expect(rearmVersion(9, 7)).toBe(9);
+    expect(rearmVersion(3, 7)).toBe(8);
   });
 });
 

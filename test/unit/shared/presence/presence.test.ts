@@ -3,11 +3,14 @@ import { BadRequestError, ForbiddenError } from '../../../../shared/errors';
 import {
   aggregatePresence,
   applyPublication,
+  assertMayOpenSubscription,
+  assertMayWatch,
   compareAvailability,
   connectedEndpoint,
   type EndpointPresence,
   MAX_TARGETS_PER_SUBSCRIPTION,
   mayWatch,
+  type PresenceQuotas,
   samePresence,
   targetsAfterAdding,
   targetsToWatch,
@@ -157,5 +160,28 @@ describe('subscription size rule', () => {
     const full = Array.from({ length: MAX_TARGETS_PER_SUBSCRIPTION }, (_, n) => `sip:u${n}@x.com`);
     expect(() => targetsAfterAdding(full, ['sip:one-more@x.com'])).toThrow(BadRequestError);
     expect(targetsAfterAdding(full, [full[0]!])).toHaveLength(MAX_TARGETS_PER_SUBSCRIPTION);
+  });
+});
+
+describe('presence quotas (issue 17)', () => {
+  const quotas: PresenceQuotas = { maxSubscriptionsPerUser: 2, maxWatchedTargetsPerUser: 10, maxTargetsPerSubscription: 5 };
+
+  test('PRESENCE_MAX_TARGETS_PER_SUBSCRIPTION is the configured size, named in the 400', () => {
+    expect(() => targetsAfterAdding(['sip:a@x.com'], ['sip:b@x.com', 'sip:c@x.com'], 2)).toThrow(/at most 2 users \(PRESENCE_MAX_TARGETS_PER_SUBSCRIPTION\)/);
+    expect(targetsAfterAdding(['sip:a@x.com'], ['sip:b@x.com'], 2)).toHaveLength(2);
+  });
+
+  test('PRESENCE_MAX_SUBSCRIPTIONS_PER_USER: one more than the quota is 403 naming it', () => {
+    expect(() => assertMayOpenSubscription({ subscriptions: 1, watchedTargets: 1 }, 1, quotas)).not.toThrow();
+    expect(() => assertMayOpenSubscription({ subscriptions: 2, watchedTargets: 2 }, 1, quotas)).toThrow(ForbiddenError);
+    expect(() => assertMayOpenSubscription({ subscriptions: 2, watchedTargets: 2 }, 1, quotas)).toThrow(/PRESENCE_MAX_SUBSCRIPTIONS_PER_USER: a user holds at most 2/);
+  });
+
+  test('PRESENCE_MAX_WATCHED_TARGETS_PER_USER: targets over all subscriptions, a new one or added, past the quota are 403 naming it', () => {
+    expect(() => assertMayOpenSubscription({ subscriptions: 1, watchedTargets: 6 }, 5, quotas)).toThrow(/PRESENCE_MAX_WATCHED_TARGETS_PER_USER: a user watches at most 10/);
+    expect(() => assertMayWatch({ subscriptions: 2, watchedTargets: 10 }, 1, quotas)).toThrow(ForbiddenError);
+    expect(() => assertMayWatch({ subscriptions: 2, watchedTargets: 9 }, 1, quotas)).not.toThrow();
+    // Nothing new to watch (targets already in the subscription) never trips it, even at the quota.
+    expect(() => assertMayWatch({ subscriptions: 2, watchedTargets: 12 }, 0, quotas)).not.toThrow();
   });
 });

@@ -23,7 +23,6 @@ function subscription(overrides: Partial<Subscription> = {}): Subscription {
     connectionId: 'conn-1',
     targets: ['sip:bob@contoso.com'],
     state: 'subscribed',
-    seq: 4,
     expiresAt: NOW + 3_000_000,
     createdAt: NOW - 2_600_000,
     timerVersion: 3,
@@ -78,18 +77,21 @@ describe('refresh timer rule: stale and moot firings change nothing', () => {
 });
 
 describe('refresh failure rule: subscribed → terminating (retries with backoff) → terminated', () => {
-  test('a healthy check keeps it subscribed and schedules the next one a check interval later', () => {
-    expect(afterRefresh(subscription(), { ok: true }, NOW, policy)).toEqual({
+  test('server refresh rule (SPEC §5): a healthy check keeps it subscribed, renews its lifetime and schedules the next check an interval later', () => {
+    // Its deadline was near: the server's own refresh renews it, so a connected subscriber never sees it expire.
+    expect(afterRefresh(subscription({ expiresAt: NOW + 5_000 }), { ok: true }, NOW, policy)).toEqual({
       state: 'subscribed',
       attempts: 0,
+      expiresAt: NOW + policy.lifetimeMs,
       nextCheckAt: NOW + policy.checkIntervalMs,
       announce: false,
     });
   });
 
-  test('the next check is never after the deadline: the expiry is the last firing', () => {
-    const outcome = afterRefresh(subscription({ expiresAt: NOW + 5_000 }), { ok: true }, NOW, policy);
-    expect(outcome).toMatchObject({ nextCheckAt: NOW + 5_000 });
+  test('a failing check renews nothing, and its retry is never after the deadline: the expiry is the last firing', () => {
+    const outcome = afterRefresh(subscription({ expiresAt: NOW + 5_000 }), { ok: false, reason: 'targetGone' }, NOW, policy);
+    expect(outcome).toMatchObject({ state: 'terminating', nextCheckAt: NOW + 5_000 });
+    expect(outcome).not.toHaveProperty('expiresAt');
   });
 
   test('a first failure moves it to terminating with the reason, announced, and retries after the base delay', () => {

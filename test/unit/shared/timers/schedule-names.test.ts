@@ -18,6 +18,12 @@ describe('timer schedule names are deterministic per rule, subject and version',
     expect(names.size).toBe(4);
   });
 
+  test("item 10: a name stays within 64 characters whatever the version (a static meeting space's version grows forever)", () => {
+    for (const version of [1, 99_999, 100_000, 123_456_789_012, Number.MAX_SAFE_INTEGER]) {
+      expect(scheduleName({ rule: 'conference.noEnterprise', subject: `conf-${'x'.repeat(40)}/act-${'y'.repeat(40)}`, version })).toMatch(/^[0-9a-zA-Z_.-]{1,64}$/);
+    }
+  });
+
   test('a rule name too long for a schedule name is refused', () => {
     expect(() => scheduleName({ rule: 'x'.repeat(40), subject: 's', version: 1 })).toThrow('invalid schedule name');
   });
