@@ -7,6 +7,27 @@ const transform = {
   // ts-jest transpiles (type checking is `npm run typecheck`); middy ships ESM only, so it is transformed too.
   '^.+\\.[tj]s$': ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs', moduleResolution: 'node10', isolatedModules: true }, diagnostics: false }],
 };
+/**
+ * With AWS_ENDPOINT_URL (the external-endpoint mode: LocalStack, moto, another emulator) these suites test the
+ * local cloud's own emulators (their internals, signatures and wire protocols), which do not run then: they
+ * are left out with this message, never silently. test/e2e/external-endpoint-moto.test.ts tests that mode.
+ */
+const LOCAL_EMULATOR_SUITES = {
+  'test/integration/local-s3.test.ts': 'the local S3 emulator',
+  'test/integration/local-sqs.test.ts': 'the local SQS emulator',
+  'test/integration/local-scheduler.test.ts': 'the local Scheduler emulator',
+  'test/integration/local-signatures.test.ts': "the local emulators' SigV4 checks",
+  'test/integration/third-party-clients.test.ts': 'third-party clients against the local emulators',
+};
+const externalEndpoint = process.env.AWS_ENDPOINT_URL;
+if (externalEndpoint) {
+  console.warn(
+    `AWS_ENDPOINT_URL=${externalEndpoint}: skipping the suites of the local emulators, which do not run in this mode:\n` +
+      Object.entries(LOCAL_EMULATOR_SUITES)
+        .map(([file, what]) => `  ${file} (${what})`)
+        .join('\n'),
+  );
+}
 const common = {
   testEnvironment: 'node',
   transform,
@@ -21,6 +42,7 @@ module.exports = {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts', '<rootDir>/test/e2e/**/*.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', ...(externalEndpoint ? Object.keys(LOCAL_EMULATOR_SUITES).map((file) => `<rootDir>/${file}`) : [])],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
     },

@@ -73,6 +73,8 @@ export interface LoadReport {
   readonly totalSeconds: number;
   readonly postsSent: number;
   readonly postsAcknowledged: number;
+  /** Tries after a 503 or 429, with the same clientMsgId (each post is still created once). */
+  readonly postRetries: number;
   readonly deliveries: {
     /** For each acknowledged post, one per other follower of its room. */
     readonly expected: number;
@@ -120,6 +122,8 @@ export interface LoadReport {
 
 const MB = 2 ** 20;
 const REQUEST_TIMEOUT_MS = 30_000;
+/** Tries of one post after a 503 or 429 before it counts as an error. */
+const MAX_POST_RETRIES = 5;
 /** The event loop is sampled with a timer of this period; the lag reported is what came on top of it. */
 const LOOP_SAMPLE_MS = 20;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
@@ -191,7 +195,7 @@ interface Room {
 interface Response {
   status: number;
   body?: Record<string, unknown>;
-  error?: { code?: string; message?: string };
+  error?: { code?: string; message?: string; retryAfterMs?: number };
 }
 
 /** One connection: requests by rid, `chat.message` counted per seq, nothing else kept. */
@@ -461,6 +465,7 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadReport> {
     const interval = 1000 / rate;
     let sent = 0;
     let acknowledged = 0;
+    let retried = 0;
     const gcTimer = gc
       ? setInterval(() => {
           gc();
@@ -486,7 +491,15 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadReport> {
           sent++;
           try {
             const text = `c=${client.index} n=${n} t=${sentAt.toFixed(1)} ${padding}`;
-            const response = await client.request('chat.grpchat', { roomId: room.roomId, text, clientMsgId: `m-${client.index}-${n}` });
+            const args = { roomId: room.roomId, text, clientMsgId: `m-${client.index}-${n}` };
+            let response = await client.request('chat.grpchat', args);
+            // SPEC §2/§6: a 503 or 429 is retried after retryAfterMs with the same clientMsgId, as every client does;
+            // the post is created once whatever the number of tries (checked below by the seqs and deliveries).
+            for (let retry = 0; (response.status === 503 || response.status === 429) && retry < MAX_POST_RETRIES && !client.closed; retry++) {
+              retried++;
+              await sleep(response.error?.retryAfterMs ?? 500);
+              response = await client.request('chat.grpchat', args);
+            }
             ack.add(performance.now() - sentAt);
             if (response.status !== 200) {
               errors.add(`chat.grpchat ${response.status} ${response.error?.code ?? ''}`.trim(), `connection ${client.index}: ${response.error?.message ?? ''}`);
@@ -604,6 +617,7 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadReport> {
       totalSeconds: elapsed(),
       postsSent: sent,
       postsAcknowledged: acknowledged,
+      postRetries: retried,
       deliveries: { expected, received, lost, duplicates, unexpected, outOfOrder, connectionsWithGaps },
       roomsNotContiguous,
       seqsPerRoom: { min: Number.isFinite(minSeqs) ? minSeqs : 0, max: maxSeqs },
@@ -649,7 +663,7 @@ export function formatReport(report: LoadReport): string[] {
   const lines = [
     `connections held: ${report.connectionsHeld} of ${report.connections}, rooms: ${report.rooms} (${report.connections / report.rooms} followers each)`,
     `posting: ${report.postingSeconds.toFixed(0)} s at ${report.postsPerSecondPerConnection}/s per connection; setup ${report.setupSeconds.toFixed(1)} s, drain ${report.drainSeconds.toFixed(1)} s, total ${report.totalSeconds.toFixed(0)} s`,
-    `posts: ${report.postsSent} sent, ${report.postsAcknowledged} acknowledged; seqs per room ${report.seqsPerRoom.min}..${report.seqsPerRoom.max}, rooms not contiguous: ${report.roomsNotContiguous}`,
+    `posts: ${report.postsSent} sent, ${report.postsAcknowledged} acknowledged (${report.postRetries} retries after 503/429); seqs per room ${report.seqsPerRoom.min}..${report.seqsPerRoom.max}, rooms not contiguous: ${report.roomsNotContiguous}`,
     `deliveries: ${d.expected} expected, ${d.received} received; lost ${d.lost}, duplicates ${d.duplicates}, unexpected ${d.unexpected}, connections with gaps ${d.connectionsWithGaps}, out of order ${d.outOfOrder}`,
     `errors: ${report.errors.count}${report.errors.count ? ` ${JSON.stringify(report.errors.byKind)}` : ''}`,
     `throughput: ${report.throughput.postsPerSecond.toFixed(1)} posts/s, ${report.throughput.deliveriesPerSecond.toFixed(0)} deliveries/s`,

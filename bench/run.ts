@@ -349,8 +349,9 @@ async function main() {
     out();
     out('- Fan-out reads the room\'s followers (one Query page) and all their endpoints in one BatchGetItem of the');
     out('  users\' connection sets (100 users a request), then posts with bounded parallelism (`FANOUT_CONCURRENCY`).');
-    out('- A presence notification carries a per-subscription `seq`, so each subscriber costs one conditional');
-    out('  UpdateItem per publish: presence fan-out grows with the subscribers in writes, not only in posts.');
+    out('- A presence publish writes the endpoint and the aggregate (its `version` + 1) and nothing per subscriber:');
+    out('  the index is read a page at a time and each page\'s subscriptions in one BatchGetItem; gaps are found by');
+    out('  the target\'s `version`, so presence fan-out grows with the subscribers in reads and posts, not writes.');
     out('- Module initialisation is dominated by the AWS SDK clients (the `system` and `default` functions, which');
     out('  build none, show the floor); every function that touches the table carries the DynamoDB and');
     out('  management API clients.');

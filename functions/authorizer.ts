@@ -1,6 +1,7 @@
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
 import { verifyToken } from '../shared/auth/tokens';
-import { loadConfig, requireJwtSecret } from '../shared/config';
+import { loadConfig } from '../shared/config';
+import { connectAuthFromEnv, verifyConnectToken } from './lib/connect-auth';
 import { logger } from './lib/logger';
 
 /** The REQUEST authorizer's event on `$connect`; the token rides in the query string (SPEC §1). */
@@ -9,7 +10,10 @@ export interface ConnectAuthorizerEvent {
   readonly queryStringParameters?: Record<string, string | undefined> | null;
 }
 
-const jwtSecret = requireJwtSecret(loadConfig());
+const config = loadConfig();
+const tokenLimits = { maxLifetimeSeconds: config.TOKEN_MAX_LIFETIME_SECONDS, clockSkewSeconds: config.TOKEN_CLOCK_SKEW_SECONDS };
+// OIDC ID tokens against the issuer's JWKS; HS256 development tokens only where a secret is configured (functions/lib/connect-auth.ts).
+const connectAuth = connectAuthFromEnv(process.env, tokenLimits);
 
 /**
  * Verifies the JWT at the upgrade. Throwing `Unauthorized` is how a Lambda authorizer makes API Gateway
@@ -18,7 +22,7 @@ const jwtSecret = requireJwtSecret(loadConfig());
 export async function handler(event: ConnectAuthorizerEvent): Promise<APIGatewayAuthorizerResult> {
   let identity: Awaited<ReturnType<typeof verifyToken>>;
   try {
-    identity = await verifyToken(event.queryStringParameters?.token ?? undefined, jwtSecret);
+    identity = await verifyConnectToken(event.queryStringParameters?.token ?? undefined, event.queryStringParameters?.device ?? undefined, connectAuth);
   } catch (error) {
     logger.info('connect refused', { reason: (error as Error).message });
     throw new Error('Unauthorized');

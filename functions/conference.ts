@@ -6,7 +6,7 @@ export function makeConferenceHandler(deps: Pick<Dependencies, 'conferences'>) {
   const focus = () => deps.conferences;
   return makeCommandHandler({
     'conf.schedule': async (args, { identity }) => focus().schedule(identity, args),
-    'conf.get': async ({ confId }, { identity }) => focus().get(identity, confId),
+    'conf.get': async ({ confId, rosterCursor }, { identity }) => focus().get(identity, confId, rosterCursor),
     'conf.join': async ({ confId }, { identity, connectionId }) => focus().join(identity, connectionId, confId),
     'conf.leave': async ({ confId }, { identity }) => focus().leave(identity, confId),
     'conf.update': async ({ confId, ...changes }, { identity }) => focus().update(identity, confId, changes),
@@ -15,7 +15,7 @@ export function makeConferenceHandler(deps: Pick<Dependencies, 'conferences'>) {
     'conf.admit': async ({ confId, uri }, { identity }) => focus().admit(identity, confId, uri.toLowerCase()),
     'conf.deny': async ({ confId, uri }, { identity }) => focus().deny(identity, confId, uri.toLowerCase()),
     'conf.content.add': async ({ confId, ...content }, { identity }) => focus().addContent(identity, confId, content),
-    'conf.content.list': async ({ confId }, { identity }) => focus().listContent(identity, confId),
+    'conf.content.list': async ({ confId, cursor }, { identity }) => focus().listContent(identity, confId, cursor),
     'admin.deleteUser': async ({ uri }, { identity }) => focus().deleteUser(identity, uri),
   });
 }

@@ -1,17 +1,23 @@
+import { jsonBytes, MAX_LIST_ANSWER_BYTES } from '../shared/protocol/frame-fit';
 import { lambdaHandler, makeCommandHandler } from './lib/command-handler';
 import { type Dependencies, productionDependencies } from './lib/dependencies';
 
 /**
  * `session.resume` (SPEC §6): what a reconnecting client gets back without asking again. Each area answers
  * under its own key: `presence`, and `rooms`: each followed room with what came after `since[roomId]`
- * (room id → last seq seen), the newest page at most and `more` when more was missed (absent: none followed).
+ * (room id → last seq seen), the newest that fit and `more` when more was missed (absent: none followed).
+ * One answer is one frame (128 KB): rooms beyond it are answered by `session.resume {since, cursor}` with the
+ * answer's `cursor`, which answers `rooms` (and `cursor` while more remain) only: presence came with the first.
  */
 export function makeSessionHandler(deps: Pick<Dependencies, 'presence' | 'chat'>) {
   return makeCommandHandler({
-    'session.resume': async ({ since }, { identity, connectionId }) => {
-      const [presence, rooms] = await Promise.all([deps.presence.resume(identity, connectionId), deps.chat.resume(identity, since)]);
+    'session.resume': async ({ since, cursor }, context) => {
+      if (cursor !== undefined) return deps.chat.resume(context, since, { cursor });
+      const presence = await deps.presence.resume(context.identity, context.connectionId);
+      // Missed messages returned are a read, archived as chat.history (docs/compliance.md); they get what presence left.
+      const page = await deps.chat.resume(context, since, { budgetBytes: MAX_LIST_ANSWER_BYTES - jsonBytes({ presence }) });
       // `rooms` only when the user follows any, so a presence-only user's answer keeps its shape.
-      return rooms.length > 0 ? { presence, rooms } : { presence };
+      return page.rooms.length > 0 || page.cursor ? { presence, ...page } : { presence };
     },
   });
 }

@@ -17,7 +17,7 @@ export function makeChatHandler(deps: Pick<Dependencies, 'config' | 'chat'>) {
     'room.update': async ({ roomId, ...changes }, { identity }) => deps.chat.updateRoom(identity, roomId, changes).then((room) => ({ roomId: room.roomId, version: room.version })),
     'room.delete': async ({ roomId }, { identity }) => deps.chat.deleteRoom(identity, roomId),
     'room.invite': async ({ roomId, uris }, { identity }) => deps.chat.invite(identity, roomId, uris),
-    'chat.getassociations': async ({ role }, { identity }) => deps.chat.associations(identity, role),
+    'chat.getassociations': async ({ role, cursor }, { identity }) => deps.chat.associations(identity, role, cursor),
     'chat.chansrch': async ({ query, category, limit, cursor }, { identity }) => deps.chat.searchRooms(identity, query, category, limit, cursor),
     'chat.join': async ({ roomId }, context) => deps.chat.join(context, roomId),
     'chat.bjoin': async ({ roomIds }, context) => deps.chat.joinMany(context, roomIds),
@@ -30,7 +30,7 @@ export function makeChatHandler(deps: Pick<Dependencies, 'config' | 'chat'>) {
       return deps.chat.post(context, args);
     },
     'chat.getinv': async (_args, { identity }) => deps.chat.invitations(identity),
-    'chat.search': async ({ roomId, query, limit }, context) => deps.chat.search(context, roomId, query, limit),
+    'chat.search': async ({ roomId, query, limit, cursor }, context) => deps.chat.search(context, roomId, query, limit, cursor),
     'chat.file.upload': async (args, context) => {
       if (args.size > deps.config.CHAT_MAX_FILE_BYTES) throw new TooLargeError(`field 'size': over ${deps.config.CHAT_MAX_FILE_BYTES} bytes`);
       return deps.chat.uploadFile(context, args);

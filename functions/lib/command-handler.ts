@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import middy from '@middy/core';
 import type { Identity } from '../../shared/auth/identity';
 import { isTransientAwsFailure } from '../../shared/adapters/dynamodb-errors';
 import { BadRequestError, UnavailableError } from '../../shared/errors';
 import { type Action, type CommandArgs, commandSchemas, isKnownAction } from '../../shared/protocol/commands';
-import { errorResponse, okResponse, parseFrame, ridOf, validateArgs } from '../../shared/protocol/envelope';
+import { errorResponse, type Frame, okResponse, parseFrame, ridOf, validateArgs } from '../../shared/protocol/envelope';
 import type { CommandRateLimiter } from '../../shared/rate-limit';
 import { withinInFlightLimit } from './in-flight';
 import { loggableError, type LogKeys, logger, withLogKeys } from './logger';
+import { lambdaHandler, recordCommand } from './observability';
 import { processRateLimiter } from './rate-limiter';
 import { identityOf, type RouteResult, type WebSocketEvent } from './websocket-event';
 
@@ -44,7 +44,15 @@ export function makeCommandHandler(routes: CommandRoutes, options: CommandHandle
       let action = 'unknown';
       Object.assign(keys, { action, rid });
       try {
-        const frame = parseFrame(event.body);
+        const parsed = tryParseFrame(event.body);
+        // Charged first, before any answer: a malformed frame or an unknown action is an invocation too (issue 17
+        // item 4). `ping`, the keep-alive, has a bucket of its own, so a limited client is not dropped as idle.
+        const limiter = options.rateLimiter ?? processRateLimiter();
+        const connectionId = event.requestContext.connectionId;
+        if (parsed.frame?.action === 'ping') limiter.admitPing(connectionId);
+        else limiter.admit(connectionId, callerUri(event) ?? `connection:${connectionId}`);
+        if (!parsed.frame) throw parsed.error;
+        const frame = parsed.frame;
         rid = frame.rid;
         action = frame.action;
         Object.assign(keys, { action: action.slice(0, 64), rid });
@@ -53,12 +61,12 @@ export function makeCommandHandler(routes: CommandRoutes, options: CommandHandle
           throw new BadRequestError(`unknown action '${frame.action}'`, 'action');
         }
         const route = routes[frame.action] as (args: unknown, context: CommandContext) => Promise<unknown>;
-        const context: CommandContext = { identity: identityOf(event), connectionId: event.requestContext.connectionId, requestId };
-        // Before validation, so a flood of bad frames is limited too; `ping` is exempt: it is the keep-alive and costs nothing.
-        if (frame.action !== 'ping') (options.rateLimiter ?? processRateLimiter()).admit(context.connectionId, context.identity.uri);
+        const context: CommandContext = { identity: identityOf(event), connectionId, requestId };
         const args = validateArgs(commandSchemas[frame.action], frame.args);
         const body = await withinInFlightLimit(() => route(args, context));
-        logger.debug('command', { action: keys.action, requestId, status: 200, durationMs: elapsedMs(started) });
+        const durationMs = elapsedMs(started);
+        logger.debug('command', { action: keys.action, requestId, status: 200, durationMs });
+        recordCommand(action, 200, durationMs);
         return { statusCode: 200, body: JSON.stringify(okResponse(rid, body)) };
       } catch (caught) {
         // An AWS service still throttling or failing (5xx, timeout) after the SDK's retries: the client retries later with the same client id.
@@ -69,10 +77,21 @@ export function makeCommandHandler(routes: CommandRoutes, options: CommandHandle
         if (response.status === 503) logger.warn('command deferred', { ...outcome, retryAfterMs: response.error.retryAfterMs });
         else if (response.status >= 500) logger.error('command failed', { ...outcome, error: loggableError(error) });
         else logger.info('command refused', outcome);
+        // An unknown action is one dimension value, so a client cannot mint metrics.
+        recordCommand(isKnownAction(action) ? action : 'unknown', response.status, outcome.durationMs);
         return { statusCode: 200, body: JSON.stringify(response) };
       }
     });
   };
+}
+
+/** The frame, or the 400 that names what is wrong with it (thrown once the limiter has been charged). */
+function tryParseFrame(body: string | null | undefined): { frame: Frame; error?: undefined } | { frame?: undefined; error: unknown } {
+  try {
+    return { frame: parseFrame(body) };
+  } catch (error) {
+    return { error };
+  }
 }
 
 /** The caller's URI for the log, from the authorizer context (the token itself never reaches a command). */
@@ -85,7 +104,5 @@ function elapsedMs(started: number): number {
   return Math.round((performance.now() - started) * 10) / 10;
 }
 
-/** The Lambda form: middy adds the logger's Lambda context; the raw handler stays exported for tests. */
-export function lambdaHandler(handler: (event: WebSocketEvent) => Promise<RouteResult>) {
-  return middy(handler);
-}
+/** The Lambda form (Powertools' Lambda context on the logger, the Tracer): functions/lib/observability.ts. */
+export { lambdaHandler };

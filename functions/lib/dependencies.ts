@@ -13,8 +13,9 @@ import { SqsQueue, sqsSdkClient } from '../../shared/adapters/sqs-queue';
 import { ChatService } from '../../shared/chat/service';
 import { type Config, loadConfig, requireSetting } from '../../shared/config';
 import { configureInFlightLimit } from './in-flight';
+import { MeasuredDelivery } from './observability';
 import { ConferenceService } from '../../shared/conference/service';
-import { Delivery } from '../../shared/connections/delivery';
+import type { Delivery } from '../../shared/connections/delivery';
 import { ConversationService } from '../../shared/conversation/service';
 import { newId } from '../../shared/ids';
 import { PresenceService } from '../../shared/presence/service';
@@ -60,7 +61,7 @@ export function productionDependencies(): Dependencies {
     clock,
     connectionStore,
     connections,
-    delivery: new Delivery(connections, connectionStore, config.FANOUT_CONCURRENCY),
+    delivery: new MeasuredDelivery(connections, connectionStore, config.FANOUT_CONCURRENCY),
     get timers() {
       timers ??= new SchedulerTimers(schedulerSdkClient(), {
         groupName: config.SCHEDULE_GROUP,
@@ -103,6 +104,11 @@ export function productionDependencies(): Dependencies {
         policy: subscriptionPolicy(config.PRESENCE_SUBSCRIPTION_SECONDS),
         homeDomain: config.HOME_DOMAIN,
         concurrency: config.FANOUT_CONCURRENCY,
+        quotas: {
+          maxSubscriptionsPerUser: config.PRESENCE_MAX_SUBSCRIPTIONS_PER_USER,
+          maxWatchedTargetsPerUser: config.PRESENCE_MAX_WATCHED_TARGETS_PER_USER,
+          maxTargetsPerSubscription: config.PRESENCE_MAX_TARGETS_PER_SUBSCRIPTION,
+        },
         newId,
       });
       return presence;
@@ -114,6 +120,8 @@ export function productionDependencies(): Dependencies {
         delivery: deps.delivery,
         timers: deps.timers,
         complianceQueue: deps.complianceQueue,
+        complianceOutbox: new DynamoComplianceOutbox(dynamoDocumentClient(), config.TABLE_NAME),
+        connections,
         clock,
         durations: {
           emptyGraceMs: config.CONFERENCE_EMPTY_GRACE_SECONDS * 1000,
@@ -132,16 +140,18 @@ export function productionDependencies(): Dependencies {
       chat ??= new ChatService({
         store: new DynamoChatStore(dynamoDocumentClient(), config.TABLE_NAME),
         delivery: deps.delivery,
-        // Lazy: session.resume reads rooms but never archives, so it needs no queue settings.
+        // Lazy: the queue settings are read only when a command archives.
         get complianceQueue() {
           return deps.complianceQueue;
         },
+        complianceOutbox: new DynamoComplianceOutbox(dynamoDocumentClient(), config.TABLE_NAME),
         clock,
         homeDomain: config.HOME_DOMAIN,
         historyPageSize: config.CHAT_HISTORY_PAGE_SIZE,
         newId,
         files: new S3FileStorage(s3SdkClient(), config.FILES_BUCKET),
         fileUrlSeconds: config.FILE_URL_SECONDS,
+        quotas: { maxFollowedRooms: config.MAX_FOLLOWED_ROOMS, maxRoomsPerUser: config.MAX_ROOMS_PER_USER, maxFilesPerRoom: config.MAX_FILES_PER_ROOM },
       });
       return chat;
     },

@@ -16,6 +16,7 @@ export function processRateLimiter(): CommandRateLimiter {
       perConnectionPerSecond: config.RATE_LIMIT_PER_CONNECTION,
       perUserPerSecond: config.RATE_LIMIT_PER_USER,
       burstSeconds: config.RATE_LIMIT_BURST_SECONDS,
+      pingsPerConnectionPerSecond: config.RATE_LIMIT_PINGS_PER_CONNECTION,
     },
     systemClock,
   );

@@ -53,12 +53,26 @@ export function sendAwsError(
   response.end(payload);
 }
 
+/** AWS SDK requests are signed (header or presigned query) or name their operation in a header. */
+export function isAwsRequest(request: Pick<EdgeRequest, 'headers' | 'query'>): boolean {
+  return request.headers.authorization !== undefined || request.headers['x-amz-target'] !== undefined || request.query.has('X-Amz-Signature');
+}
+
 function cryptoRandomId(): string {
   return globalThis.crypto.randomUUID();
 }
 
-/** The single HTTP endpoint; WebSocket upgrades are attached by the gateway on the same server. */
-export function createEdgeServer(services: () => readonly EdgeService[]): Server {
+/**
+ * The single HTTP endpoint; WebSocket upgrades are attached by the gateway on the same server. Until `ready`,
+ * only AWS requests (signed, or naming their operation) are routed: the others (the browser app, the sign-in)
+ * wait for it, and are answered 503 if starting failed.
+ */
+export function createEdgeServer(services: () => readonly EdgeService[], ready: Promise<void> = Promise.resolve()): Server {
+  let isReady = false;
+  ready.then(
+    () => (isReady = true),
+    () => undefined,
+  );
   const server = createServer((raw, response) => {
     const chunks: Buffer[] = [];
     raw.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -72,7 +86,14 @@ export function createEdgeServer(services: () => readonly EdgeService[]): Server
         body: Buffer.concat(chunks),
         raw,
       };
-      void route(services(), request, response);
+      if (isReady || isAwsRequest(request)) {
+        void route(services(), request, response);
+        return;
+      }
+      ready.then(
+        () => void route(services(), request, response),
+        () => sendJson(response, 503, { message: 'the local cloud failed to start' }),
+      );
     });
   });
   // Node's default keeps an idle client socket 5 s, the very period of timers in tests and close to SDK call

@@ -29,11 +29,13 @@ export interface DelayFault {
 }
 
 /**
- * `BatchWriteItem` done in part: the write requests `holdBack` picks (by their index in the request) are answered
- * as `UnprocessedItems`, as DynamoDB does when a partition is throttled; the others reach DynamoDB Local.
+ * `BatchWriteItem` or `BatchGetItem` done in part: the write requests (or keys) `holdBack` picks (by their index in
+ * the request) are answered as `UnprocessedItems` (`UnprocessedKeys`), as DynamoDB does when a partition is
+ * throttled; the others reach DynamoDB Local.
  */
 export interface PartialBatchFault {
-  readonly holdBack: (index: number, writeRequest: Record<string, unknown>) => boolean;
+  /** `entry` is a write request of BatchWriteItem, or a key of BatchGetItem, in DynamoDB's JSON. */
+  readonly holdBack: (index: number, entry: Record<string, unknown>) => boolean;
 }
 
 export type Fault = ErrorFault | DelayFault | PartialBatchFault;
@@ -71,6 +73,9 @@ export interface FaultHandle {
   readonly active: boolean;
   remove(): void;
 }
+
+/** The edge service that checks SigV4 signatures (infra/local/sigv4.ts), by its name. */
+const SIGNATURE_GUARD = 'sigv4';
 
 class ActiveFault implements FaultHandle {
   hits = 0;
@@ -148,28 +153,57 @@ export class FaultInjector implements EdgeService {
     return true;
   }
 
-  /** The request through the services after this one, as the edge would route it. */
-  private async passOn(request: EdgeRequest, response: ServerResponse): Promise<void> {
+  /** The request through the services after this one, as the edge would route it (but the one named `skip`). */
+  private async passOn(request: EdgeRequest, response: ServerResponse, skip?: string): Promise<void> {
     for (const service of this.services()) {
-      if (service !== this && (await service.handle(request, response))) return;
+      if (service !== this && service.name !== skip && (await service.handle(request, response))) return;
     }
   }
 
   private async partialBatch(request: EdgeRequest, response: ServerResponse, fault: PartialBatchFault): Promise<boolean> {
+    if (amzTarget(request)?.endsWith('.BatchGetItem')) return this.partialBatchGet(request, response, fault);
     const { RequestItems: requested } = JSON.parse(request.body.toString('utf8')) as { RequestItems: Record<string, Record<string, unknown>[]> };
     const processed: Record<string, Record<string, unknown>[]> = {};
     const unprocessed: Record<string, Record<string, unknown>[]> = {};
     for (const [table, writes] of Object.entries(requested)) {
       writes.forEach((write, index) => ((fault.holdBack(index, write) ? unprocessed : processed)[table] ??= []).push(write));
     }
-    if (Object.keys(processed).length > 0) {
-      const body = Buffer.from(JSON.stringify({ RequestItems: processed }));
-      // DynamoDB Local does not check the signature, so the shortened request goes on as it is.
-      const answer = capturedResponse();
-      await this.passOn({ ...request, body, headers: { ...request.headers, 'content-length': String(body.length) } }, answer.response);
-      if (answer.status() !== 200) throw new Error(`the processed part of a partial batch failed: ${answer.status()}`);
+    if (Object.keys(processed).length > 0) await this.passOnShortened(request, { RequestItems: processed });
+    return this.answerJson(response, { UnprocessedItems: unprocessed });
+  }
+
+  /** BatchGetItem: the held-back keys come back as `UnprocessedKeys` (with their table's read options), the rest is read. */
+  private async partialBatchGet(request: EdgeRequest, response: ServerResponse, fault: PartialBatchFault): Promise<boolean> {
+    type TableRead = { Keys: Record<string, unknown>[] } & Record<string, unknown>;
+    const input = JSON.parse(request.body.toString('utf8')) as { RequestItems: Record<string, TableRead> } & Record<string, unknown>;
+    const processed: Record<string, TableRead> = {};
+    const unprocessed: Record<string, TableRead> = {};
+    for (const [table, read] of Object.entries(input.RequestItems)) {
+      read.Keys.forEach((key, index) => ((fault.holdBack(index, key) ? unprocessed : processed)[table] ??= { ...read, Keys: [] }).Keys.push(key));
     }
-    const payload = JSON.stringify({ UnprocessedItems: unprocessed });
+    let responses: Record<string, unknown[]> = {};
+    if (Object.keys(processed).length > 0) {
+      const answer = await this.passOnShortened(request, { ...input, RequestItems: processed });
+      responses = (JSON.parse(answer) as { Responses?: Record<string, unknown[]> }).Responses ?? {};
+    }
+    return this.answerJson(response, { Responses: responses, UnprocessedKeys: unprocessed });
+  }
+
+  /** The request with a shortened body through the other services; answers the body of their 200. */
+  private async passOnShortened(request: EdgeRequest, input: unknown): Promise<string> {
+    // The signature covers the original body: it is checked on that one, and the shortened copy skips the check.
+    const guard = this.services().find((service) => service.name === SIGNATURE_GUARD);
+    const refusal = capturedResponse();
+    if (guard && (await guard.handle(request, refusal.response))) throw new Error(`a partial batch's request was refused: ${refusal.status()} ${refusal.body()}`);
+    const body = Buffer.from(JSON.stringify(input));
+    const answer = capturedResponse();
+    await this.passOn({ ...request, body, headers: { ...request.headers, 'content-length': String(body.length) } }, answer.response, SIGNATURE_GUARD);
+    if (answer.status() !== 200) throw new Error(`the processed part of a partial batch failed: ${answer.status()} ${answer.body()}`);
+    return answer.body();
+  }
+
+  private answerJson(response: ServerResponse, answer: unknown): boolean {
+    const payload = JSON.stringify(answer);
     response.writeHead(200, { 'content-type': 'application/x-amz-json-1.0', 'content-length': Buffer.byteLength(payload), 'x-amzn-requestid': randomUUID() });
     response.end(payload);
     return true;
@@ -200,9 +234,15 @@ function discardedResponse(): ServerResponse {
   return capturedResponse().response;
 }
 
-/** A response that goes nowhere but keeps its status, for a real answer the injector replaces. */
-function capturedResponse(): { response: ServerResponse; status: () => number | undefined } {
-  const sink = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+/** A response that goes nowhere but keeps its status and body, for a real answer the injector replaces. */
+function capturedResponse(): { response: ServerResponse; status: () => number | undefined; body: () => string } {
+  const chunks: Buffer[] = [];
+  const sink = new Writable({
+    write: (chunk: Buffer, _encoding, callback) => {
+      chunks.push(chunk);
+      callback();
+    },
+  });
   let status: number | undefined;
   Object.defineProperty(sink, 'headersSent', { get: () => status !== undefined });
   const response = Object.assign(sink, {
@@ -212,7 +252,7 @@ function capturedResponse(): { response: ServerResponse; status: () => number | 
     },
     setHeader: () => sink,
   }) as unknown as ServerResponse;
-  return { response, status: () => status };
+  return { response, status: () => status, body: () => Buffer.concat(chunks).toString('utf8') };
 }
 
 function identify(request: EdgeRequest): FaultRequest | undefined {

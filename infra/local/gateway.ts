@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import { MAX_FRAME_BYTES } from '../../shared/protocol/limits';
+import { MAX_FRAME_BYTES, MAX_SERVER_FRAME_BYTES } from '../../shared/protocol/limits';
 import { type EdgeRequest, type EdgeService, sendAwsError, sendJson } from './edge';
 import { type LambdaInvoker, LOCAL_ACCOUNT_ID, LOCAL_REGION } from './lambdas';
 
@@ -16,8 +16,13 @@ export interface GatewayOptions {
   readonly idleTimeoutSeconds: number;
   /** ... and any connection after this long (2 hours). */
   readonly maxConnectionSeconds: number;
+  /** A connection whose unsent bytes pass this is dropped, as API Gateway drops a slow consumer (default 8 MiB). */
+  readonly maxSendBufferBytes?: number;
   readonly stage?: string;
 }
+
+/** 64 server frames of the largest size waiting on a client that does not read. */
+export const DEFAULT_MAX_SEND_BUFFER_BYTES = 8 * 1024 * 1024;
 
 interface LiveConnection {
   readonly socket: WebSocket;
@@ -43,15 +48,29 @@ const API_ID = 'local';
  */
 export class LocalWebSocketGateway implements EdgeService {
   readonly name = 'apigateway-management';
+  /** API Gateway's client frame limit: 32,768 bytes of payload are accepted, one more is close 1009. */
   private readonly sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
   private readonly live = new Map<string, LiveConnection>();
   private readonly pending = new Set<Promise<unknown>>();
+  /**
+   * Server frames refused for being over 128 KB (a route response or a `postToConnection`): on AWS they would fail, so
+   * a test checks this is empty (test/support/cloud.ts fails a cloud's stop on any).
+   */
+  readonly oversizedFrames: { readonly path: 'route response' | 'postToConnection'; readonly bytes: number; readonly connectionId: string; readonly head: string }[] = [];
 
   constructor(private readonly options: GatewayOptions) {}
 
-  attach(server: Server): void {
+  /**
+   * Takes the server's WebSocket upgrades. Those that arrive before `ready` (the local cloud still provisioning)
+   * wait for it rather than being refused; if starting fails they are closed.
+   */
+  attach(server: Server, ready: Promise<void> = Promise.resolve()): void {
     server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-      void this.upgrade(request, socket, head);
+      socket.on('error', () => socket.destroy());
+      ready.then(
+        () => void this.upgrade(request, socket, head),
+        () => socket.destroy(),
+      );
     });
   }
 
@@ -96,11 +115,15 @@ export class LocalWebSocketGateway implements EdgeService {
     }
     switch (request.method) {
       case 'POST':
-        if (request.body.length > MAX_FRAME_BYTES) {
+        if (request.body.length > MAX_SERVER_FRAME_BYTES) {
+          this.recordOversized('postToConnection', connectionId, request.body.length, request.body.subarray(0, 120).toString('utf8'));
           sendAwsError(response, 413, 'PayloadTooLargeException', 'payload over 128 KB', 'application/json');
           return true;
         }
-        connection.socket.send(request.body.toString('utf8'));
+        if (!this.deliver(connection, request.body.toString('utf8'))) {
+          sendAwsError(response, 410, 'GoneException', `connection ${connectionId} is gone`, 'application/json');
+          return true;
+        }
         response.writeHead(200).end();
         return true;
       case 'GET':
@@ -231,13 +254,25 @@ export class LocalWebSocketGateway implements EdgeService {
       const result = (await this.options.invoker.invoke(functionName, { requestContext, body, isBase64Encoded: false })) as
         | { body?: unknown }
         | undefined;
-      if (result && typeof result.body === 'string') this.sendIfOpen(connection, result.body);
+      if (result && typeof result.body === 'string') {
+        const bytes = Buffer.byteLength(result.body, 'utf8');
+        if (bytes <= MAX_SERVER_FRAME_BYTES) return this.sendIfOpen(connection, result.body);
+        // API Gateway cannot deliver a route response over its 128 KB message limit: the client gets an error
+        // instead of its answer. Loud here, so the path that made it is fixed before it runs on AWS.
+        this.recordOversized('route response', connection.connectionId, bytes, result.body.slice(0, 120));
+        this.sendIfOpen(connection, JSON.stringify({ message: 'Internal server error', connectionId: connection.connectionId, requestId: requestContext.requestId }));
+      }
     } catch {
       this.sendIfOpen(
         connection,
         JSON.stringify({ message: 'Internal server error', connectionId: connection.connectionId, requestId: requestContext.requestId }),
       );
     }
+  }
+
+  private recordOversized(path: 'route response' | 'postToConnection', connectionId: string, bytes: number, head: string): void {
+    this.oversizedFrames.push({ path, bytes, connectionId, head });
+    console.error(`local gateway: a ${path} of ${bytes} bytes is over API Gateway's ${MAX_SERVER_FRAME_BYTES}-byte message limit (it starts ${JSON.stringify(head)})`);
   }
 
   /** Route selection on `$request.body.action`, as the deployed API is configured. */
@@ -256,7 +291,20 @@ export class LocalWebSocketGateway implements EdgeService {
   }
 
   private sendIfOpen(connection: LiveConnection, text: string): void {
-    if (connection.socket.readyState === WebSocket.OPEN) connection.socket.send(text);
+    if (connection.socket.readyState === WebSocket.OPEN) this.deliver(connection, text);
+  }
+
+  /**
+   * Sends a frame, then drops the connection if its unsent bytes (ws's queue and the socket's) passed the cap:
+   * a client that stops reading must not grow the server's memory without bound. False when dropped.
+   */
+  private deliver(connection: LiveConnection, text: string): boolean {
+    const cap = this.options.maxSendBufferBytes ?? DEFAULT_MAX_SEND_BUFFER_BYTES;
+    if (connection.socket.bufferedAmount <= cap) connection.socket.send(text);
+    if (connection.socket.bufferedAmount <= cap) return true;
+    // terminate, not close: a close frame would wait behind the very bytes the client does not read.
+    connection.socket.terminate();
+    return false;
   }
 
   private async onClose(connection: LiveConnection, code: number, reason: string): Promise<void> {

@@ -8,6 +8,7 @@ import { localFunctionArn } from './lambdas';
 
 export interface ProvisionedResources {
   readonly complianceQueueUrl: string;
+  readonly complianceQueueArn: string;
   readonly complianceDeadLetterQueueUrl: string;
   readonly timerDeadLetterQueueArn: string;
   readonly scheduleGroup: string;
@@ -55,11 +56,13 @@ export async function provisionResources(endpoint: string, complianceVisibilityS
   } catch (error) {
     if (!(error instanceof BucketAlreadyOwnedByYou)) throw error;
   }
+  const complianceQueueArn = await queueArn(complianceQueueUrl);
   sqs.destroy();
   scheduler.destroy();
   s3.destroy();
   return {
     complianceQueueUrl,
+    complianceQueueArn,
     complianceDeadLetterQueueUrl,
     timerDeadLetterQueueArn,
     scheduleGroup: LOCAL_RESOURCE_NAMES.scheduleGroup,
@@ -72,13 +75,17 @@ export async function provisionResources(endpoint: string, complianceVisibilityS
  * invokes the `compliance-export` function. Created or updated at every start, so a changed period applies.
  * No retries: the next period is the retry, and the events wait in the store meanwhile.
  */
-export async function provisionComplianceExport(endpoint: string, periodSeconds: number): Promise<void> {
+export async function provisionComplianceExport(endpoint: string, periodSeconds: number, subMinuteRates = true): Promise<void> {
   const scheduler = new SchedulerClient({ endpoint });
+  // `rate(N seconds)` is the local Scheduler's extension only: an external Scheduler (LocalStack, moto, AWS)
+  // gets an expression it accepts, and the period in the Description, which the external driver honours.
+  const subMinute = periodSeconds % 60 !== 0 && !subMinuteRates;
   try {
     await putSchedule(scheduler, {
       Name: COMPLIANCE_EXPORT_SCHEDULE,
       GroupName: LOCAL_RESOURCE_NAMES.scheduleGroup,
-      ScheduleExpression: rateExpression(periodSeconds),
+      ScheduleExpression: subMinute ? rateExpression(Math.max(60, Math.ceil(periodSeconds / 60) * 60)) : rateExpression(periodSeconds),
+      ...(subMinute ? { Description: `compliance export; uc:period=${periodSeconds}s (driven by the local cloud)` } : {}),
       // A rate schedule without a start fires at once: the first run is one period after start instead, so a
       // process that just started (or a test) sees its events pending for a period.
       StartDate: new Date(Date.now() + periodSeconds * 1000),

@@ -1,19 +1,21 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { join, resolve, sep } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { EdgeRequest, EdgeService } from './edge';
+import { isSignedForS3, type LocalCredentials, rawPath, SignatureError, verifySignature } from './sigv4';
 
 /**
  * The local cloud's S3: path-style REST (`/{bucket}/{key}`), enough for the app and its tests:
  * CreateBucket, HeadBucket, DeleteBucket, ListBuckets, ListObjectsV2 (prefix, delimiter, paging),
  * PutObject, GetObject (single ranges, `response-content-*` overrides), HeadObject, DeleteObject, browser
- * CORS, and presigned URLs. A presigned URL past `X-Amz-Date + X-Amz-Expires` is refused (403
- * AccessDenied), as S3 does. Signatures (presigned or in the Authorization header) are verified only when
- * signed with an access key given in `credentials` (the local cloud's own); others are accepted unverified,
- * as LocalStack does. Not emulated: multipart uploads, versioning, ACLs, tagging, virtual-hosted addressing.
+ * CORS, and presigned URLs. Every request but a CORS preflight must carry a SigV4 signature (the
+ * Authorization header or a presigned URL) made with a key of `credentials` (the local cloud's own) and
+ * recomputed here (infra/local/sigv4.ts): unsigned is 403 AccessDenied, an unknown key 403
+ * InvalidAccessKeyId, a wrong signature 403 SignatureDoesNotMatch, a presigned URL past
+ * `X-Amz-Date + X-Amz-Expires` 403 AccessDenied, as S3 answers. Not emulated: multipart uploads, versioning, ACLs, tagging, virtual-hosted addressing.
  *
  * Bodies live under `{dataDir}/s3/{bucket}/{key}` and the index (buckets, types, ETags) in
  * `{dataDir}/s3.json`; without a dataDir everything is in memory. Since keys are file paths on disk, keys
@@ -21,8 +23,8 @@ import type { EdgeRequest, EdgeService } from './edge';
  */
 export interface LocalS3Options {
   readonly dataDir?: string;
-  /** Access key id → secret key, for the signatures this emulation verifies. */
-  readonly credentials?: Readonly<Record<string, string>>;
+  /** Access key id → secret key: the only keys whose signatures are accepted (none: every request is refused). */
+  readonly credentials?: LocalCredentials;
   readonly now?: () => number;
 }
 
@@ -48,8 +50,6 @@ interface PersistedState {
 
 const STATE_FILE = 's3.json';
 const XMLNS = 'http://s3.amazonaws.com/doc/2006-03-01/';
-/** SigV4 presigned URLs live at most 7 days. */
-const MAX_EXPIRES_SECONDS = 604_800;
 /** Sub-resources of operations this emulation does not implement: answered 501 rather than misread as a plain GET/PUT. */
 const UNSUPPORTED_SUBRESOURCES = ['acl', 'tagging', 'uploads', 'uploadId', 'partNumber', 'versionId', 'versioning', 'policy', 'lifecycle', 'cors', 'retention', 'legal-hold', 'attributes', 'restore', 'select', 'torrent', 'location', 'notification', 'website', 'encryption', 'replication', 'logging', 'object-lock', 'ownershipControls', 'publicAccessBlock'];
 /** S3's bucket naming rules (without the IP-address and reserved-prefix ones). */
@@ -85,6 +85,12 @@ export class LocalS3 implements EdgeService {
     return this.buckets.has(name);
   }
 
+  /** A request of this S3: its first path segment is a bucket it holds, or it is signed for S3. */
+  claims(request: EdgeRequest): boolean {
+    const { bucket } = splitPath(rawPath(request));
+    return (bucket !== undefined && this.buckets.has(bucket)) || isSignedForS3(request);
+  }
+
   /**
    * Claims a request only if its first path segment is a bucket it holds, or it is signed for S3 (the
    * credential scope names `s3`): DynamoDB, SQS, Scheduler and `@connections` requests never match either.
@@ -92,7 +98,7 @@ export class LocalS3 implements EdgeService {
   async handle(request: EdgeRequest, response: ServerResponse): Promise<boolean> {
     // The path as sent: the edge's URL parsing resolves `..` segments, which would silently rename a key.
     const { bucket, key } = splitPath(rawPath(request));
-    if (!(bucket !== undefined && this.buckets.has(bucket)) && !isSignedForS3(request)) return false;
+    if (!this.claims(request)) return false;
     if (bucket !== undefined && this.buckets.has(bucket) && request.headers.origin) {
       // Any origin: the presigned URL is the authorization, as with the CDK bucket's CORS rule.
       response.setHeader('access-control-allow-origin', '*');
@@ -303,66 +309,13 @@ export class LocalS3 implements EdgeService {
 
   // ---- authentication ----
 
-  /** Presigned URLs expire; signatures made with a known access key must match. */
+  /** Every request but a CORS preflight is signed (header or presigned) with the local credentials; presigned URLs expire. */
   private authenticate(request: EdgeRequest): void {
-    const query = request.query;
-    if (query.has('X-Amz-Signature')) {
-      const amzDate = query.get('X-Amz-Date');
-      const expires = Number(query.get('X-Amz-Expires'));
-      const signedAt = amzDate ? parseAmzDate(amzDate) : undefined;
-      if (signedAt === undefined || !Number.isInteger(expires) || expires < 1 || expires > MAX_EXPIRES_SECONDS) {
-        throw new S3Error(400, 'AuthorizationQueryParametersError', 'X-Amz-Date and X-Amz-Expires (1 to 604800 seconds) must be given with a presigned URL');
-      }
-      const expiresAt = signedAt + expires * 1000;
-      const now = this.now();
-      if (now > expiresAt) {
-        throw new S3Error(403, 'AccessDenied', 'Request has expired', { 'X-Amz-Expires': String(expires), Expires: new Date(expiresAt).toISOString(), ServerTime: new Date(now).toISOString() });
-      }
-      this.verify(request, {
-        credential: query.get('X-Amz-Credential') ?? '',
-        signedHeaders: query.get('X-Amz-SignedHeaders') ?? '',
-        signature: query.get('X-Amz-Signature') ?? '',
-        amzDate: amzDate!,
-        payloadHash: 'UNSIGNED-PAYLOAD',
-      });
-      return;
-    }
-    const authorization = headerValue(request.headers.authorization);
-    const fields = authorization ? /^AWS4-HMAC-SHA256 Credential=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-f]+)$/.exec(authorization) : null;
-    if (fields) {
-      this.verify(request, {
-        credential: fields[1]!,
-        signedHeaders: fields[2]!,
-        signature: fields[3]!,
-        amzDate: headerValue(request.headers['x-amz-date']) ?? '',
-        payloadHash: headerValue(request.headers['x-amz-content-sha256']) ?? 'UNSIGNED-PAYLOAD',
-      });
-    }
-  }
-
-  /** SigV4 as S3 computes it (the path as sent, not encoded again); skipped for access keys this emulation does not know. */
-  private verify(request: EdgeRequest, signed: { credential: string; signedHeaders: string; signature: string; amzDate: string; payloadHash: string }): void {
-    const [accessKeyId, ...scopeParts] = signed.credential.split('/');
-    const secret = accessKeyId === undefined ? undefined : this.options.credentials?.[accessKeyId];
-    if (secret === undefined) return;
-    const scope = scopeParts.join('/');
-    const [date, region, service] = scopeParts;
-    const canonicalQuery = [...request.query.entries()]
-      .filter(([name]) => name !== 'X-Amz-Signature')
-      .map(([name, value]) => [rfc3986(name), rfc3986(value)] as const)
-      .sort(([a, x], [b, y]) => (a === b ? (x < y ? -1 : 1) : a < b ? -1 : 1))
-      .map(([name, value]) => `${name}=${value}`)
-      .join('&');
-    const headerNames = signed.signedHeaders.split(';');
-    const canonicalHeaders = headerNames.map((name) => `${name}:${(headerValue(request.headers[name]) ?? '').trim().replace(/\s+/g, ' ')}\n`).join('');
-    const canonicalRequest = [request.method, rawPath(request), canonicalQuery, canonicalHeaders, signed.signedHeaders, signed.payloadHash].join('\n');
-    const stringToSign = ['AWS4-HMAC-SHA256', signed.amzDate, scope, sha256Hex(canonicalRequest)].join('\n');
-    let key = hmac(`AWS4${secret}`, date ?? '');
-    for (const part of [region ?? '', service ?? '', 'aws4_request']) key = hmac(key, part);
-    const expected = Buffer.from(createHmac('sha256', key).update(stringToSign).digest('hex'));
-    const given = Buffer.from(signed.signature);
-    if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
-      throw new S3Error(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.');
+    try {
+      verifySignature(request, this.options.credentials ?? {}, this.now());
+    } catch (error) {
+      if (!(error instanceof SignatureError)) throw error;
+      throw new S3Error(error.status, error.s3Code, error.message, error.extra);
     }
   }
 
@@ -433,25 +386,12 @@ function splitPath(path: string): { bucket?: string; key?: string } {
   return { bucket: decode(trimmed.slice(0, slash)), ...(key === '' ? {} : { key: decode(key) }) };
 }
 
-function rawPath(request: EdgeRequest): string {
-  return (request.raw.url ?? '/').split('?')[0] ?? '/';
-}
-
 function decode(value: string): string {
   try {
     return decodeURIComponent(value);
   } catch {
     return value;
   }
-}
-
-/** The credential scope `{key}/{date}/{region}/s3/aws4_request`, in the Authorization header or a presigned URL. */
-function isSignedForS3(request: EdgeRequest): boolean {
-  const scope = /^[^/]+\/\d{8}\/[^/]+\/s3\/aws4_request$/;
-  const credential = request.query.get('X-Amz-Credential');
-  if (credential !== null) return scope.test(credential);
-  const header = /Credential=([^,\s]+)/.exec(headerValue(request.headers.authorization) ?? '')?.[1];
-  return header !== undefined && scope.test(header);
 }
 
 function checkKey(key: string): void {
@@ -521,26 +461,6 @@ function parseRange(header: string | undefined, size: number): { start: number; 
     match[1] === '' ? [Math.max(0, size - Number(match[2])), size - 1] : [Number(match[1]), match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1)];
   if (start >= size || start > end) throw new S3Error(416, 'InvalidRange', 'The requested range is not satisfiable', { RangeRequested: header!, ActualObjectSize: String(size) });
   return { start, end };
-}
-
-/** `20240102T030405Z` → epoch ms. */
-function parseAmzDate(value: string): number | undefined {
-  const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value);
-  if (!match) return undefined;
-  const [, year, month, day, hour, minute, second] = match.map(Number) as [number, number, number, number, number, number, number];
-  return Date.UTC(year, month - 1, day, hour, minute, second);
-}
-
-function rfc3986(value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
-}
-
-function sha256Hex(value: string): string {
-  return createHash('sha256').update(value).digest('hex');
-}
-
-function hmac(key: string | Buffer, value: string): Buffer {
-  return createHmac('sha256', key).update(value).digest();
 }
 
 function compareUtf8(a: string, b: string): number {

@@ -5,10 +5,13 @@ import { join } from 'node:path';
 import type { SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
 import { amzTarget, type EdgeRequest, type EdgeService, sendJson } from './edge';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION, type LambdaInvoker } from './lambdas';
+import { parseQueryRequest, sendQueryError, sendQueryResult } from './sqs-query';
 
 /**
  * The local cloud's SQS (standard queues), speaking the JSON protocol the AWS SDK v3 uses:
- * `POST /` with `x-amz-target: AmazonSQS.<Operation>` and an `application/x-amz-json-1.0` body.
+ * `POST /` with `x-amz-target: AmazonSQS.<Operation>` and an `application/x-amz-json-1.0` body, and the
+ * older query protocol (form-encoded `Action=…`, XML answers: sqs-query.ts) of the AWS CLI v2 of Debian and
+ * older SDKs.
  * It also hosts Lambda's SQS event source mappings, which poll queues in-process.
  */
 export interface LocalSqsOptions {
@@ -217,7 +220,7 @@ export class LocalSqs implements EdgeService {
 
   async handle(request: EdgeRequest, response: ServerResponse): Promise<boolean> {
     const target = amzTarget(request);
-    if (!target?.startsWith('AmazonSQS.')) return false;
+    if (!target?.startsWith('AmazonSQS.')) return this.handleQuery(request, response);
     const operation = target.slice('AmazonSQS.'.length);
     try {
       const input = parseInput(request.body);
@@ -228,6 +231,25 @@ export class LocalSqs implements EdgeService {
         response.end();
       } else if (error instanceof SqsError) {
         sendSqsError(response, error);
+      } else {
+        throw error;
+      }
+    }
+    return true;
+  }
+
+  /** The query protocol (form-encoded `Action=…`, XML answers): the same operations, translated (sqs-query.ts). */
+  private async handleQuery(request: EdgeRequest, response: ServerResponse): Promise<boolean> {
+    const parsed = parseQueryRequest(request, (path) => `${this.options.endpointUrl()}${path}`);
+    if (parsed === undefined) return false;
+    try {
+      const output = await this.dispatch(parsed.operation, parsed.input, response);
+      if (!response.writableEnded && !response.destroyed) sendQueryResult(response, parsed.operation, output);
+    } catch (error) {
+      if (response.headersSent) {
+        response.end();
+      } else if (error instanceof SqsError) {
+        sendQueryError(response, error.status, MODELED_ERRORS[error.type]?.code ?? error.type, error.message);
       } else {
         throw error;
       }

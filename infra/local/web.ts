@@ -2,9 +2,10 @@ import type { ServerResponse } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, resolve, sep } from 'node:path';
 import { z } from 'zod';
+import { isLoopback } from './loopback';
 import { deviceKinds, identityKinds, sipUri } from '../../shared/auth/identity';
 import { issueToken } from '../../shared/auth/tokens';
-import { type EdgeRequest, type EdgeService, sendJson } from './edge';
+import { type EdgeRequest, type EdgeService, isAwsRequest, sendJson } from './edge';
 
 /** Where `npm run build:web` (Vite) puts the browser app. */
 export const WEB_DIST_DIR = resolve(__dirname, '..', '..', 'web', 'dist');
@@ -46,6 +47,8 @@ export interface LocalWebAppOptions {
   readonly wsUrl: string;
   /** Default: web/dist. */
   readonly distDir?: string;
+  /** The issuer and client id the app signs in with, served in `/config.json` (the deployment's shape). */
+  readonly oidc?: { readonly issuer: string; readonly clientId: string };
 }
 
 /**
@@ -68,6 +71,13 @@ export class LocalWebApp implements EdgeService {
       return true;
     }
     if ((request.method !== 'GET' && request.method !== 'HEAD') || isAwsRequest(request)) return false;
+    if (request.path === '/config.json' && this.options.oidc) {
+      // What the app reads at start, as the CDK deployment writes it (infra/stacks/stateless-stack.ts).
+      const { issuer, clientId } = this.options.oidc;
+      const config = Buffer.from(JSON.stringify({ webSocketUrl: this.wsUrlFor(request), issuer, clientId, scope: 'openid email profile' }));
+      send(response, request, 200, { 'content-type': CONTENT_TYPES['.json']!, 'cache-control': 'no-cache' }, config);
+      return true;
+    }
     const isPage = request.path === '/' || request.path === '/index.html';
     const isAsset = request.path.startsWith('/assets/');
     const file = this.fileOf(request.path === '/' ? '/index.html' : request.path);
@@ -116,6 +126,12 @@ export class LocalWebApp implements EdgeService {
   }
 
   private async token(request: EdgeRequest, response: ServerResponse): Promise<void> {
+    // It mints any identity, admin included: for this machine only, even when the cloud listens beyond loopback
+    // (`--expose`), and for a loopback Host only, so a page of another site cannot reach it by DNS rebinding.
+    if (!isLoopback(request.raw.socket.remoteAddress) || !isLoopback(hostName(request.headers.host))) {
+      sendError(response, 403, 'Forbidden', 'the development sign-in answers on loopback only (http://localhost:PORT)');
+      return;
+    }
     if (request.method !== 'POST') {
       response.setHeader('allow', 'POST');
       sendError(response, 405, 'MethodNotAllowed', 'POST a JSON body {uri, kind, name?, device?}');
@@ -147,9 +163,12 @@ export class LocalWebApp implements EdgeService {
   }
 }
 
-/** AWS SDK requests are signed (header or presigned query) or name their operation in a header. */
-function isAwsRequest(request: EdgeRequest): boolean {
-  return request.headers.authorization !== undefined || request.headers['x-amz-target'] !== undefined || request.query.has('X-Amz-Signature');
+/** The host name of a Host header (`localhost:3001` → `localhost`, `[::1]:3001` → `::1`). */
+function hostName(host: string | undefined): string | undefined {
+  if (host === undefined) return undefined;
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(host);
+  if (bracketed) return bracketed[1];
+  return /^[^:]+(?::\d+)?$/.test(host) ? host.split(':')[0] : undefined;
 }
 
 function send(response: ServerResponse, request: EdgeRequest, status: number, headers: Record<string, string>, body: Buffer): void {

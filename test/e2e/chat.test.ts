@@ -3,6 +3,7 @@ import type { CommandArgs, UcClient } from '../../client/src';
 import { makeChatHandler } from '../../functions/lib/chat-handler';
 import { productionDependencies } from '../../functions/lib/dependencies';
 import { DynamoChatStore } from '../../shared/adapters/chat-store-dynamodb';
+import { DynamoComplianceOutbox } from '../../shared/adapters/compliance-outbox-dynamodb';
 import { dynamoDocumentClient } from '../../shared/adapters/dynamodb';
 import { S3FileStorage, s3SdkClient } from '../../shared/adapters/s3-file-storage';
 import type { ChatStore } from '../../shared/chat/ports';
@@ -427,6 +428,7 @@ describe('overload', () => {
       store: throttling,
       delivery: production.delivery,
       complianceQueue: production.complianceQueue,
+      complianceOutbox: new DynamoComplianceOutbox(dynamoDocumentClient(), production.config.TABLE_NAME),
       clock: production.clock,
       homeDomain: production.config.HOME_DOMAIN,
       historyPageSize: PAGE,

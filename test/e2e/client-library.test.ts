@@ -175,7 +175,7 @@ function lossySocket(drop: (frame: Record<string, unknown>) => boolean): WebSock
   };
 }
 
-test('a presence gap is detected: the lost notification is noticed, the subscription refreshed, and the newest presence held', async () => {
+test('gap detection by version (SPEC §5): a lost notification shows as the target’s version jumping, the library refreshes the subscription and holds the newest presence', async () => {
   const [alice, bob] = users('alice', 'bob');
   const watched = await connect(alice!);
   let dropped = 0;
@@ -184,16 +184,21 @@ test('a presence gap is detected: the lost notification is noticed, the subscrip
     webSocket: lossySocket((frame) => frame.event === 'presence.notify' && dropped++ === 0),
   });
   const gaps = collect(watcher, 'presence.gap');
+  const requests = jest.spyOn(watcher, 'request');
   const subscription = await watcher.request('presence.subscribe', { targets: [alice!] });
   if (subscription.state === 'terminated') throw new Error(`a new subscription answered terminated: ${JSON.stringify(subscription)}`);
-  expect(subscription.seq).toBe(0);
+  // Alice is online since she connected: version 1.
+  expect(subscription.targets).toEqual([{ uri: alice, presence: { availability: 'online' }, version: 1 }]);
 
-  await watched.request('presence.publish', { availability: 'busy' }); // seq 1: lost
-  await watched.request('presence.publish', { availability: 'away', note: 'lunch' }); // seq 2: a gap
+  await watched.request('presence.publish', { availability: 'busy' }); // version 2: lost
+  await watched.request('presence.publish', { availability: 'away', note: 'lunch' }); // version 3: a jump from 1
   await waitFor('the gap', () => gaps[0]);
-  expect(gaps).toEqual([{ subscriptionId: subscription.subscriptionId, expected: 1, received: 2 }]);
-  await waitFor('the refresh', () => (watcher.presence.subscriptionSeq(subscription.subscriptionId) ?? 0) >= 2 || undefined);
-  expect(watcher.presence.get(alice!)?.presence).toMatchObject({ availability: 'away', note: 'lunch' });
+  expect(gaps).toEqual([{ subscriptionId: subscription.subscriptionId, uri: alice, expected: 2, received: 3 }]);
+  // The library refreshes that subscription by itself, and the answer's snapshot is applied.
+  await waitFor('the refresh', () => requests.mock.calls.find(([action, args]) => action === 'presence.refresh' && (args as { subscriptionId?: string }).subscriptionId === subscription.subscriptionId));
+  const refreshed = requests.mock.results[requests.mock.calls.findIndex(([action]) => action === 'presence.refresh')]!.value as Promise<unknown>;
+  expect(await refreshed).toMatchObject({ subscriptions: [{ subscriptionId: subscription.subscriptionId, targets: [{ uri: alice, version: 3 }] }] });
+  expect(watcher.presence.get(alice!)).toMatchObject({ presence: { availability: 'away', note: 'lunch' }, version: 3 });
 
   // The next change follows on with no gap.
   const published = await watched.request('presence.publish', { availability: 'online' });

@@ -4,7 +4,6 @@ import { systemClock } from '../../shared/adapters/clock';
 import { complianceShard } from '../../shared/adapters/compliance-store-dynamodb';
 import { DynamoConnectionStore } from '../../shared/adapters/connection-store-dynamodb';
 import { dynamoDocumentClient } from '../../shared/adapters/dynamodb';
-import { UNPROCESSED_RETRY } from '../../shared/adapters/dynamodb-operations';
 import type { ComplianceEvent } from '../../shared/compliance/event';
 import { newId } from '../../shared/ids';
 import { startTestCloud, type TestCloud } from '../support/cloud';
@@ -145,8 +144,8 @@ describe('DynamoDB (store throttling and 5xx)', () => {
     const bobClient = await cloud.connect(bob!);
     const roomId = await roomWithFollowers(aliceClient, bobClient);
     const text = `throttled but retried ${newId('t')}`;
-    // Each call of the post (room read, reservation, seq counter, message write, followers) is throttled twice: the third attempt passes.
-    const faults = ['GetItem', 'PutItem', 'UpdateItem', 'BatchWriteItem', 'Query'].map((operation) =>
+    // Each call of the post (room read, reservation and seq counter, message transaction, search entries, followers) is throttled twice: the third attempt passes.
+    const faults = ['GetItem', 'UpdateItem', 'TransactWriteItems', 'BatchWriteItem', 'Query'].map((operation) =>
       inject({
         service: 'dynamodb',
         operation,
@@ -169,9 +168,10 @@ describe('DynamoDB (store throttling and 5xx)', () => {
   });
 
   test.each([
-    // The message write is tried twice (a failed batch may be part-done: see the UnprocessedItems tests below).
-    ['the seq counter (UpdateItem), before anything is written', 'UpdateItem', 1],
-    ['the message write (BatchWriteItem), after the seq is taken', 'BatchWriteItem', 2],
+    // The reservation is the first UpdateItem: refused, nothing else runs. The message transaction (all or
+    // nothing) is tried twice, as a failure may hide a commit; the retry posts under the seq the reservation recorded.
+    ['the reservation (UpdateItem), before anything is written', 'UpdateItem', 1],
+    ['the message transaction (TransactWriteItems), after the seq is taken', 'TransactWriteItems', 2],
   ])(
     'persistent throttling of a chat post at %s: 503 with retryAfterMs; the retry with the same clientMsgId is stored, delivered and archived once',
     async (_where, operation, writes) => {
@@ -200,55 +200,9 @@ describe('DynamoDB (store throttling and 5xx)', () => {
     SLOW * 2,
   );
 
-  // BatchWriteItem is not atomic: DynamoDB may do part of it and hand back the rest as UnprocessedItems.
-  const ROUNDS = UNPROCESSED_RETRY.rounds + 1;
-  const isAnswer = (_index: number, write: Record<string, unknown>) => JSON.stringify(write).includes('"done"');
-  const isMessage = (_index: number, write: Record<string, unknown>) => JSON.stringify(write).includes('"text"');
-  // The post's own writes (message, search entries, answer), not the compliance store's (CEVT#, CPEND#).
-  const postWrites = (roomId: string) => (request: FaultRequest) => request.body.includes(roomId) && !request.body.includes('"CEVT#');
-
-  test('a chat post whose answer stays unprocessed through every round is written once more and is whole: 200, delivered, stored and archived once', async () => {
-    const [alice, bob] = users('alice', 'bob');
-    const aliceClient = await cloud.connect(alice!);
-    const bobClient = await cloud.connect(bob!);
-    const roomId = await roomWithFollowers(aliceClient, bobClient);
-    const text = `answer unprocessed ${newId('t')}`;
-    // The first write's every round: the message and its search entries go in, its answer does not.
-    const fault = inject({ service: 'dynamodb', operation: 'BatchWriteItem', match: postWrites(roomId), fault: { holdBack: isAnswer }, times: ROUNDS });
-
-    const post = await ok(aliceClient, 'chat.grpchat', { roomId, text, clientMsgId: 'c-1' });
-    expect(fault.hits).toBe(ROUNDS);
-    expect(await ok(aliceClient, 'chat.grpchat', { roomId, text, clientMsgId: 'c-1' })).toEqual(post);
-    await bobClient.nextEvent('chat.message', (event) => event.text === text);
-    await settledFrames(bobClient);
-    expect(chatMessages(bobClient, text)).toHaveLength(1);
-    expect((await roomHistory(aliceClient, roomId)).filter((message) => message.text === text)).toEqual([expect.objectContaining({ seq: post.seq })]);
-    await archivedOnce(`chat.post:${roomId}:${String(post.seq)}`);
-  }, SLOW * 2);
-
-  test('a chat post whose message stays unprocessed through both writes: 503; its answer, stored alone, is made whole by the retry: same seq, delivered, stored and archived once', async () => {
-    const [alice, bob] = users('alice', 'bob');
-    const aliceClient = await cloud.connect(alice!);
-    const bobClient = await cloud.connect(bob!);
-    const roomId = await roomWithFollowers(aliceClient, bobClient);
-    const text = `message unprocessed ${newId('t')}`;
-    const fault = inject({ service: 'dynamodb', operation: 'BatchWriteItem', match: postWrites(roomId), fault: { holdBack: isMessage }, times: 2 * ROUNDS });
-
-    expectRetryLater(await aliceClient.request('chat.grpchat', { roomId, text, clientMsgId: 'c-1' }, SLOW));
-    expect(fault.hits).toBe(2 * ROUNDS);
-    expect((await roomHistory(aliceClient, roomId)).filter((message) => message.text === text)).toEqual([]);
-    cloud.cloud.faults.clear();
-
-    // The answer went in without its message: the retry finds it, writes the message under the same seq and sends it.
-    const post = await ok(aliceClient, 'chat.grpchat', { roomId, text, clientMsgId: 'c-1' });
-    expect(await ok(aliceClient, 'chat.grpchat', { roomId, text, clientMsgId: 'c-1' })).toEqual(post);
-    await bobClient.nextEvent('chat.message', (event) => event.text === text && event.seq === post.seq);
-    await settledFrames(bobClient);
-    expect(chatMessages(bobClient, text)).toHaveLength(1);
-    expect((await roomHistory(aliceClient, roomId)).filter((message) => message.text === text)).toEqual([expect.objectContaining({ seq: post.seq })]);
-    await archivedOnce(`chat.post:${roomId}:${String(post.seq)}`);
-    expect(await storedEvents((event) => event.type === 'chat.post' && event.target.id === roomId)).toHaveLength(1);
-  }, SLOW * 2);
+  // A post's message, answer and outbox item are one transaction now (issue 16): the UnprocessedItems cases of a
+  // post (answer without message, message without answer) cannot happen; its search entries' batch is covered in
+  // test/e2e/fault-injection-chat-archive.test.ts.
 
   test.each([
     ['opening a conversation', false],
@@ -427,7 +381,7 @@ describe('EventBridge Scheduler (timers)', () => {
 
     // Twice: the SDK's third attempt creates the schedule.
     // A new conversation's timer only (version 1): earlier tests' conversations re-arm theirs at version 2 and more.
-    const newTimer = bodyHas('conversation.idle', String.raw`\"version\":1}`);
+    const newTimer = bodyHas('conversation.idle', String.raw`\"version\":1,`);
     const transient = inject({ service: 'scheduler', operation: 'CreateSchedule', match: newTimer, fault: { status: 500, type: 'InternalServerException' }, times: 2 });
     const first = await ok(aliceClient, 'im.send', { to: bob, text: 'timer after 5xx', clientMsgId: 'm-1' });
     expect(transient.hits).toBe(2);
@@ -540,7 +494,7 @@ describe('SQS and Scheduler hangs (request timeouts)', () => {
     await archivedOnce(`chat.post:${roomId}:${String(post.seq)}`);
     await bobClient.nextEvent('chat.message', (event) => event.text === text);
 
-    const newTimer = bodyHas('conversation.idle', String.raw`\"version\":1}`);
+    const newTimer = bodyHas('conversation.idle', String.raw`\"version\":1,`);
     const schedulerHang = inject({ service: 'scheduler', operation: 'CreateSchedule', match: newTimer, fault: { delayMs: 60_000 }, times: 1 });
     const sent = await ok(aliceClient, 'im.send', { to: bob, text: 'timer after a hang', clientMsgId: 'm-1' });
     expect(schedulerHang.hits).toBe(1);

@@ -35,6 +35,21 @@ describe('connect: the token is verified at the upgrade (SPEC §1)', () => {
     expect(await upgradeStatus(url(forged))).toBe(401);
   });
 
+  test('a token living a hundred years is refused with 401 (lifetime over TOKEN_MAX_LIFETIME_SECONDS)', async () => {
+    const forever = await cloud.token('sip:alice@contoso.com', 'enterprise', { ttlSeconds: 100 * 365 * 24 * 3600 });
+    expect(await upgradeStatus(url(forever))).toBe(401);
+  });
+
+  test('a token issued an hour in the future is refused with 401', async () => {
+    const future = await new SignJWT({ kind: 'enterprise' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('sip:alice@contoso.com')
+      .setIssuedAt(Math.floor(Date.now() / 1000) + 3600)
+      .setExpirationTime(Math.floor(Date.now() / 1000) + 7200)
+      .sign(new TextEncoder().encode(requireJwtSecret(cloud.cloud.config)));
+    expect(await upgradeStatus(url(future))).toBe(401);
+  });
+
   test('an expired token is refused with 401', async () => {
     const expired = await cloud.token('sip:alice@contoso.com', 'enterprise', { ttlSeconds: -60 });
     expect(await upgradeStatus(url(expired))).toBe(401);
@@ -101,16 +116,34 @@ describe('the envelope: bad frames get a 400 naming the problem and the connecti
   });
 });
 
-describe('frame size limit', () => {
-  test('a frame over 128 KB is refused with close 1009, as API Gateway does', async () => {
+describe('frame size limit: 32 KB, as API Gateway', () => {
+  /** A ping frame of exactly `bytes` bytes of payload. */
+  const pingOf = (bytes: number, rid: string) => {
+    const empty = JSON.stringify({ action: 'ping', rid, pad: '' });
+    return JSON.stringify({ action: 'ping', rid, pad: 'x'.repeat(bytes - Buffer.byteLength(empty)) });
+  };
+
+  test('the limit is 32,768 bytes of frame payload', () => {
+    expect(MAX_FRAME_BYTES).toBe(32_768);
+  });
+
+  test('a frame of 32,769 bytes is refused with close 1009, as API Gateway does', async () => {
     const client = await cloud.connect('sip:carol@contoso.com');
-    client.socket.send(JSON.stringify({ action: 'ping', rid: 'big', pad: 'x'.repeat(MAX_FRAME_BYTES) }));
+    const frame = pingOf(32_769, 'big');
+    expect(Buffer.byteLength(frame)).toBe(32_769);
+    client.socket.send(frame);
     expect(await client.waitClosed()).toBe(1009);
   });
 
-  test('a frame just under the limit is answered', async () => {
+  test('a frame of exactly 32,768 bytes is answered', async () => {
     const client = await cloud.connect('sip:carol@contoso.com');
-    const response = await client.request('ping', { pad: 'x'.repeat(MAX_FRAME_BYTES - 100) });
-    expect(response.status).toBe(200);
+    const frame = pingOf(32_768, 'edge');
+    expect(Buffer.byteLength(frame)).toBe(32_768);
+    expect(await client.sendRaw(frame, 'edge')).toMatchObject({ status: 200, body: { pong: true } });
+  });
+
+  test('chat.getserverinfo advertises 32 KB', async () => {
+    const client = await cloud.connect('sip:carol@contoso.com');
+    expect((await client.request('chat.getserverinfo')).body).toMatchObject({ limits: { maxFrameBytes: 32_768 } });
   });
 });

@@ -18,6 +18,9 @@ beforeAll(async () => {
   cloud = await startTestCloud();
   previousLevel = logger.getLevelName();
   logger.setLogLevel('DEBUG');
+  // Powertools' injectLambdaContext puts the level back to the process's initial one (WARN under jest) on every warm
+  // invocation (its debug-sampling refresh); the handlers must keep logging at DEBUG for this test.
+  jest.spyOn(logger, 'refreshSampleRateCalculation').mockImplementation(() => undefined);
   const capture = (chunk: unknown) => {
     lines.push(...String(chunk).split('\n').filter(Boolean));
     return true;

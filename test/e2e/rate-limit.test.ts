@@ -75,3 +75,14 @@ test('a refused command has no effect: a rate-limited post is not stored, its re
   const history = await requestAsClientsShould(dave, 'chat.bccontext', { roomId });
   expect((history.body!.messages as { text: string }[]).map((message) => message.text)).toEqual(['second', 'first']);
 });
+
+test('a flood of malformed frames and unknown actions gets 429s: the limiter is charged before the 400 (issue 17 item 4)', async () => {
+  const mallory = await cloud.connect('sip:mallory@contoso.com');
+  const statuses: number[] = [];
+  for (let sent = 0; sent < 3; sent++) statuses.push((await mallory.sendRaw(JSON.stringify({ action: 'no.such.action', rid: `u${sent}` }), `u${sent}`)).status);
+  expect(statuses).toEqual([400, 400, 429]);
+  // Not even JSON: no rid to echo, so the next frame is its answer.
+  expect(await mallory.sendAndNextFrame('not json at all')).toMatchObject({ type: 'response', status: 429, error: { code: 'TooManyRequests' } });
+  expect(mallory.isOpen).toBe(true);
+  expect((await mallory.request('ping')).status).toBe(200);
+});

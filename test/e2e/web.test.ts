@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { startTestCloud, type TestCloud } from '../support/cloud';
 
@@ -96,8 +97,11 @@ async function newTab(): Promise<Page> {
   return page;
 }
 
-async function signIn(page: Page, uri: string, name: string, kind: string, screenshot?: string): Promise<void> {
-  await page.goto(cloud.cloud.url + '/');
+/** Signs in as a person does: the app's Sign in, the local OIDC issuer's development form, back to the app (code + PKCE). */
+async function signIn(page: Page, uri: string, name: string, kind: string, screenshot?: string, appUrl = cloud.cloud.url + '/'): Promise<void> {
+  await page.goto(appUrl);
+  await page.getByTestId('signin-start').click();
+  await page.waitForURL(`${cloud.cloud.oidc.issuer}/authorize?*`);
   await page.getByTestId('signin-uri').fill(uri);
   await page.getByTestId('signin-name').fill(name);
   await page.getByTestId('signin-kind').selectOption(kind);
@@ -128,6 +132,43 @@ async function postInRoom(page: Page, text: string): Promise<void> {
 function contact(page: Page, uri: string, availability?: string): Locator {
   return page.locator(`[data-testid="contact"][data-uri="${uri}"]${availability ? `[data-availability="${availability}"]` : ''}`);
 }
+
+test('issue 19: the app signs in through the local OIDC issuer (code + PKCE) and connects with its RS256 ID token; a reload connects again, refreshing a token near its end', async () => {
+  const page = await newTab();
+  const sockets: string[] = [];
+  page.on('websocket', (socket) => sockets.push(socket.url()));
+  // The app on localhost, as the README says to open it: the issuer (127.0.0.1) is then another origin (CORS).
+  const appUrl = `http://localhost:${cloud.cloud.port}/`;
+  await signIn(page, 'sip:gina@example.org', 'Gina (guest)', 'anonymous', undefined, appUrl);
+  expect(page.url()).toBe(appUrl);
+  expect(await page.getByTestId('me-kind').textContent()).toBe('anonymous');
+  expect(await page.getByTestId('me-name').textContent()).toBe('Gina (guest)');
+  const first = new URL(sockets[0]!);
+  expect(first.searchParams.get('device')).toBe('web');
+  const token = first.searchParams.get('token')!;
+  expect(decodeProtectedHeader(token).alg).toBe('RS256');
+  expect(decodeJwt(token)).toMatchObject({ iss: cloud.cloud.oidc.issuer, sub: 'sip:gina@example.org' });
+
+  // A reload reconnects with the tab's stored sign-in; its ID token about to expire, the refresh token gets a fresh one.
+  await page.evaluate(() => {
+    const storage = (globalThis as unknown as { sessionStorage: { getItem(key: string): string | null; setItem(key: string, value: string): void } }).sessionStorage;
+    const key = Object.keys(storage).find((name) => name.startsWith('oidc.user:'))!;
+    const user = JSON.parse(storage.getItem(key)!) as { expires_at: number };
+    storage.setItem(key, JSON.stringify({ ...user, expires_at: Math.floor(Date.now() / 1000) + 30 }));
+  });
+  await page.reload();
+  await page.locator('[data-testid="conn-state"][data-state="open"]').waitFor();
+  expect(await page.getByTestId('me-uri').textContent()).toBe('sip:gina@example.org');
+  expect(sockets).toHaveLength(2);
+  const refreshed = new URL(sockets[1]!).searchParams.get('token')!;
+  expect(refreshed).not.toBe(token);
+  expect(decodeJwt(refreshed)).toMatchObject({ iss: cloud.cloud.oidc.issuer, sub: 'sip:gina@example.org' });
+
+  await page.getByTestId('signout').click();
+  await see(page.getByTestId('signin-start'));
+  await page.reload();
+  await see(page.getByTestId('signin-start'));
+});
 
 test('two users chat in a room: history pages, live messages both ways, a file, message search, a secret room invitation, and directory pages', async () => {
   const alice = await newTab();

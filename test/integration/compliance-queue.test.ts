@@ -80,3 +80,32 @@ test('a message that is not an event fails alone and ends in the dead-letter que
   expect(JSON.parse(poisoned.Body!)).toEqual({ not: 'an event' });
   expect((await pendingEventIds()).filter((id) => id === event(100).eventId)).toHaveLength(1);
 });
+
+test('text SQS refuses (U+FFFE, U+FFFF, lone surrogates) is refused raw by the local SQS as by SQS, and carried by the adapter: stored exactly', async () => {
+  const queueUrl = cloud.cloud.config.COMPLIANCE_QUEUE_URL!;
+  const content = 'U+FFFE \uFFFE, U+FFFF \uFFFF, lone \uD800 and \uDC00, a pair 😀, a tab \t, a control \u0001';
+  // Raw, as JSON.stringify writes it: SQS answers InvalidMessageContents (the emulator is as strict).
+  for (const raw of ['\uFFFE', '\uFFFF', '\uD800', '\uDFFF', '\u0001', '\u0000']) {
+    await expect(sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: `x${raw}x` }))).rejects.toMatchObject({ name: 'InvalidMessageContents' });
+  }
+  // What SQS accepts: tab, newline, CR, the BMP outside the surrogates and non-characters, and every pair.
+  await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify({ probe: '\t\n\r \uD7FF\uE000\uFFFD😀' }) }));
+
+  const queue = new SqsQueue(sqs, queueUrl);
+  const single = { ...event(0), eventId: 'chat.post:room-1:refused-single', content };
+  const batched = { ...event(1), eventId: 'chat.post:room-1:refused-batched', content, target: { kind: 'room' as const, id: 'room-1', name: '\uFFFF\uDBFF' } };
+  await queue.send(single);
+  await queue.sendBatch([batched]);
+  const stored = await waitFor('the two events stored', async () => {
+    const found: ComplianceEvent[] = [];
+    for (let shard = 0; shard < COMPLIANCE_SHARDS; shard++) {
+      const page = await dynamoDocumentClient().send(
+        new QueryCommand({ TableName: cloud.cloud.config.TABLE_NAME, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': `CPEND#${shard}` }, ConsistentRead: true }),
+      );
+      found.push(...(page.Items ?? []).map((item) => item.event as ComplianceEvent).filter((stored) => stored.eventId === single.eventId || stored.eventId === batched.eventId));
+    }
+    return found.length === 2 ? found : undefined;
+  });
+  expect(stored.map((stored) => stored.content)).toEqual([content, content]);
+  expect(stored.find((stored) => stored.eventId === batched.eventId)?.target.name).toBe('\uFFFF\uDBFF');
+});

@@ -38,6 +38,8 @@ beforeAll(async () => {
     },
     timers: { arm: async (timer) => void armed.push(timer), cancel: async () => undefined, recurring: async () => undefined },
     complianceQueue: { send: async () => undefined, sendBatch: async () => undefined },
+    complianceOutbox: { clear: async () => undefined },
+    connections: { status: async () => ({ connectedAt: 0, lastActiveAt: 0 }) },
     clock: { now: () => now },
     durations: { emptyGraceMs: GRACE, noEnterpriseMs: 5_400_000, noJoinMs: 86_400_000, expiryMs: 1_209_600_000, contentGraceMs: 1_296_000_000 },
     homeDomain: 'contoso.com',

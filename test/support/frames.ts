@@ -88,6 +88,7 @@ export function fieldValues(known: KnownIds): Record<string, fc.Arbitrary<unknow
     category: fc.oneof(fc.constantFrom('general', 'fuzz'), shortText),
     before: shortText,
     cursor: shortText,
+    rosterCursor: shortText,
     clientMsgId: fc.string({ maxLength: 8 }),
     clientId: fc.string({ maxLength: 8 }),
     contentType: oneOf(['text/plain', 'text/html', 'application/pdf', 'image/png; q=1', 'text']),
