@@ -3,6 +3,7 @@ import { CONTENT_PURGE_RULE, EXPIRY_RULE } from '../shared/conference/service';
 import { IDLE_TIMER_RULE } from '../shared/conversation/service';
 import { REFRESH_TIMER_RULE } from '../shared/presence/service';
 import { type Dependencies, productionDependencies } from './lib/dependencies';
+import { lambdaHandler } from './lib/observability';
 import { makeTimerHandler, type TimerRule } from './lib/timer-handler';
 
 /** The app's timer rules, by name; each area's service decides from its own stored state. */
@@ -18,4 +19,4 @@ export function timerRules(deps: Pick<Dependencies, 'conversations' | 'conferenc
   };
 }
 
-export const handler = makeTimerHandler(timerRules(productionDependencies()));
+export const handler = lambdaHandler(makeTimerHandler(timerRules(productionDependencies())));

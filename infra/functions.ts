@@ -87,7 +87,8 @@ export const APP_FUNCTIONS: readonly FunctionSpec[] = [
     name: 'session',
     entry: 'functions/session.ts',
     routes: ['session.resume'],
-    uses: { table: 'readWrite', connections: true },
+    // Missed chat messages it returns are a read, archived like chat.bccontext.
+    uses: { table: 'readWrite', connections: true, complianceQueue: true },
   },
   {
     name: 'conference',
@@ -112,7 +113,8 @@ export const APP_FUNCTIONS: readonly FunctionSpec[] = [
     name: 'system',
     entry: 'functions/system.ts',
     routes: ['ping'],
-    uses: { table: 'readWrite', connections: true },
+    // `pong` touches nothing.
+    uses: {},
   },
   {
     name: 'chat',
@@ -167,3 +169,47 @@ export const COMPLIANCE_EXPORT_SCHEDULE = 'compliance-export';
 
 /** A message is tried this many times before the compliance queue moves it to its dead-letter queue. */
 export const COMPLIANCE_MAX_RECEIVE_COUNT = 5;
+
+/**
+ * Reserved concurrency per function on AWS (the stack's `uc:reservedConcurrency`): the in-flight bound of SPEC §6
+ * there, since one Lambda instance runs one command at a time (functions/lib/in-flight.ts). Over it, API Gateway's
+ * invocation is throttled and the client gets an error it retries with its client id. The sum (676) leaves the
+ * 100 unreserved executions AWS requires in an account of the default 1,000 quota.
+ */
+export const RESERVED_CONCURRENCY: Readonly<Record<string, number>> = {
+  authorizer: 100,
+  connect: 50,
+  disconnect: 50,
+  default: 10,
+  timer: 20,
+  'compliance-consumer': 5,
+  'compliance-export': 1,
+  im: 100,
+  presence: 100,
+  session: 20,
+  conference: 100,
+  system: 20,
+  chat: 100,
+};
+
+/** DynamoDB item actions (IAM names; a TransactWriteItems needs those of its parts, ConditionCheckItem included). */
+export type TableAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'BatchWriteItem' | 'ConditionCheckItem';
+
+const COMMAND_TABLE_ACTIONS: readonly TableAction[] = ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'ConditionCheckItem'];
+
+/**
+ * The DynamoDB calls each function makes (shared/adapters/*-dynamodb.ts), granted exactly: never Scan, streams
+ * or table management. The compliance functions touch only the compliance store and outbox.
+ */
+export function tableActionsOf(spec: FunctionSpec): readonly TableAction[] {
+  if (!spec.uses.table) return [];
+  if (spec.uses.table === 'read') return ['GetItem', 'BatchGetItem', 'Query'];
+  // The compliance store and outbox (batchGetAll / batchWriteAll, transactions of puts, updates and deletes).
+  if (spec.trigger === 'complianceQueue' || spec.trigger === 'complianceExport') return ['BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'];
+  return COMMAND_TABLE_ACTIONS;
+}
+
+/** Functions Lambda invokes asynchronously (Scheduler): each has an on-failure destination. */
+export function isAsync(spec: FunctionSpec): boolean {
+  return spec.trigger === 'scheduler' || spec.trigger === 'complianceExport';
+}

@@ -12,6 +12,7 @@ import type { Config } from '../../shared/config';
 import { newId } from '../../shared/ids';
 import type { Clock, ComplianceStore } from '../../shared/ports';
 import { loggableError, logger } from './logger';
+import { emitMetric, METRIC_NAMES, MetricUnit } from './observability';
 
 /** Events per archive file. */
 export const COMPLIANCE_BATCH_SIZE = 100;
@@ -58,6 +59,7 @@ export function makeComplianceExportHandler(exporter: ComplianceExporter) {
     try {
       const report = await exporter.run(deadline);
       logger.info('compliance export', { ...report });
+      emitMetric(METRIC_NAMES.complianceExportLag, MetricUnit.Seconds, report.oldestPendingAgeSeconds);
       return report;
     } catch (error) {
       const oldestPendingAgeSeconds = await exporter.oldestPendingAgeSeconds().catch(() => undefined);

@@ -1,22 +1,22 @@
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { APP_FUNCTIONS } from '../../infra/functions';
-import { StatefulStack } from '../../infra/stacks/stateful-stack';
-import { StatelessStack } from '../../infra/stacks/stateless-stack';
+import { APP_FUNCTIONS, AUTHORIZER, COMPLIANCE_EXPORT_SCHEDULE, isAsync, RESERVED_CONCURRENCY } from '../../infra/functions';
+import { scheduleName } from '../../shared/timers/schedule-names';
+import { AUTOMATIC_RULES } from '../../shared/conference/conference';
+import { CONTENT_PURGE_RULE, EXPIRY_RULE } from '../../shared/conference/service';
+import { IDLE_TIMER_RULE } from '../../shared/conversation/service';
+import { REFRESH_TIMER_RULE } from '../../shared/presence/service';
+import { buildApp } from '../../infra/app';
 
 // Bundling is skipped here (it is exercised by `npx cdk synth`); the template is what is checked.
-const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-const stateful = new StatefulStack(app, 'Stateful');
-const stateless = new StatelessStack(app, 'Stateless', {
-  table: stateful.table,
-  jwtSecret: stateful.jwtSecret,
-  complianceQueue: stateful.complianceQueue,
-  timerDeadLetterQueue: stateful.timerDeadLetterQueue,
-  filesBucket: stateful.filesBucket,
-  complianceBucket: stateful.complianceBucket,
-});
+const { stateful, stateless } = buildApp(new App({ context: { 'aws:cdk:bundling-stacks': [], 'uc:alarmEmail': 'ops@contoso.com' } }));
 const statefulTemplate = Template.fromStack(stateful);
 const template = Template.fromStack(stateless);
+
+/** The app's functions (not CDK's own custom-resource handlers), as [logicalId, resource]. */
+function appFunctions(from: Template = template): [string, { Properties: Record<string, unknown> }][] {
+  return Object.entries(from.findResources('AWS::Lambda::Function')).filter(([id]) => !id.startsWith('Custom')) as [string, { Properties: Record<string, unknown> }][];
+}
 
 describe('stateful stack', () => {
   test('one table with PK/SK, GSI1 and a TTL attribute, on demand, retained', () => {
@@ -34,8 +34,8 @@ describe('stateful stack', () => {
     });
   });
 
-  test('the token secret is generated in Secrets Manager', () => {
-    statefulTemplate.resourceCountIs('AWS::SecretsManager::Secret', 1);
+  test('issue 19: no HS256 secret unless the deployment keeps development tokens (uc:hs256Tokens)', () => {
+    statefulTemplate.resourceCountIs('AWS::SecretsManager::Secret', 0);
   });
 });
 
@@ -64,14 +64,18 @@ describe('stateless stack', () => {
   });
 
   test('functions run Node 22 on ARM64 with log retention', () => {
-    template.allResourcesProperties('AWS::Lambda::Function', { Runtime: 'nodejs22.x', Architectures: ['arm64'] });
+    expect(appFunctions()).toHaveLength(APP_FUNCTIONS.length + 1);
+    for (const [, fn] of appFunctions()) expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'] });
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 
-  test('only the authorizer gets the token secret', () => {
+  test('issue 19: no function environment holds a secret; the authorizer is told the OIDC issuer', () => {
     const functions = template.findResources('AWS::Lambda::Function');
-    const withSecret = Object.values(functions).filter((fn) => JSON.stringify(fn).includes('AUTH_JWT_SECRET'));
-    expect(withSecret).toHaveLength(1);
+    const environments = Object.values(functions).map((fn) => JSON.stringify(fn.Properties.Environment ?? {}));
+    expect(environments.filter((env) => /AUTH_JWT_SECRET"|resolve:secretsmanager|SecretString/.test(env))).toEqual([]);
+    const withIssuer = appFunctions().filter(([, fn]) => JSON.stringify(fn).includes('OIDC_ISSUER'));
+    expect(withIssuer.map(([id]) => id)).toEqual([expect.stringMatching(/^Authorizer/)]);
+    expect(JSON.stringify(withIssuer[0]![1])).toContain('cognito-idp.');
   });
 
   test('only functions that post to connections may manage them', () => {
@@ -84,7 +88,7 @@ describe('stateless stack', () => {
 
 describe('timers and queues', () => {
   test('the compliance queue redrives to its dead-letter queue after a few receives', () => {
-    statefulTemplate.resourceCountIs('AWS::SQS::Queue', 3);
+    statefulTemplate.resourceCountIs('AWS::SQS::Queue', 5);
     statefulTemplate.hasResourceProperties('AWS::SQS::Queue', {
       RedrivePolicy: { deadLetterTargetArn: Match.anyValue(), maxReceiveCount: 5 },
     });
@@ -183,7 +187,7 @@ describe('compliance export', () => {
     statefulTemplate.resourcePropertiesCountIs(
       'AWS::CloudWatch::Alarm',
       { MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' },
-      2,
+      4,
     );
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Errors', Namespace: 'AWS/Lambda' });
     template.hasResourceProperties('AWS::Logs::MetricFilter', {
@@ -191,5 +195,151 @@ describe('compliance export', () => {
       MetricTransformations: [Match.objectLike({ MetricName: 'OldestPendingAgeSeconds', MetricValue: '$.oldestPendingAgeSeconds' })],
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'OldestPendingAgeSeconds', TreatMissingData: 'breaching', Threshold: 900 });
+  });
+});
+
+describe('issue 19: sign-in, web app, failures an operator sees, durable and bounded, least privilege', () => {
+  const policiesOf = (logicalIdPrefix: string): string =>
+    JSON.stringify(Object.entries(template.findResources('AWS::IAM::Policy')).filter(([id]) => id.startsWith(logicalIdPrefix)).map(([, policy]) => policy));
+
+  test('a Cognito user pool (MFA, no self sign-up, retained) with admin and application groups, and a hosted sign-in domain', () => {
+    statefulTemplate.hasResource('AWS::Cognito::UserPool', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({ MfaConfiguration: 'ON', DeletionProtection: 'ACTIVE', AdminCreateUserConfig: { AllowAdminCreateUserOnly: true } }),
+    });
+    for (const group of ['admin', 'application']) statefulTemplate.hasResourceProperties('AWS::Cognito::UserPoolGroup', { GroupName: group });
+    statefulTemplate.resourceCountIs('AWS::Cognito::UserPoolDomain', 1);
+    template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      AllowedOAuthFlows: ['code'],
+      GenerateSecret: false,
+      CallbackURLs: [Match.objectLike({ 'Fn::Join': Match.anyValue() })],
+    });
+  });
+
+  test('an external issuer (Entra ID) from context replaces the user pool, with its claim mapping', () => {
+    const { stateful: external, stateless: externalStateless } = buildApp(
+      new App({
+        context: {
+          'aws:cdk:bundling-stacks': [],
+          'uc:oidcIssuer': 'https://login.microsoftonline.com/tenant-id/v2.0',
+          'uc:oidcClientId': '00000000-1111-2222-3333-444444444444',
+          'uc:hs256Tokens': 'true',
+        },
+      }),
+    );
+    Template.fromStack(external).resourceCountIs('AWS::Cognito::UserPool', 0);
+    const externalTemplate = Template.fromStack(externalStateless);
+    externalTemplate.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          OIDC_ISSUER: 'https://login.microsoftonline.com/tenant-id/v2.0',
+          OIDC_AUDIENCE: '00000000-1111-2222-3333-444444444444',
+          OIDC_URI_CLAIM: 'preferred_username',
+          OIDC_GROUPS_CLAIM: 'roles',
+          // The HS256 secret, when kept, by ARN only: read at run time.
+          AUTH_JWT_SECRET_ARN: Match.anyValue(),
+        }),
+      },
+    });
+    const secretReaders = Object.values(externalTemplate.findResources('AWS::IAM::Policy')).filter((policy) => JSON.stringify(policy).includes('secretsmanager:GetSecretValue'));
+    expect(secretReaders).toHaveLength(1);
+    expect(JSON.stringify(secretReaders[0])).toContain('AuthorizerRole');
+  });
+
+  test('the web app: a private bucket behind CloudFront with origin access control, config.json deployed, WebAppUrl output', () => {
+    template.resourceCountIs('AWS::CloudFront::Distribution', 1);
+    template.resourceCountIs('AWS::CloudFront::OriginAccessControl', 1);
+    template.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({ DefaultRootObject: 'index.html', DefaultCacheBehavior: Match.objectLike({ ViewerProtocolPolicy: 'redirect-to-https' }) }),
+    });
+    template.resourceCountIs('Custom::CDKBucketDeployment', 1);
+    const deployment = JSON.stringify(template.findResources('Custom::CDKBucketDeployment'));
+    // The app and config.json (Source.jsonData: its values resolved at deploy, the API's URL and the app client's id).
+    expect(deployment).toContain('"jsonEscape":true');
+    expect(deployment).toMatch(/"Ref":"WebSocketApi[^"]*"/);
+    expect(deployment).toMatch(/"Ref":"WebAppClient[^"]*"/);
+    expect(Object.keys(template.findOutputs('*'))).toEqual(expect.arrayContaining(['WebAppUrl', 'WebSocketUrl', 'OidcIssuer', 'HostedSignInUrl']));
+  });
+
+  test('active tracing on every function; Powertools metrics namespace set', () => {
+    for (const [, fn] of appFunctions()) expect(fn.Properties).toMatchObject({ TracingConfig: { Mode: 'Active' } });
+  });
+
+  test('every asynchronously invoked function has an SQS on-failure destination', () => {
+    const asyncFunctions = APP_FUNCTIONS.filter(isAsync);
+    expect(asyncFunctions.map((fn) => fn.name).sort()).toEqual(['compliance-export', 'timer']);
+    template.resourceCountIs('AWS::Lambda::EventInvokeConfig', asyncFunctions.length);
+    template.allResourcesProperties('AWS::Lambda::EventInvokeConfig', {
+      DestinationConfig: { OnFailure: { Destination: Match.objectLike({ 'Fn::ImportValue': Match.stringLikeRegexp('FailureQueue') }) } },
+    });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 2, FunctionName: Match.objectLike({ Ref: Match.stringLikeRegexp('^Timer') }) });
+  });
+
+  test('every alarm of both stacks notifies the alarm topic, which has the e-mail subscription from context', () => {
+    for (const t of [statefulTemplate, template]) {
+      const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm'));
+      expect(alarms.length).toBeGreaterThan(0);
+      for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
+    }
+    statefulTemplate.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@contoso.com' });
+  });
+
+  test('alarms on function errors and throttles, API integration errors, DynamoDB throttling, queue age and every DLQ; a dashboard', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((alarm) => alarm.Properties as Record<string, unknown>);
+    const count = (metric: string) => alarms.filter((alarm) => alarm.MetricName === metric).length;
+    expect(count('Errors')).toBe(APP_FUNCTIONS.length + 1);
+    expect(count('Throttles')).toBe(APP_FUNCTIONS.length + 1);
+    expect(count('IntegrationError')).toBe(1);
+    expect(JSON.stringify(alarms)).toContain('WriteThrottleEvents');
+    statefulTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateAgeOfOldestMessage' });
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+
+  test('a stage access log whose format never contains the query string (the token); per-route throttles', () => {
+    const [stage] = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'));
+    const { AccessLogSettings, RouteSettings } = stage!.Properties as { AccessLogSettings: { Format: string; DestinationArn: unknown }; RouteSettings: Record<string, unknown> };
+    expect(AccessLogSettings.DestinationArn).toBeDefined();
+    expect(AccessLogSettings.Format).toContain('$context.requestId');
+    expect(AccessLogSettings.Format).not.toMatch(/querystring|requestOverride|token/i);
+    const routes = APP_FUNCTIONS.flatMap((fn) => fn.routes);
+    expect(Object.keys(RouteSettings).sort()).toEqual([...routes].sort());
+    expect(RouteSettings['$connect']).toEqual({ ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 });
+  });
+
+  test('reserved concurrency per function, from infra/functions.ts', () => {
+    for (const spec of [AUTHORIZER, ...APP_FUNCTIONS]) expect(RESERVED_CONCURRENCY[spec.name]).toBeGreaterThan(0);
+    const total = Object.values(RESERVED_CONCURRENCY).reduce((sum, n) => sum + n, 0);
+    expect(total).toBeLessThanOrEqual(900);
+    for (const [, fn] of appFunctions()) expect(fn.Properties.ReservedConcurrentExecutions).toEqual(expect.any(Number));
+  });
+
+  test('queues and table retained, table deletion protection, compliance archive under Object Lock (compliance mode)', () => {
+    for (const queue of Object.values(statefulTemplate.findResources('AWS::SQS::Queue'))) expect(queue.DeletionPolicy).toBe('Retain');
+    statefulTemplate.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', Properties: Match.objectLike({ DeletionProtectionEnabled: true }) });
+    statefulTemplate.hasResourceProperties('AWS::S3::Bucket', {
+      ObjectLockEnabled: true,
+      ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 365 } } },
+    });
+  });
+
+  test('schedule names can never pass 64 characters', () => {
+    expect(COMPLIANCE_EXPORT_SCHEDULE.length).toBeLessThanOrEqual(64);
+    const rules = [IDLE_TIMER_RULE, REFRESH_TIMER_RULE, CONTENT_PURGE_RULE, EXPIRY_RULE, ...Object.values(AUTOMATIC_RULES)];
+    for (const rule of rules) {
+      expect(scheduleName({ rule, subject: 's'.repeat(500), version: Number.MAX_SAFE_INTEGER }).length).toBeLessThanOrEqual(64);
+    }
+  });
+
+  test('least privilege: explicit DynamoDB item actions (no Scan, no streams), ping holds no grant, PassRole only to Scheduler', () => {
+    const all = JSON.stringify(template.findResources('AWS::IAM::Policy'));
+    expect(all).not.toMatch(/dynamodb:Scan|dynamodb:\*|DescribeStream|GetRecords|dynamodb:DescribeTable/);
+    expect(policiesOf('SystemRole')).not.toMatch(/dynamodb:|execute-api:|sqs:|scheduler:/);
+    const passRole = Object.values(template.findResources('AWS::IAM::Policy')).filter((policy) => JSON.stringify(policy).includes('iam:PassRole'));
+    for (const policy of passRole) {
+      const statement = (policy.Properties.PolicyDocument.Statement as { Action: unknown; Condition?: unknown }[]).find((s) => s.Action === 'iam:PassRole');
+      expect(statement?.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } });
+    }
+    const appRoles = Object.entries(template.findResources('AWS::IAM::Role')).filter(([id]) => !id.startsWith('Custom'));
+    expect(JSON.stringify(appRoles)).not.toContain('AWSLambdaBasicExecutionRole');
   });
 });
