@@ -1,22 +1,21 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { Availability, ConnectionState, IdentityKind, Presence } from '../../client/src';
+import type { Availability, ConnectionState, Presence } from '../../client/src';
 import { Contacts } from './contacts';
 import { Conversations } from './im';
 import { Meetings } from './meetings';
 import { Rooms } from './rooms';
-import { KINDS, lastSignIn, type Me, type Session, signIn, signOut, wasSignedIn } from './session';
-import { AVAILABILITY_LABELS, ErrorLine, errorText, normalizeUri, PresenceDot, shortName, useAction, useClientEvent } from './ui';
+import { completeSignIn, isSignInCallback, resumeSignIn, type Session, signOut, startSignIn, wasSignedIn } from './session';
+import { AVAILABILITY_LABELS, ErrorLine, errorText, PresenceDot, useAction, useClientEvent } from './ui';
 
 export function App() {
   const [session, setSession] = useState<Session>();
   const [error, setError] = useState<string>();
-  const [resuming, setResuming] = useState(() => wasSignedIn() && lastSignIn() !== undefined);
+  // Back from the issuer (?code=…), or a reload of a signed-in tab: sign in without a click.
+  const [resuming, setResuming] = useState(() => isSignInCallback() || wasSignedIn());
 
-  // A reload signs the tab's user in again.
   useEffect(() => {
-    const me = lastSignIn();
-    if (!resuming || !me) return;
-    signIn(me)
+    if (!resuming) return;
+    (isSignInCallback() ? completeSignIn() : resumeSignIn())
       .then(setSession)
       .catch((failure: unknown) => setError(errorText(failure)))
       .finally(() => setResuming(false));
@@ -27,53 +26,31 @@ export function App() {
       <Shell
         session={session}
         onSignOut={() => {
-          signOut(session);
+          void signOut(session);
           setSession(undefined);
         }}
       />
     );
   }
   if (resuming) return <p class="loading">Signing in…</p>;
-  return <SignIn onSignedIn={setSession} initialError={error} />;
+  return <SignIn initialError={error} />;
 }
 
-function SignIn({ onSignedIn, initialError }: { onSignedIn: (session: Session) => void; initialError?: string }) {
-  const last = lastSignIn();
-  const [uri, setUri] = useState(last?.uri ?? 'sip:alice@contoso.com');
-  const [name, setName] = useState(last?.name ?? '');
-  const [kind, setKind] = useState<IdentityKind>(last?.kind ?? 'enterprise');
+/** The sign-in card: the issuer's own page asks who you are (locally its development form: any user and kind). */
+function SignIn({ initialError }: { initialError?: string }) {
   const { error, busy, run } = useAction();
 
   const submit = (event: Event) => {
     event.preventDefault();
-    const me: Me = { uri: normalizeUri(uri), name: name.trim() || shortName(normalizeUri(uri)), kind };
-    void run(async () => onSignedIn(await signIn(me)));
+    void run(startSignIn);
   };
 
   return (
     <main class="signin">
-      <form class="card" onSubmit={submit} data-testid="signin-form">
+      <form class="card" onSubmit={submit} data-testid="signin-start-form">
         <h1>UC web</h1>
-        <p class="muted">Development sign-in to the local cloud: pick any user and kind.</p>
-        <label>
-          SIP URI
-          <input data-testid="signin-uri" value={uri} onInput={(e) => setUri(e.currentTarget.value)} placeholder="sip:alice@contoso.com" required />
-        </label>
-        <label>
-          Display name
-          <input data-testid="signin-name" value={name} onInput={(e) => setName(e.currentTarget.value)} placeholder="Alice" />
-        </label>
-        <label>
-          Kind
-          <select data-testid="signin-kind" value={kind} onChange={(e) => setKind(e.currentTarget.value as IdentityKind)}>
-            {KINDS.map((option) => (
-              <option key={option.kind} value={option.kind}>
-                {option.label}
-              </option>
-            ))}
-          </select>
-        </label>
-        <button type="submit" class="primary" data-testid="signin-submit" disabled={busy}>
+        <p class="muted">Sign in with your organisation's account (OpenID Connect). On the local cloud, its development issuer lets you pick any user and kind.</p>
+        <button type="submit" class="primary" data-testid="signin-start" disabled={busy}>
           {busy ? 'Signing in…' : 'Sign in'}
         </button>
         <ErrorLine error={error ?? initialError} testId="signin-error" />

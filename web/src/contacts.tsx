@@ -5,6 +5,25 @@ import { AVAILABILITY_LABELS, ErrorLine, normalizeUri, PresenceDot, shortName, u
 
 const MAX_PER_SUBSCRIBE = 50;
 
+/**
+ * A `presence.subscribe` refused for a quota (docs/protocol.md, "Quotas"), said in plain words; any other error as it is.
+ * The server's message names the quota and its number ("at most 200").
+ */
+function quotaInWords(error: unknown): unknown {
+  if (!(error instanceof UcError)) return error;
+  const limit = /at most (\d+)/.exec(error.message)?.[1] ?? 'a limited number of';
+  if (error.message.includes('PRESENCE_MAX_TARGETS_PER_SUBSCRIPTION')) {
+    return new Error(`Presence is shown for at most ${limit} contacts: remove a contact before adding another.`);
+  }
+  if (error.message.includes('PRESENCE_MAX_WATCHED_TARGETS_PER_USER')) {
+    return new Error(`You already follow the presence of as many people as allowed (${limit}, over all your devices): remove a contact here or elsewhere first.`);
+  }
+  if (error.message.includes('PRESENCE_MAX_SUBSCRIPTIONS_PER_USER')) {
+    return new Error(`Too many apps or tabs follow presence for you (at most ${limit} at once): close one, then try again.`);
+  }
+  return error;
+}
+
 function storageKey(uri: string): string {
   return `uc.contacts.${uri}`;
 }
@@ -35,6 +54,13 @@ export function Contacts({ session }: { session: Session }) {
 
   /** Adds targets to our subscription (a new one when there is none or it has ended). */
   const subscribe = async (targets: string[]) => {
+    try {
+      await subscribeChunks(targets);
+    } catch (error) {
+      throw quotaInWords(error);
+    }
+  };
+  const subscribeChunks = async (targets: string[]) => {
     for (let start = 0; start < targets.length; start += MAX_PER_SUBSCRIBE) {
       const chunk = targets.slice(start, start + MAX_PER_SUBSCRIBE);
       try {
@@ -63,12 +89,16 @@ export function Contacts({ session }: { session: Session }) {
   }, [client]);
 
   useClientEvent(client, 'presence', (target) => setPresence((current) => ({ ...current, [target.uri]: target })));
+  // The client library subscribes again to the targets of a subscription that ended unexpectedly: follow it.
+  useClientEvent(client, 'presence.resubscribed', (event) => {
+    if (event.previousSubscriptionId !== subscriptionId.current) return;
+    subscriptionId.current = event.subscriptionId;
+    setNotice(undefined);
+  });
   useClientEvent(client, 'presence.subscriptionState', (event) => {
     if (event.subscriptionId !== subscriptionId.current) return;
     if (event.state === 'terminated') {
-      subscriptionId.current = undefined;
       setNotice(`Presence subscription ended (${event.reason ?? 'unknown'}); subscribing again.`);
-      void action.run(() => subscribe(contacts));
     } else {
       setNotice(event.state === 'terminating' ? `Presence may be out of date (${event.reason ?? 'refresh failing'})…` : undefined);
     }

@@ -1,7 +1,7 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { Person, ServerEvents } from '../../client/src';
 import type { Session } from './session';
-import { ErrorLine, formatTime, normalizeUri, shortName, useAction, useClientEvent } from './ui';
+import { ErrorLine, formatTime, LimitNote, limitText, normalizeUri, shortName, useAction, useClientEvent, useMaxMessageBytes, utf8Bytes } from './ui';
 
 const TYPING_SEND_INTERVAL_MS = 2000;
 const TYPING_SHOWN_MS = 4000;
@@ -209,6 +209,8 @@ function ConversationPane({ session, view, update }: { session: Session; view: C
   const list = useRef<HTMLOListElement>(null);
   const send = useAction();
   const leave = useAction();
+  // Said next to the field before sending; `chat.getserverinfo` `maxMessageBytes` (IM's limit is the same by default).
+  const tooLong = limitText(utf8Bytes(text.trim()), useMaxMessageBytes(client), 'bytes', 'message');
 
   useLayoutEffect(() => {
     if (list.current) list.current.scrollTop = list.current.scrollHeight;
@@ -226,7 +228,7 @@ function ConversationPane({ session, view, update }: { session: Session; view: C
   const submit = (event: Event) => {
     event.preventDefault();
     const body = text.trim();
-    if (!body) return;
+    if (!body || tooLong) return;
     void send.run(async () => {
       // On an ended conversation the server opens a new one with the same people and says so.
       const answer = await client.sendIm(
@@ -290,11 +292,19 @@ function ConversationPane({ session, view, update }: { session: Session; view: C
         {view.typing ? `${view.typing.name} is typing…` : '\u00a0'}
       </p>
       <form class="composer" onSubmit={submit}>
-        <input data-testid="im-text" placeholder={`Message ${peerNames}`} value={text} onInput={(e) => typed(e.currentTarget.value)} maxLength={16384} />
-        <button type="submit" class="primary" data-testid="im-send" disabled={send.busy}>
+        <input
+          data-testid="im-text"
+          placeholder={`Message ${peerNames}`}
+          value={text}
+          onInput={(e) => typed(e.currentTarget.value)}
+          aria-invalid={tooLong ? 'true' : undefined}
+          aria-describedby={tooLong ? 'im-limit' : undefined}
+        />
+        <button type="submit" class="primary" data-testid="im-send" disabled={send.busy || tooLong !== undefined}>
           Send
         </button>
       </form>
+      <LimitNote text={tooLong} testId="im-limit" id="im-limit" />
       <ErrorLine error={send.error ?? leave.error} testId="im-error" />
     </div>
   );

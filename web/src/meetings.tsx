@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { ConferenceContent, ConferenceRole, DeactivationReason, IdentityKind, RosterEntry, UcClient } from '../../client/src';
 import type { Session } from './session';
-import { ErrorLine, formatTime, Icon, shortName, useAction, useClientEvent } from './ui';
+import { ErrorLine, formatTime, Icon, LimitNote, limitText, MAX_CONTENT_CHARS, shortName, useAction, useClientEvent } from './ui';
 
 /** What each deactivation reason means to a participant (docs/protocol.md, "Lifecycle"). */
 export const DEACTIVATION_TEXT: Readonly<Record<DeactivationReason, string>> = {
@@ -377,6 +377,8 @@ function ContentPanel({ client, confId, canAdd }: { client: UcClient; confId: st
   const [body, setBody] = useState('');
   const load = useAction();
   const add = useAction();
+  // `conf.content.add` takes at most MAX_CONTENT_CHARS characters of body: said next to the field before sharing.
+  const tooLong = limitText((kind === 'link' ? body.trim() : body).length, MAX_CONTENT_CHARS, 'characters', 'text');
 
   const read = async () => {
     const answer = await client.request('conf.content.list', { confId });
@@ -389,6 +391,7 @@ function ContentPanel({ client, confId, canAdd }: { client: UcClient; confId: st
 
   const submit = (event: Event) => {
     event.preventDefault();
+    if (tooLong) return;
     void add.run(async () => {
       const text = kind === 'link' ? body.trim() : body;
       if (kind === 'link' && !safeLinkUrl(text)) throw new Error('a link must be an http:// or https:// URL');
@@ -454,11 +457,30 @@ function ContentPanel({ client, confId, canAdd }: { client: UcClient; confId: st
             </select>
           </div>
           {kind === 'link' ? (
-            <input data-testid="content-add-body" type="url" placeholder="https://…" value={body} onInput={(e) => setBody(e.currentTarget.value)} required />
+            <input
+              data-testid="content-add-body"
+              type="url"
+              placeholder="https://…"
+              value={body}
+              onInput={(e) => setBody(e.currentTarget.value)}
+              aria-invalid={tooLong ? 'true' : undefined}
+              aria-describedby={tooLong ? 'content-add-limit' : undefined}
+              required
+            />
           ) : (
-            <textarea data-testid="content-add-body" rows={4} placeholder="Text to share" value={body} maxLength={16384} onInput={(e) => setBody(e.currentTarget.value)} required />
+            <textarea
+              data-testid="content-add-body"
+              rows={4}
+              placeholder="Text to share"
+              value={body}
+              onInput={(e) => setBody(e.currentTarget.value)}
+              aria-invalid={tooLong ? 'true' : undefined}
+              aria-describedby={tooLong ? 'content-add-limit' : undefined}
+              required
+            />
           )}
-          <button type="submit" class="primary" data-testid="content-add-submit" disabled={add.busy}>
+          <LimitNote text={tooLong} testId="content-add-limit" id="content-add-limit" />
+          <button type="submit" class="primary" data-testid="content-add-submit" disabled={add.busy || tooLong !== undefined}>
             {add.busy ? 'Sharing…' : 'Share'}
           </button>
           <ErrorLine error={add.error} testId="content-add-error" />

@@ -2,7 +2,7 @@ import type { ComponentChildren } from 'preact';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { ChatMessage, CommandResult, FileView, RoomSummary, ServerEvents } from '../../client/src';
 import type { Session } from './session';
-import { ErrorLine, formatBytes, formatTime, Icon, normalizeUri, shortName, useAction, useClientEvent } from './ui';
+import { ErrorLine, formatBytes, formatTime, Icon, LimitNote, limitText, maxMessageBytes, normalizeUri, shortName, useAction, useClientEvent, useMaxMessageBytes, utf8Bytes } from './ui';
 
 /** Rooms per page of the room directory (`chat.chansrch` `limit`); "More rooms" asks for the next page with the `cursor`. */
 const ROOM_PAGE_SIZE = 20;
@@ -11,7 +11,13 @@ const SEARCH_LIMIT = 50;
 
 type Privacy = RoomSummary['privacy'];
 type Invitation = ServerEvents['chat.invitation'];
+type Removal = ServerEvents['chat.removed'];
 type JoinAnswer = CommandResult<'chat.join'>;
+
+/** What the user is told when a room leaves their list (`chat.removed`). */
+function removalText(name: string, reason: Removal['reason']): string {
+  return reason === 'deleted' ? `${name} was deleted.` : `You no longer have access to ${name}.`;
+}
 
 function invitationsKey(uri: string): string {
   return `uc.invitations.${uri}`;
@@ -38,6 +44,7 @@ export function Rooms({ session }: { session: Session }) {
   const [invitations, setInvitations] = useState<Invitation[]>(() => loadInvitations(me.uri));
   const [newName, setNewName] = useState('');
   const [newPrivacy, setNewPrivacy] = useState<Privacy>('open');
+  const [removed, setRemoved] = useState<{ roomId: string; reason: Removal['reason']; text: string }>();
   const list = useAction();
   const more = useAction();
   const create = useAction();
@@ -46,11 +53,18 @@ export function Rooms({ session }: { session: Session }) {
 
   // My rooms: those I am a member of, and those I follow from here (an open room joined as a visitor).
   const followed = useRef(new Map<string, RoomSummary>());
+  // Rooms the server took away (`chat.removed`): an answer already on its way does not bring them back; an invitation
+  // or opening the room again does.
+  const gone = useRef(new Set<string>());
   const loadMine = () =>
     list.run(async () => {
       const { rooms } = await client.request('chat.getassociations', {});
       const members = new Set(rooms.map((room) => room.roomId));
-      setMine([...rooms, ...[...followed.current.values()].filter((room) => !members.has(room.roomId))].sort((a, b) => a.name.localeCompare(b.name)));
+      setMine(
+        [...rooms, ...[...followed.current.values()].filter((room) => !members.has(room.roomId))]
+          .filter((room) => !gone.current.has(room.roomId))
+          .sort((a, b) => a.name.localeCompare(b.name)),
+      );
     });
   // The directory, a page at a time: a new search starts over, "More rooms" appends the page after `cursor`.
   const search = (text: string) =>
@@ -100,18 +114,41 @@ export function Rooms({ session }: { session: Session }) {
     void loadMine();
     void search('');
     void fetchInvitations();
+    // The server's limits, once after connecting: the composers say a too-long message before it is sent.
+    void maxMessageBytes(client);
   }, [client]);
 
   useClientEvent(client, 'chat.message', (message) => {
     if (message.roomId !== openRoom?.room.roomId) setUnread((current) => ({ ...current, [message.roomId]: (current[message.roomId] ?? 0) + 1 }));
   });
   useClientEvent(client, 'chat.invitation', (invitation) => {
+    gone.current.delete(invitation.roomId);
     addInvitations([invitation]);
     void fetchInvitations();
     void loadMine();
   });
 
+  // The user may no longer read the room (or it was deleted): out of the list, closed if open, and said in words.
+  useClientEvent(client, 'chat.removed', ({ roomId, reason }) => {
+    const name =
+      followed.current.get(roomId)?.name ??
+      [...(openRoom ? [openRoom.room] : []), ...mine, ...(found?.rooms ?? [])].find((room) => room.roomId === roomId)?.name ??
+      invitations.find((invitation) => invitation.roomId === roomId)?.roomName ??
+      'A room';
+    gone.current.add(roomId);
+    followed.current.delete(roomId);
+    setMine((current) => current.filter((room) => room.roomId !== roomId));
+    if (reason === 'deleted') setFound((current) => current && { ...current, rooms: current.rooms.filter((room) => room.roomId !== roomId) });
+    setOpenRoom((current) => (current?.room.roomId === roomId ? undefined : current));
+    setUnread((current) => Object.fromEntries(Object.entries(current).filter(([id]) => id !== roomId)));
+    const invitation = invitations.find((held) => held.roomId === roomId);
+    if (invitation) dropInvitation(invitation);
+    setRemoved({ roomId, reason, text: removalText(name, reason) });
+  });
+
   const open = (room: RoomSummary, joined?: JoinAnswer) => {
+    gone.current.delete(room.roomId);
+    setRemoved(undefined);
     setOpenRoom({ room, ...(joined ? { joined } : {}) });
     setUnread((current) => ({ ...current, [room.roomId]: 0 }));
   };
@@ -216,6 +253,14 @@ export function Rooms({ session }: { session: Session }) {
         </form>
       </aside>
       <div class="pane">
+        {removed && (
+          <p class="notice removed" role="status" data-testid="room-removed-notice" data-room-id={removed.roomId} data-reason={removed.reason}>
+            <span>{removed.text}</span>
+            <button class="link" data-testid="room-removed-dismiss" onClick={() => setRemoved(undefined)}>
+              Dismiss
+            </button>
+          </p>
+        )}
         {openRoom ? (
           <RoomView
             key={openRoom.room.roomId}
@@ -296,6 +341,9 @@ function RoomView({ session, room, joined, onJoined }: { session: Session; room:
   const post = useAction();
   const older = useAction();
   const searching = useAction();
+  const maxBytes = useMaxMessageBytes(client);
+  // Said next to the field before sending: the server refuses a longer text (`chat.getserverinfo` `maxMessageBytes`).
+  const tooLong = limitText(utf8Bytes(text.trim()), maxBytes, 'bytes', 'message');
 
   const merge = (incoming: readonly ChatMessage[]) =>
     setMessages((current) => {
@@ -369,7 +417,7 @@ function RoomView({ session, room, joined, onJoined }: { session: Session; room:
   const send = (event: Event) => {
     event.preventDefault();
     const body = text.trim();
-    if (!body && !file) return;
+    if ((!body && !file) || tooLong) return;
     void post.run(async () => {
       let attached: FileView | undefined;
       if (file) {
@@ -453,12 +501,19 @@ function RoomView({ session, room, joined, onJoined }: { session: Session; room:
       </ol>
       <ErrorLine error={older.error} testId="room-older-error" />
       <form class="composer" onSubmit={send}>
-        <input data-testid="room-post-text" placeholder={`Message ${details.name}`} value={text} onInput={(e) => setText(e.currentTarget.value)} maxLength={16384} />
+        <input
+          data-testid="room-post-text"
+          placeholder={`Message ${details.name}`}
+          value={text}
+          onInput={(e) => setText(e.currentTarget.value)}
+          aria-invalid={tooLong ? 'true' : undefined}
+          aria-describedby={tooLong ? 'room-post-limit' : undefined}
+        />
         <label class="attach" title="Attach a file">
           <Icon name="clip" />
           <input ref={fileInput} type="file" data-testid="room-attach" onChange={(e) => setFile(e.currentTarget.files?.[0])} />
         </label>
-        <button type="submit" class="primary" data-testid="room-post-submit" disabled={post.busy}>
+        <button type="submit" class="primary" data-testid="room-post-submit" disabled={post.busy || tooLong !== undefined}>
           {post.busy ? 'Sending…' : 'Send'}
         </button>
       </form>
@@ -467,6 +522,7 @@ function RoomView({ session, room, joined, onJoined }: { session: Session; room:
           Attaching {file.name} ({formatBytes(file.size)})
         </p>
       )}
+      <LimitNote text={tooLong} testId="room-post-limit" id="room-post-limit" />
       <ErrorLine error={post.error} testId="room-post-error" />
     </div>
   );

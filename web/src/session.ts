@@ -1,4 +1,5 @@
-import { type CommandResult, type IdentityKind, UcClient } from '../../client/src';
+import { type User, UserManager, WebStorageStateStore } from 'oidc-client-ts';
+import { type CommandResult, type IdentityKind, UcClient, type WebSocketLike } from '../../client/src';
 
 export interface Me {
   readonly uri: string;
@@ -13,78 +14,152 @@ export interface Session {
   readonly resumed: CommandResult<'session.resume'>;
 }
 
-export const KINDS: ReadonlyArray<{ kind: IdentityKind; label: string }> = [
-  { kind: 'enterprise', label: 'Enterprise user (of contoso.com)' },
-  { kind: 'federated', label: 'Federated partner' },
-  { kind: 'anonymous', label: 'Anonymous guest' },
-  { kind: 'pstn', label: 'PSTN caller' },
-  { kind: 'application', label: 'Trusted application' },
-  { kind: 'admin', label: 'Administrator' },
-];
+/**
+ * `config.json` next to index.html: written by the deployment (infra/stacks/stateless-stack.ts), served by the
+ * local cloud (its own issuer, infra/local/oidc.ts). The same code signs in against Cognito, Entra ID or the local issuer.
+ */
+interface WebConfig {
+  readonly webSocketUrl: string;
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly scope?: string;
+}
 
-/** The last sign-in of this tab (sessionStorage is per tab, so two tabs can be two users). */
-const SIGN_IN_KEY = 'uc.signIn';
+interface SignInSetup {
+  readonly config: WebConfig;
+  readonly manager: UserManager;
+}
+
+/** The issuer's claim naming the kind outright (the local development issuer's); groups or roles otherwise. */
+const KIND_CLAIM = 'uc:kind';
+const GROUP_CLAIMS = ['cognito:groups', 'roles', 'groups'];
+const IDENTITY_KINDS: readonly IdentityKind[] = ['enterprise', 'federated', 'anonymous', 'pstn', 'application', 'admin'];
+
+/** Set once this tab is signed in (sessionStorage is per tab, so two tabs can be two users): a reload resumes. */
 const SIGNED_IN_KEY = 'uc.signedIn';
 
-export function lastSignIn(): Me | undefined {
+let setup: Promise<SignInSetup> | undefined;
+
+function signInSetup(): Promise<SignInSetup> {
+  setup ??= loadSetup().catch((error: unknown) => {
+    setup = undefined;
+    throw error;
+  });
+  return setup;
+}
+
+async function loadSetup(): Promise<SignInSetup> {
+  let response: Response;
   try {
-    const stored = JSON.parse(sessionStorage.getItem(SIGN_IN_KEY) ?? 'null') as Me | null;
-    return stored && typeof stored.uri === 'string' ? stored : undefined;
+    response = await fetch('/config.json', { cache: 'no-cache' });
   } catch {
-    return undefined;
+    throw new Error('the server does not answer: is `npm start` running?');
   }
+  const config = (await response.json().catch(() => undefined)) as Partial<WebConfig> | undefined;
+  if (!response.ok || !config?.webSocketUrl || !config.issuer || !config.clientId) throw new Error(`config.json is missing or incomplete (HTTP ${response.status})`);
+  const store = new WebStorageStateStore({ store: window.sessionStorage });
+  const manager = new UserManager({
+    authority: config.issuer,
+    client_id: config.clientId,
+    redirect_uri: `${window.location.origin}/`,
+    post_logout_redirect_uri: `${window.location.origin}/`,
+    response_type: 'code',
+    scope: config.scope ?? 'openid email profile',
+    // Per tab, both the sign-in in progress and the signed-in user.
+    userStore: store,
+    stateStore: store,
+    loadUserInfo: false,
+    automaticSilentRenew: false,
+  });
+  return { config: config as WebConfig, manager };
+}
+
+/** True while the page is the issuer's redirect back (`?code=…&state=…`, or `?error=…`). */
+export function isSignInCallback(): boolean {
+  const query = new URLSearchParams(window.location.search);
+  return query.has('state') && (query.has('code') || query.has('error'));
 }
 
 export function wasSignedIn(): boolean {
   return sessionStorage.getItem(SIGNED_IN_KEY) === 'yes';
 }
 
-interface IssuedToken {
-  readonly token: string;
-  readonly wsUrl: string;
+/** Off to the issuer's sign-in page (the local development form, Cognito's or Entra ID's). */
+export async function startSignIn(): Promise<void> {
+  const { manager } = await signInSetup();
+  await manager.signinRedirect();
 }
 
-/** The local cloud's development sign-in (docs/operations.md): a token for any user and kind. */
-async function requestToken(me: Me): Promise<IssuedToken> {
-  let response: Response;
+/** The issuer sent the browser back with a code: exchanges it (PKCE), then connects. */
+export async function completeSignIn(): Promise<Session> {
+  const { config, manager } = await signInSetup();
   try {
-    response = await fetch('/local/token', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ uri: me.uri, kind: me.kind, name: me.name || undefined, device: 'web' }),
-    });
-  } catch {
-    throw new Error('the local cloud does not answer: is `npm start` running?');
+    const user = await manager.signinRedirectCallback();
+    return await connect(config, manager, user);
+  } finally {
+    // The code is spent either way: the address bar goes back to the app.
+    window.history.replaceState(null, '', '/');
   }
-  const body = (await response.json().catch(() => ({}))) as Partial<IssuedToken> & { error?: { message?: string } };
-  if (!response.ok || !body.token || !body.wsUrl) throw new Error(body.error?.message ?? `sign-in failed (HTTP ${response.status})`);
-  return { token: body.token, wsUrl: body.wsUrl };
 }
 
-/** Gets a token, connects and resumes; every reconnect asks for a fresh token, so an expired one is replaced. */
-export async function signIn(me: Me): Promise<Session> {
-  sessionStorage.setItem(SIGN_IN_KEY, JSON.stringify(me));
-  const first = await requestToken(me);
-  let unused: string | undefined = first.token;
+/** A reload: the tab's signed-in user connects again (undefined when there is none any more). */
+export async function resumeSignIn(): Promise<Session | undefined> {
+  const { config, manager } = await signInSetup();
+  const user = await manager.getUser();
+  if (!user) return undefined;
+  return connect(config, manager, user);
+}
+
+/** The ID token the authorizer verifies, refreshed (refresh token) when it is about to expire. */
+async function idToken(manager: UserManager): Promise<string> {
+  let user = await manager.getUser();
+  if (user && (user.expires_in ?? 0) < 60) user = await manager.signinSilent().catch(() => null);
+  if (!user?.id_token) throw new Error('signed out: sign in again');
+  return user.id_token;
+}
+
+/** Connects with the ID token (`?device=web`) and resumes; every reconnect asks for a fresh token. */
+async function connect(config: WebConfig, manager: UserManager, user: User): Promise<Session> {
   const client = new UcClient({
-    url: first.wsUrl,
-    token: async () => {
-      const token = unused ?? (await requestToken(me)).token;
-      unused = undefined;
-      return token;
-    },
+    url: config.webSocketUrl,
+    token: () => idToken(manager),
+    webSocket: (url) => new WebSocket(`${url}&device=web`) as unknown as WebSocketLike,
   });
   try {
     const resumed = await client.connect();
     sessionStorage.setItem(SIGNED_IN_KEY, 'yes');
-    return { client, me, resumed };
+    return { client, me: meOf(user), resumed };
   } catch (error) {
     client.close();
     throw error;
   }
 }
 
-export function signOut(session: Session): void {
+/** Who the ID token says this is, as the authorizer maps it (docs/deploy.md, "Identity mapping"). */
+function meOf(user: User): Me {
+  const profile = user.profile as Record<string, unknown>;
+  const address = String(profile.email ?? profile.preferred_username ?? profile.sub).toLowerCase();
+  const uri = address.startsWith('sip:') ? address : `sip:${address}`;
+  const named = profile[KIND_CLAIM];
+  const groups = GROUP_CLAIMS.flatMap((claim) => {
+    const value = profile[claim];
+    return Array.isArray(value) ? value : typeof value === 'string' ? [value] : [];
+  });
+  const kind: IdentityKind =
+    typeof named === 'string' && (IDENTITY_KINDS as readonly string[]).includes(named)
+      ? (named as IdentityKind)
+      : groups.includes('admin')
+        ? 'admin'
+        : groups.includes('application')
+          ? 'application'
+          : 'enterprise';
+  const name = typeof profile.name === 'string' && profile.name.length > 0 ? profile.name : uri.slice(4, uri.indexOf('@'));
+  return { uri, name, kind };
+}
+
+export async function signOut(session: Session): Promise<void> {
   sessionStorage.removeItem(SIGNED_IN_KEY);
   session.client.close();
+  const { manager } = await signInSetup();
+  await manager.removeUser();
 }

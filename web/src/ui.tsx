@@ -106,3 +106,62 @@ export function Icon({ name }: { name: 'clip' | 'file' | 'lock' }) {
     </svg>
   );
 }
+
+/** The server's limits before `chat.getserverinfo` answers (or when it cannot): SPEC's defaults, in bytes of UTF-8. */
+export const FALLBACK_MAX_MESSAGE_BYTES = 4000;
+/** `conf.content.add` `body`: characters (the command's schema; not in `chat.getserverinfo`). */
+export const MAX_CONTENT_CHARS = 4000;
+
+const serverLimits = new WeakMap<UcClient, Promise<number>>();
+
+/** Most bytes of a chat or IM message's text: `chat.getserverinfo`'s `maxMessageBytes`, asked once per client (connection). */
+export function maxMessageBytes(client: UcClient): Promise<number> {
+  let asked = serverLimits.get(client);
+  if (!asked) {
+    asked = client.request('chat.getserverinfo', {}).then(
+      (info) => info.limits.maxMessageBytes,
+      () => FALLBACK_MAX_MESSAGE_BYTES,
+    );
+    serverLimits.set(client, asked);
+  }
+  return asked;
+}
+
+/** maxMessageBytes for a component: the fallback until the server has answered. */
+export function useMaxMessageBytes(client: UcClient): number {
+  const [max, setMax] = useState(FALLBACK_MAX_MESSAGE_BYTES);
+  useEffect(() => {
+    let current = true;
+    void maxMessageBytes(client).then((value) => {
+      if (current) setMax(value);
+    });
+    return () => {
+      current = false;
+    };
+  }, [client]);
+  return max;
+}
+
+const encoder = new TextEncoder();
+
+/** The text's size as the server counts it: bytes of UTF-8. */
+export function utf8Bytes(text: string): number {
+  return encoder.encode(text).length;
+}
+
+/** What an over-long field says next to it, before anything is sent: "4,100 of 4,000 bytes: shorten the message". */
+export function limitText(used: number, max: number, unit: 'bytes' | 'characters', what: 'message' | 'text'): string | undefined {
+  if (used <= max) return undefined;
+  const count = (value: number) => value.toLocaleString('en-US');
+  return `${count(used)} of ${count(max)} ${unit}: shorten the ${what}`;
+}
+
+/** The over-limit note next to a field; nothing while the text fits. */
+export function LimitNote({ text, testId, id }: { text: string | undefined; testId: string; id: string }) {
+  if (!text) return null;
+  return (
+    <p class="limit" id={id} role="status" aria-live="polite" data-testid={testId}>
+      {text}
+    </p>
+  );
+}
