@@ -62,11 +62,13 @@ const configSchema = z.object({
   RATE_LIMIT_BURST_SECONDS: z.coerce.number().positive().default(2),
   RATE_LIMIT_PINGS_PER_CONNECTION: z.coerce.number().positive().default(10),
   /** Quotas (issue 17 item 5; docs/protocol.md, "Limits and quotas"): rooms a user follows, rooms a user manages (a
-   * creator manages the rooms they create), files uploaded to one room. Each is checked with a bounded query or a
-   * count kept on an item, and refused with 403 QuotaExceeded naming it. */
+   * creator manages the rooms they create), files uploaded to one room, unseen chat invitations a user holds (those
+   * `chat.getinv` has not shown yet). Each is checked with a bounded query or a count kept on an item, and refused
+   * with 403 QuotaExceeded naming it. */
   MAX_FOLLOWED_ROOMS: z.coerce.number().int().positive().default(500),
   MAX_ROOMS_PER_USER: z.coerce.number().int().positive().default(200),
   MAX_FILES_PER_ROOM: z.coerce.number().int().positive().default(10_000),
+  MAX_PENDING_INVITATIONS: z.coerce.number().int().positive().default(100),
   /** Parallel postToConnection calls of one fan-out. */
   FANOUT_CONCURRENCY: z.coerce.number().int().positive().default(64),
   /** Bounds on one AWS call (docs/reliability.md, "Fault injection"): an attempt that has no answer after its

@@ -75,7 +75,7 @@ export class TooLargeError extends AppError {
   }
 }
 
-/** A documented quota (followed rooms, rooms per user, files per room) is reached: the message names the limit and its value. */
+/** A documented quota (followed rooms, rooms per user, files per room, pending invitations) is reached: the message names the limit and its value. */
 export class QuotaExceededError extends AppError {
   readonly status = 403;
   readonly code = 'QuotaExceeded';

@@ -180,7 +180,7 @@ export interface CommandResults {
   'room.create': { roomId: string };
   'room.update': { roomId: string; version: number };
   'room.delete': { deleted: true };
-  'room.invite': { invited: string[] };
+  'room.invite': { invited: string[]; refused?: Array<{ uri: string; reason: 'MAX_PENDING_INVITATIONS' }> };
   'admin.category.put': { category: string; creators: string[] };
   'chat.getassociations': { rooms: RoomDetails[]; cursor?: string };
   'chat.chansrch': { rooms: RoomSummary[]; cursor?: string };

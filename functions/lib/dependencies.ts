@@ -151,7 +151,7 @@ export function productionDependencies(): Dependencies {
         newId,
         files: new S3FileStorage(s3SdkClient(), config.FILES_BUCKET),
         fileUrlSeconds: config.FILE_URL_SECONDS,
-        quotas: { maxFollowedRooms: config.MAX_FOLLOWED_ROOMS, maxRoomsPerUser: config.MAX_ROOMS_PER_USER, maxFilesPerRoom: config.MAX_FILES_PER_ROOM },
+        quotas: { maxFollowedRooms: config.MAX_FOLLOWED_ROOMS, maxRoomsPerUser: config.MAX_ROOMS_PER_USER, maxFilesPerRoom: config.MAX_FILES_PER_ROOM, maxPendingInvitations: config.MAX_PENDING_INVITATIONS },
       });
       return chat;
     },

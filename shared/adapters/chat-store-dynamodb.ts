@@ -429,6 +429,9 @@ export class DynamoChatStore implements ChatStore {
             Item: {
               PK: `INV#${uri}`,
               SK: `${String(invitation.invitedAt).padStart(15, '0')}#${invitation.roomId}`,
+              // The unseen-invitations index (sparse: `chat.getinv` removes these keys), counted by MAX_PENDING_INVITATIONS.
+              GSI1PK: `INVUNSEEN#${uri}`,
+              GSI1SK: `ROOM#${invitation.roomId}#${String(invitation.invitedAt).padStart(15, '0')}`,
               ...invitation,
               [TABLE_KEYS.ttlAttribute]: ttlSeconds(invitation.invitedAt + INVITATION_RETENTION_MS),
             },
@@ -436,6 +439,24 @@ export class DynamoChatStore implements ChatStore {
         }),
       ),
     );
+  }
+
+  async countUnseenInvitations(uri: string, atMost: number): Promise<number> {
+    return this.countUpTo({ IndexName: TABLE_KEYS.gsi1.name, KeyConditionExpression: 'GSI1PK = :pk', ExpressionAttributeValues: { ':pk': `INVUNSEEN#${uri}` } }, atMost);
+  }
+
+  async holdsUnseenInvitation(uri: string, roomId: string): Promise<boolean> {
+    const { Count } = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: TABLE_KEYS.gsi1.name,
+        KeyConditionExpression: 'GSI1PK = :pk AND begins_with(GSI1SK, :room)',
+        ExpressionAttributeValues: { ':pk': `INVUNSEEN#${uri}`, ':room': `ROOM#${roomId}#` },
+        Select: 'COUNT',
+        Limit: 1,
+      }),
+    );
+    return (Count ?? 0) > 0;
   }
 
   async takeUnseenInvitations(uri: string, now: number, fit?: PageFit<Invitation>): Promise<{ invitations: Invitation[]; more: boolean }> {
@@ -449,7 +470,7 @@ export class DynamoChatStore implements ChatStore {
     const items = unseen.slice(0, kept);
     await Promise.all(
       items.map((item) =>
-        this.client.send(new UpdateCommand({ TableName: this.tableName, Key: { PK: item.PK, SK: item.SK }, UpdateExpression: 'SET seenAt = :now', ExpressionAttributeValues: { ':now': now } })),
+        this.client.send(new UpdateCommand({ TableName: this.tableName, Key: { PK: item.PK, SK: item.SK }, UpdateExpression: 'SET seenAt = :now REMOVE GSI1PK, GSI1SK', ExpressionAttributeValues: { ':now': now } })),
       ),
     );
     return { invitations: items.map(toInvitation), more: kept < unseen.length };

@@ -170,7 +170,12 @@ export interface ChatStore {
   messagesAt(roomId: string, seqs: readonly number[]): Promise<ChatMessage[]>;
   putFile(file: ChatFile): Promise<void>;
   getFile(fileId: string): Promise<ChatFile | undefined>;
+  /** Stores one invitation per user, unseen (in the user's unseen-invitations index until `chat.getinv` shows it). */
   putInvitations(uris: readonly string[], invitation: Invitation): Promise<void>;
+  /** How many unseen invitations the user holds, counted up to `atMost` (a bounded query: never more items read than that). */
+  countUnseenInvitations(uri: string, atMost: number): Promise<number>;
+  /** Whether the user holds an unseen invitation to the room (a query reading at most one item). */
+  holdsUnseenInvitation(uri: string, roomId: string): Promise<boolean>;
   /** Invitations the user has not fetched yet, as many as `fit` keeps; those are marked seen, `more` when some were left. */
   takeUnseenInvitations(uri: string, now: number, fit?: PageFit<Invitation>): Promise<{ invitations: Invitation[]; more: boolean }>;
 }

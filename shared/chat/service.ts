@@ -46,7 +46,7 @@ export interface ChatDependencies {
   readonly files: FileStorage;
   /** FILE_URL_SECONDS: how long an upload or download URL lives. */
   readonly fileUrlSeconds: number;
-  /** MAX_FOLLOWED_ROOMS, MAX_ROOMS_PER_USER, MAX_FILES_PER_ROOM (issue 17 item 5); none: no cap. */
+  /** MAX_FOLLOWED_ROOMS, MAX_ROOMS_PER_USER, MAX_FILES_PER_ROOM, MAX_PENDING_INVITATIONS (issue 17 item 5); none: no cap. */
   readonly quotas?: ChatQuotas;
 }
 
@@ -54,6 +54,13 @@ export interface ChatQuotas {
   readonly maxFollowedRooms: number;
   readonly maxRoomsPerUser: number;
   readonly maxFilesPerRoom: number;
+  readonly maxPendingInvitations: number;
+}
+
+/** An invitee `room.invite` did not invite (nor make a member), and why. */
+export interface RefusedInvitee {
+  readonly uri: string;
+  readonly reason: 'MAX_PENDING_INVITATIONS';
 }
 
 /** Who asks, and the command's request id (stable event ids for commands without a client id). */
@@ -119,17 +126,50 @@ export class ChatService {
     return { deleted: true };
   }
 
-  async invite(caller: Identity, roomId: string, uris: readonly string[]): Promise<{ invited: string[] }> {
+  /**
+   * MAX_PENDING_INVITATIONS: an invitee who already holds that many unseen invitations (not shown by `chat.getinv`
+   * yet) is refused: neither invited nor made a member. 403 when every new invitee is refused, else the others are
+   * invited and the refused listed in `refused`.
+   */
+  async invite(caller: Identity, roomId: string, uris: readonly string[]): Promise<{ invited: string[]; refused?: RefusedInvitee[] }> {
     let invited: string[] = [];
-    const { next: room } = await this.changeRoom(caller, roomId, (current) => {
-      const outcome = inviteToRoom(current, uris);
+    let refused: RefusedInvitee[] = [];
+    // Checked once per invitee, kept across a retried write (only those newly not members on a re-read are counted then).
+    const overCap = new Map<string, boolean>();
+    const { next: room } = await this.changeRoom(caller, roomId, async (current) => {
+      const candidates = inviteToRoom(current, uris).invited;
+      await Promise.all(
+        candidates.filter((uri) => !overCap.has(uri)).map(async (uri) => overCap.set(uri, await this.holdsTooManyInvitations(uri, roomId))),
+      );
+      refused = candidates.filter((uri) => overCap.get(uri)).map((uri) => ({ uri, reason: 'MAX_PENDING_INVITATIONS' as const }));
+      if (refused.length > 0 && refused.length === candidates.length) {
+        const max = this.deps.quotas?.maxPendingInvitations ?? 0;
+        const who = refused.map((entry) => entry.uri).join(', ');
+        throw new QuotaExceededError('MAX_PENDING_INVITATIONS', max, `${who} ${refused.length === 1 ? 'holds' : 'hold'} that many unseen invitations`);
+      }
+      const outcome = inviteToRoom(
+        current,
+        candidates.filter((uri) => !overCap.get(uri)),
+      );
       invited = outcome.invited;
       return outcome.room;
     });
     const invitation: Invitation = { roomId, roomName: room.name, from: { uri: caller.uri, name: caller.name }, invitedAt: this.deps.clock.now() };
     await this.deps.store.putInvitations(invited, invitation);
     await this.deps.delivery.toUsers(invited, serverEvent('chat.invitation', { ...invitation }));
-    return { invited };
+    return { invited, ...(refused.length > 0 ? { refused } : {}) };
+  }
+
+  /**
+   * Whether the user holds MAX_PENDING_INVITATIONS unseen invitations: a query that reads at most the cap's worth of
+   * keys (and, at the cap, one more reading one key: an unseen invitation to this room already held is no new one).
+   * Two invites racing at the cap may both pass (one over per racing invite).
+   */
+  private async holdsTooManyInvitations(uri: string, roomId: string): Promise<boolean> {
+    const max = this.deps.quotas?.maxPendingInvitations;
+    if (max === undefined) return false;
+    if ((await this.deps.store.countUnseenInvitations(uri, max)) < max) return false;
+    return !(await this.deps.store.holdsUnseenInvitation(uri, roomId));
   }
 
   /** Invitations to rooms the user may still read: one removed since (or a deleted room) invites to nothing. */
@@ -527,11 +567,11 @@ export class ChatService {
   }
 
   /** Reads, checks the manager, applies the change and writes it on the version read; re-decides on a race. */
-  private async changeRoom(caller: Identity, roomId: string, change: (room: Room) => Room): Promise<{ previous: Room; next: Room }> {
+  private async changeRoom(caller: Identity, roomId: string, change: (room: Room) => Room | Promise<Room>): Promise<{ previous: Room; next: Room }> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const room = assertVisible(await this.deps.store.getRoom(roomId), caller.uri, roomId);
       assertManager(room, caller.uri);
-      const next = change(room);
+      const next = await change(room);
       if (await this.deps.store.updateRoom(room, next)) {
         await this.deps.store.syncAssociations(next, room);
         return { previous: room, next };

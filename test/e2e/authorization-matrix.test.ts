@@ -654,7 +654,7 @@ const errorCodes: Record<number, string | undefined> = { 403: 'Forbidden', 404: 
 
 beforeAll(async () => {
   // The matrix sends a few thousand commands from a few users in seconds: far above a person's rate.
-  cloud = await startTestCloud({ env: { RATE_LIMIT_PER_CONNECTION: '100000', RATE_LIMIT_PER_USER: '100000', MAX_ROOMS_PER_USER: '100000', MAX_FOLLOWED_ROOMS: '100000' } });
+  cloud = await startTestCloud({ env: { RATE_LIMIT_PER_CONNECTION: '100000', RATE_LIMIT_PER_USER: '100000', MAX_ROOMS_PER_USER: '100000', MAX_FOLLOWED_ROOMS: '100000', MAX_PENDING_INVITATIONS: '100000' } });
 
   // Categories for room.create.
   await must(uri('admin', 'caller'), 'admin.category.put', { category: `partners-${run}`, creators: ['fabrikam.com', uri('pstn', 'caller')] });
