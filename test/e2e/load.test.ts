@@ -27,7 +27,9 @@ test('100 connections in 10 rooms post for 10 s: no error, no lost or duplicate 
   expect(report.postsAcknowledged).toBe(report.postsSent);
   expect(report.postsAcknowledged).toBeGreaterThanOrEqual(100);
   expect(report.deliveries.expected).toBe(report.postsAcknowledged * 9);
-  expect(report.deliveries.received).toBe(report.deliveries.expected);
+  // Live delivery is at most once: a post answered only after a 503 retry may have lost its fan-out with the failed
+  // try; those deliveries must be in history (bench/load.ts checks it with chat.bccontext), nothing else may miss.
+  expect(report.deliveries.received + report.deliveries.recoveredFromHistory).toBe(report.deliveries.expected);
   expect(report.seqsPerRoom.min).toBeGreaterThan(0);
   // It stopped by itself: posting ended on time, every client closed and the gateway holds no connection.
   expect(report.postingSeconds).toBeLessThan(25);
