@@ -10,6 +10,7 @@ import {
 import { DeleteMessageBatchCommand, GetQueueUrlCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { type LambdaInvoker } from './lambdas';
+import { isoSeconds, parseEvent, renderScheduleInput } from './scheduler';
 
 /**
  * The external-endpoint mode's driver (AWS_ENDPOINT_URL = LocalStack, moto or another emulator): what such an
@@ -167,7 +168,7 @@ export class ExternalDriver {
     const scheduleArn = known.definition.Arn ?? name;
     for (let retries = 0; ; retries += 1) {
       if (this.stopped || this.known.get(name) !== known) return;
-      const payload = renderInput(target.Input, scheduleArn, scheduledTime, executionId, retries + 1);
+      const payload = renderScheduleInput(target.Input, scheduleArn, scheduledTime, executionId, retries + 1);
       try {
         if (target.Arn!.startsWith('arn:aws:lambda:')) await this.options.invoker.invoke(target.Arn!, parseEvent(payload));
         else await this.send(target.Arn!, payload);
@@ -183,7 +184,7 @@ export class ExternalDriver {
               ? 'MaximumEventAgeInSeconds'
               : undefined;
         if (exhausted !== undefined) {
-          await this.deadLetter(known, error, { scheduleArn, scheduledTime, executionId, retries, exhausted, payload: renderInput(target.Input, scheduleArn, scheduledTime, executionId, retries + 1) });
+          await this.deadLetter(known, error, { scheduleArn, scheduledTime, executionId, retries, exhausted, payload: renderScheduleInput(target.Input, scheduleArn, scheduledTime, executionId, retries + 1) });
           break;
         }
         await delay(wait, this.abort.signal);
@@ -336,26 +337,6 @@ function plan(definition: GetScheduleCommandOutput, modified: number): Known {
     return { definition, modified, expression: { kind: 'rate', periodMs, anchor }, nextDueAt: end !== undefined && first > end ? null : first };
   }
   return { definition, modified, expression: { kind: 'unsupported' }, nextDueAt: null };
-}
-
-function renderInput(input: string | undefined, scheduleArn: string, scheduledTime: number, executionId: string, attempt: number): string {
-  return (input ?? '{}')
-    .replaceAll('<aws.scheduler.schedule-arn>', scheduleArn)
-    .replaceAll('<aws.scheduler.scheduled-time>', isoSeconds(scheduledTime))
-    .replaceAll('<aws.scheduler.execution-id>', executionId)
-    .replaceAll('<aws.scheduler.attempt-number>', String(attempt));
-}
-
-function parseEvent(payload: string): unknown {
-  try {
-    return JSON.parse(payload);
-  } catch {
-    return payload;
-  }
-}
-
-function isoSeconds(ms: number): string {
-  return `${new Date(ms).toISOString().slice(0, 19)}Z`;
 }
 
 function text(error: unknown): string {

@@ -886,15 +886,20 @@ function renderGroup(group: GroupRecord): unknown {
 
 /** Scheduler's context attributes, substituted into the Input as AWS does. */
 function renderInput(run: Run, attempt: number): string {
-  return (run.target.Input ?? '{}')
-    .replaceAll('<aws.scheduler.schedule-arn>', run.scheduleArn)
-    .replaceAll('<aws.scheduler.scheduled-time>', isoSeconds(run.scheduledTime))
-    .replaceAll('<aws.scheduler.execution-id>', run.executionId)
+  return renderScheduleInput(run.target.Input, run.scheduleArn, run.scheduledTime, run.executionId, attempt);
+}
+
+/** Scheduler's context attributes substituted into a target's Input (also used by the external-endpoint driver). */
+export function renderScheduleInput(input: string | undefined, scheduleArn: string, scheduledTime: number, executionId: string, attempt: number): string {
+  return (input ?? '{}')
+    .replaceAll('<aws.scheduler.schedule-arn>', scheduleArn)
+    .replaceAll('<aws.scheduler.scheduled-time>', isoSeconds(scheduledTime))
+    .replaceAll('<aws.scheduler.execution-id>', executionId)
     .replaceAll('<aws.scheduler.attempt-number>', String(attempt));
 }
 
 /** The Lambda event is the Input JSON; a non-JSON Input is passed as the string. */
-function parseEvent(payload: string): unknown {
+export function parseEvent(payload: string): unknown {
   try {
     return JSON.parse(payload);
   } catch {
@@ -907,7 +912,7 @@ function describe(error: unknown): { code: string; message: string } {
   return { code: 'Error', message: String(error) };
 }
 
-function isoSeconds(ms: number): string {
+export function isoSeconds(ms: number): string {
   return `${new Date(ms).toISOString().slice(0, 19)}Z`;
 }
 
