@@ -261,8 +261,13 @@ export function decideDeactivationTimer(
   if (active.activationInstance !== activationInstance) return { kind: 'ignore', why: 'an earlier activation' };
   const deadline = ruleDeadline(rule, active, durations);
   if (deadline === undefined) return { kind: 'ignore', why: 'the rule does not hold' };
-  if (now >= deadline) return { kind: 'deactivate', reason: RULE_REASON[rule] };
-  return { kind: 'rearm', at: deadline };
+  if (now < deadline) return { kind: 'rearm', at: deadline };
+  // Several rules may hold when a late timer fires: the reason is the one that came due first, not the timer that won the race.
+  const firstDue = (Object.keys(RULE_REASON) as AutomaticRule[])
+    .map((candidate) => ({ candidate, due: ruleDeadline(candidate, active, durations) }))
+    .filter((entry): entry is { candidate: AutomaticRule; due: number } => entry.due !== undefined && entry.due <= now)
+    .reduce((first, entry) => (entry.due < first.due ? entry : first), { candidate: rule, due: deadline });
+  return { kind: 'deactivate', reason: RULE_REASON[firstDue.candidate] };
 }
 
 /**

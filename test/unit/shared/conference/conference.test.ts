@@ -153,6 +153,18 @@ describe('automatic deactivation rules', () => {
     expect(decideDeactivationTimer(joinedLater, 'inactivity', 'A', DAY, durations)).toEqual({ kind: 'rearm', at: 3600_000 + DAY });
   });
 
+  test('the reason is the rule that came due first, whichever timer fires (a late empty timer is still "empty")', () => {
+    // Empty and no enterprise user since 1000: empty is due at 1000 + 20 min, noEnterprise at 1000 + 90 min.
+    const conference = withFirstParticipant(activeAt(0), true);
+    const empty: Conference = { ...conference, active: { ...conference.active!, participantCount: 0, enterpriseCount: 0, lastLeaveTime: 1000, lastEnterpriseLeaveTime: 1000 } };
+    const late = 1000 + durations.noEnterpriseMs + 5000;
+    expect(decideDeactivationTimer(empty, 'noEnterprise', subject(empty), late, durations)).toEqual({ kind: 'deactivate', reason: 'empty' });
+    expect(decideDeactivationTimer(empty, 'empty', subject(empty), late, durations)).toEqual({ kind: 'deactivate', reason: 'empty' });
+    // Guests still in: only noEnterprise holds, and it is the reason.
+    const guestsIn: Conference = { ...empty, active: { ...empty.active!, participantCount: 2 } };
+    expect(decideDeactivationTimer(guestsIn, 'noEnterprise', subject(guestsIn), late, durations)).toEqual({ kind: 'deactivate', reason: 'noEnterprise' });
+  });
+
   test('a timer of an earlier activation, or on a deactivated conference, is ignored', () => {
     const conference = withFirstParticipant(activeAt(0), false);
     expect(decideDeactivationTimer(conference, 'noEnterprise', 'OLD', 10 * DAY, durations)).toEqual({ kind: 'ignore', why: 'an earlier activation' });
