@@ -20,6 +20,23 @@ export default tseslint.config(
     },
   },
   {
+    // The domain (issue 18): the areas' rules and use cases speak their own ports. No AWS SDK, no adapter, and no wire
+    // envelope: events go out as `{event, payload}` through the delivery port, which builds the frame at the edge.
+    files: ['shared/{chat,conference,presence,conversation,compliance,timers}/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['@aws-sdk/*', '@smithy/*'], message: 'the domain reaches AWS only through its ports (shared/ports.ts, shared/<area>/ports.ts)' },
+            { group: ['**/adapters/*', '**/adapters'], message: 'adapters implement the ports; the domain never imports one' },
+            { group: ['**/protocol/envelope'], message: 'use cases hand `{event, payload}` to their delivery port; the envelope is built at the edge' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The browser app (web/): browser globals instead of Node's.
     files: ['web/src/**/*.{ts,tsx}'],
     languageOptions: {

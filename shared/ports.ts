@@ -1,5 +1,4 @@
 import type { Identity } from './auth/identity';
-import type { ComplianceEvent } from './compliance/event';
 
 /** Time, so rules are tested with a fake clock. Milliseconds since the epoch. */
 export interface Clock {
@@ -65,15 +64,29 @@ export interface Timers {
   recurring(name: string, periodSeconds: number, input: TimerFiring): Promise<void>;
 }
 
+/** An event as a use case hands it to delivery: its name and payload, from the area's own event map (shared/<area>/events.ts). */
+export type DomainEvent<Events> = { readonly [E in keyof Events]: { readonly event: E; readonly payload: Events[E] } }[keyof Events];
+
+export interface DeliveryReport {
+  readonly delivered: number;
+  /** Connections found gone and removed from the store. */
+  readonly removed: number;
+  readonly failed: number;
+}
+
+/**
+ * Pushes an area's events to connections. The use cases speak only their own events; the wire envelope is
+ * built behind this port (shared/connections/delivery.ts).
+ */
+export interface EventDelivery<Events> {
+  toConnections(connectionIds: readonly string[], event: DomainEvent<Events>): Promise<DeliveryReport>;
+  /** Every connection of every listed user, optionally skipping the sender's own connection. */
+  toUsers(uris: readonly string[], event: DomainEvent<Events>, exceptConnectionId?: string): Promise<DeliveryReport>;
+}
+
 /** A message queue (SQS). Bodies are JSON. */
 export interface Queue {
   send(body: unknown): Promise<void>;
   /** Sends all, in as few requests as the service allows; rejects if any could not be sent. */
   sendBatch(bodies: readonly unknown[]): Promise<void>;
-}
-
-/** The compliance store: events wait here, exactly once each, until the export adapter has taken them. */
-export interface ComplianceStore {
-  /** Stores the event unless this event id was stored before (even if already exported). */
-  record(event: ComplianceEvent): Promise<'stored' | 'duplicate'>;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { identityKinds } from '../auth/identity';
+import { type Identity, identityKinds } from '../auth/identity';
 
 /** What the archive records (SPEC §7). */
 export const complianceEventTypes = [
@@ -29,3 +29,8 @@ export const complianceEventSchema = z.object({
 
 export type ComplianceEvent = z.infer<typeof complianceEventSchema>;
 export type ComplianceEventType = (typeof complianceEventTypes)[number];
+
+/** Who did it, as every event records them: the caller's identity, nothing more. */
+export function actorOf(identity: Pick<Identity, 'uri' | 'kind' | 'name'>): ComplianceEvent['actor'] {
+  return { uri: identity.uri, kind: identity.kind, name: identity.name };
+}

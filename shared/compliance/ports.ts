@@ -35,6 +35,12 @@ export interface ComplianceArchive {
   write(batch: ExportBatch): Promise<'written' | 'exists'>;
 }
 
+/** The compliance store: events wait here, exactly once each, until the export adapter has taken them. */
+export interface ComplianceStore {
+  /** Stores the event unless this event id was stored before (even if already exported). */
+  record(event: ComplianceEvent): Promise<'stored' | 'duplicate'>;
+}
+
 /** The export side of the compliance store: pending events, the exporter's lease and its batch in flight. */
 export interface ComplianceExportStore {
   /**
@@ -71,4 +77,22 @@ export interface ComplianceOutbox {
   /** Events written before `before` whose send was never confirmed, at most `limit`. */
   due(before: number, limit: number): Promise<ComplianceEvent[]>;
   clear(event: ComplianceEvent): Promise<void>;
+}
+
+/**
+ * The compliance queue as the use cases see it (SPEC §7): events go to the compliance service, at least once,
+ * and the store keeps one copy per event id. It owns what a failed send means, so no use case maps it itself.
+ */
+export interface ComplianceQueue {
+  /**
+   * An event that exists nowhere else (reads, downloads): on the queue, or a 503 carrying `whenUnsent`, so the
+   * client retries the command and the retry's event (same id) is stored once.
+   */
+  publish(event: ComplianceEvent, whenUnsent: string): Promise<void>;
+  /**
+   * An event already written to the outbox with its change: on the queue, then its outbox item cleared. With
+   * `whenUnsent`, a failed send is a 503 (the client retries with its client id); without, it is not an error
+   * (the export job's sweep records the outbox item, and a command without a client id must not be retried).
+   */
+  publishOutboxed(event: ComplianceEvent, whenUnsent?: string): Promise<void>;
 }

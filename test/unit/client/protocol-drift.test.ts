@@ -119,7 +119,7 @@ const events = {
 /** An event's payload on the wire, as the server's map types it. */
 type Sent<E extends SentEventName> = Wire<ServerEventPayloads[E]>;
 
-/** Every `serverEvent('name', ...)` call in the server code. */
+/** Every event the server code hands to delivery (`{ event: 'name', payload }`) or builds itself (`serverEvent('name', ...)`). */
 function serverEventNames(): string[] {
   const root = join(__dirname, '..', '..', '..');
   const names = new Set<string>();
@@ -127,7 +127,7 @@ function serverEventNames(): string[] {
     for (const entry of readdirSync(directory, { withFileTypes: true })) {
       const path = join(directory, entry.name);
       if (entry.isDirectory()) scan(path);
-      else if (entry.name.endsWith('.ts')) for (const match of readFileSync(path, 'utf8').matchAll(/serverEvent\(\s*'([^']+)'/g)) names.add(match[1]!);
+      else if (entry.name.endsWith('.ts')) for (const match of readFileSync(path, 'utf8').matchAll(/serverEvent\(\s*'([^']+)'|\{\s*event:\s*'([a-z]+\.[A-Za-z]+)',\s*payload:/g)) names.add((match[1] ?? match[2])!);
     }
   };
   scan(join(root, 'shared'));
