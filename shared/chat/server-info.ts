@@ -1,6 +1,13 @@
 import type { Config } from '../config';
+import { CHAT_ACTIONS, SESSION_ACTIONS, SYSTEM_ACTIONS } from '../protocol/actions';
 
 export const SERVER_VERSION = '0.1.0';
+
+/**
+ * The commands `chat.getserverinfo` announces, from the areas' lists (shared/protocol/actions.ts): the keep-alive,
+ * every chat command but itself, and `session.resume`.
+ */
+export const SERVER_FEATURES: readonly string[] = [...SYSTEM_ACTIONS, ...CHAT_ACTIONS.filter((action) => action !== 'chat.getserverinfo'), ...SESSION_ACTIONS];
 
 /** `chat.getserverinfo` (XCCOS): what a client needs to know before it sends. */
 export function serverInfo(config: Pick<Config, 'CHAT_MAX_MESSAGE_BYTES' | 'CHAT_HISTORY_PAGE_SIZE' | 'CHAT_MAX_FILE_BYTES'>, maxFrameBytes: number) {
@@ -13,25 +20,6 @@ export function serverInfo(config: Pick<Config, 'CHAT_MAX_MESSAGE_BYTES' | 'CHAT
       maxFrameBytes,
       maxFileBytes: config.CHAT_MAX_FILE_BYTES,
     },
-    features: [
-      'ping',
-      'admin.category.put',
-      'room.create',
-      'room.update',
-      'room.delete',
-      'room.invite',
-      'chat.getassociations',
-      'chat.chansrch',
-      'chat.join',
-      'chat.bjoin',
-      'chat.part',
-      'chat.bccontext',
-      'chat.grpchat',
-      'chat.getinv',
-      'chat.search',
-      'chat.file.upload',
-      'chat.file.download',
-      'session.resume',
-    ],
+    features: SERVER_FEATURES,
   };
 }

@@ -1,16 +1,22 @@
+import { CompliancePublisher } from '../../shared/compliance/publisher';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { CommandArgs, UcClient } from '../../client/src';
 import { makeChatHandler } from '../../functions/lib/chat-handler';
 import { productionDependencies } from '../../functions/lib/dependencies';
 import { DynamoChatStore } from '../../shared/adapters/chat-store-dynamodb';
 import { DynamoComplianceOutbox } from '../../shared/adapters/compliance-outbox-dynamodb';
-import { dynamoDocumentClient } from '../../shared/adapters/dynamodb';
-import { S3FileStorage, s3SdkClient } from '../../shared/adapters/s3-file-storage';
+import { dynamoDocumentClient } from '../../shared/adapters/aws-clients/dynamodb';
+import { S3FileStorage } from '../../shared/adapters/s3-file-storage';
+import { s3Client } from '../../shared/adapters/aws-clients/s3';
 import type { ChatStore } from '../../shared/chat/ports';
 import { ChatService } from '../../shared/chat/service';
+import { DependencyThrottledError } from '../../shared/errors';
 import { newId } from '../../shared/ids';
 import { startTestCloud, type TestCloud } from '../support/cloud';
 import { type EventFrame, type TestClient, waitFor } from '../support/client';
+import { createLibraryRoom as createRoom, ok } from '../support/commands';
+import { userBatch, users } from '../support/users';
+import { loadConfig } from '../../shared/config';
 
 /**
  * SPEC §6 end to end, with a history page of 5 so that paging and `more` show with few messages, through the
@@ -30,13 +36,6 @@ afterAll(async () => {
   await cloud.stop();
 });
 
-let userSeq = 0;
-/** Fresh users per test, so events of one test never satisfy another's waits. */
-function users(...names: string[]): string[] {
-  userSeq++;
-  return names.map((name) => `sip:${name}${userSeq}@contoso.com`);
-}
-
 interface Message {
   roomId: string;
   seq: number;
@@ -45,21 +44,9 @@ interface Message {
   from: { uri: string };
 }
 
-/** A room with a fresh name (without a clientId the library adds one, so each call creates a room). */
-async function createRoom(client: UcClient, args: Partial<CommandArgs<'room.create'>> = {}): Promise<string> {
-  return (await client.request('room.create', { name: `room ${newId('n')}`, ...args })).roomId;
-}
-
 /** A post that must succeed (the library rejects a refusal); without a clientMsgId the library adds one. */
 function post(client: UcClient, roomId: string, text: string, clientMsgId?: string) {
   return client.post(roomId, text, clientMsgId ? { clientMsgId } : {});
-}
-
-// The raw connections' commands: each must answer 200.
-async function ok(client: TestClient, action: string, args: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
-  const response = await client.request(action, args);
-  expect(response).toMatchObject({ status: 200 });
-  return response.body!;
 }
 
 async function rawPost(client: TestClient, roomId: string, text: string, clientMsgId?: string) {
@@ -69,7 +56,7 @@ async function rawPost(client: TestClient, roomId: string, text: string, clientM
 /** The compliance consumer has stored this event (its dedup marker exists). */
 function archived(eventId: string) {
   return waitFor(`compliance event ${eventId}`, async () => {
-    const { Item } = await dynamoDocumentClient().send(new GetCommand({ TableName: cloud.cloud.config.TABLE_NAME, Key: { PK: `CEVT#${eventId}`, SK: 'CEVT' } }));
+    const { Item } = await dynamoDocumentClient(loadConfig()).send(new GetCommand({ TableName: cloud.cloud.config.TABLE_NAME, Key: { PK: `CEVT#${eventId}`, SK: 'CEVT' } }));
     return Item;
   });
 }
@@ -103,7 +90,7 @@ describe('rooms and categories', () => {
     const [alice, admin, guest] = users('alice', 'admin', 'guest');
     const aliceClient = await cloud.client(alice!);
     const adminClient = await cloud.client(admin!, 'admin');
-    const category = `cat-${userSeq}`;
+    const category = `cat-${userBatch()}`;
     await expect(aliceClient.request('admin.category.put', { category, creators: ['fabrikam.com'] })).rejects.toMatchObject({ status: 403 });
     await adminClient.request('admin.category.put', { category, creators: ['fabrikam.com'] }); // a 200: a refusal rejects
     await expect(aliceClient.request('room.create', { name: 'x', category })).rejects.toMatchObject({ status: 403, code: 'Forbidden' });
@@ -111,8 +98,8 @@ describe('rooms and categories', () => {
     await createRoom(aliceClient, { category });
     // No definition: enterprise users of the home organization only.
     const federated = await cloud.client('sip:guest@fabrikam.com', 'federated');
-    await expect(federated.request('room.create', { name: 'y', category: `undefined-${userSeq}` })).rejects.toMatchObject({ status: 403 });
-    await createRoom(await cloud.client(guest!), { category: `undefined-${userSeq}` });
+    await expect(federated.request('room.create', { name: 'y', category: `undefined-${userBatch()}` })).rejects.toMatchObject({ status: 403 });
+    await createRoom(await cloud.client(guest!), { category: `undefined-${userBatch()}` });
   });
 
   test('room.update: managers only; a non-manager is refused', async () => {
@@ -160,7 +147,7 @@ describe('privacy', () => {
     const [alice, bob, eve] = users('alice', 'bob', 'eve');
     const aliceClient = await cloud.client(alice!);
     const eveClient = await cloud.client(eve!);
-    const name = `Secret plans ${userSeq}`;
+    const name = `Secret plans ${userBatch()}`;
     const roomId = await createRoom(aliceClient, { name, privacy: 'secret', members: [bob!] });
     await post(aliceClient, roomId, 'the plan is ready');
     for (const attempt of [
@@ -182,7 +169,7 @@ describe('privacy', () => {
     const [alice, bob, eve] = users('alice', 'bob', 'eve');
     const aliceClient = await cloud.client(alice!);
     const eveClient = await cloud.client(eve!);
-    const name = `Closed ${userSeq}`;
+    const name = `Closed ${userBatch()}`;
     const roomId = await createRoom(aliceClient, { name, privacy: 'closed', members: [bob!] });
     expect((await eveClient.request('chat.chansrch', { query: name.toLowerCase() })).rooms).toEqual([expect.objectContaining({ roomId, privacy: 'closed' })]);
     await expect(eveClient.request('chat.join', { roomId })).rejects.toMatchObject({ status: 403, code: 'Forbidden' });
@@ -208,7 +195,7 @@ describe('privacy', () => {
   test('chat.chansrch lists by category and name prefix, with a cursor', async () => {
     const [alice, bob] = users('alice', 'bob');
     const aliceClient = await cloud.client(alice!);
-    const category = `search-${userSeq}`;
+    const category = `search-${userBatch()}`;
     const rooms = [];
     for (const name of ['Alpha one', 'Alpha two', 'Beta']) rooms.push(await createRoom(aliceClient, { name, category }));
     const bobClient = await cloud.client(bob!);
@@ -404,7 +391,7 @@ describe('compliance', () => {
 async function archivedTypes(roomId: string): Promise<string[]> {
   const shards = await Promise.all(
     Array.from({ length: 8 }, (_, shard) =>
-      dynamoDocumentClient().send(new QueryCommand({ TableName: cloud.cloud.config.TABLE_NAME, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': `CPEND#${shard}` } })),
+      dynamoDocumentClient(loadConfig()).send(new QueryCommand({ TableName: cloud.cloud.config.TABLE_NAME, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': `CPEND#${shard}` } })),
     ),
   );
   return shards.flatMap((page) => page.Items ?? []).map((item) => item.event as { type: string; target: { id: string } })
@@ -417,23 +404,23 @@ describe('overload', () => {
     // Fault injection through the local Lambda host: the chat function over a store whose counter throttles once.
     const production = productionDependencies();
     let throttles = 1;
-    const real = new DynamoChatStore(dynamoDocumentClient(), cloud.cloud.config.TABLE_NAME);
+    const real = new DynamoChatStore(dynamoDocumentClient(loadConfig()), cloud.cloud.config.TABLE_NAME);
     const throttling: ChatStore = Object.assign(Object.create(real) as ChatStore, {
       takeSeq: async (roomId: string) => {
-        if (throttles-- > 0) throw Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), { name: 'ProvisionedThroughputExceededException' });
+        // What the store's client throws once the SDK's retries give up on throttling (translated at the client: aws-errors.ts).
+        if (throttles-- > 0) throw new DependencyThrottledError('dynamodb', { cause: Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), { name: 'ProvisionedThroughputExceededException' }) });
         return real.takeSeq(roomId);
       },
     });
     const chat = new ChatService({
       store: throttling,
       delivery: production.delivery,
-      complianceQueue: production.complianceQueue,
-      complianceOutbox: new DynamoComplianceOutbox(dynamoDocumentClient(), production.config.TABLE_NAME),
+      compliance: new CompliancePublisher(production.complianceQueue, new DynamoComplianceOutbox(dynamoDocumentClient(loadConfig()), production.config.TABLE_NAME)),
       clock: production.clock,
       homeDomain: production.config.HOME_DOMAIN,
       historyPageSize: PAGE,
       newId,
-      files: new S3FileStorage(s3SdkClient(), production.config.FILES_BUCKET),
+      files: new S3FileStorage(s3Client(), production.config.FILES_BUCKET),
       fileUrlSeconds: production.config.FILE_URL_SECONDS,
     });
     cloud.cloud.lambdas.register('chat', makeChatHandler({ config: production.config, chat }) as never);

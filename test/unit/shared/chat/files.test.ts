@@ -1,5 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import { S3FileStorage, s3ClientConfig } from '../../../../shared/adapters/s3-file-storage';
+import { S3FileStorage } from '../../../../shared/adapters/s3-file-storage';
+import { s3ClientConfig } from '../../../../shared/adapters/aws-clients/s3';
 import { assertFileInRoom, fileObjectKey } from '../../../../shared/chat/files';
 import type { ChatFile } from '../../../../shared/chat/ports';
 import { BadRequestError, NotFoundError } from '../../../../shared/errors';

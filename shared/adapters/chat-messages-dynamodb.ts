@@ -1,0 +1,59 @@
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { ChatMessage, Page } from '../chat/ports';
+import type { PageFit } from '../protocol/frame-fit';
+import { ChatItems, cutPage, decodeCursor, messageKey, seqKey, tokenPartition, toMessage, type WriteRequest } from './chat-items-dynamodb';
+
+/** Reads of a room's messages (`ROOM#{id}` / `MSG#{seq}`) and their search index (`RTOK#{roomId}#{token}`). */
+export class DynamoMessageItems extends ChatItems {
+  async indexMessage(message: ChatMessage, tokens: readonly string[]): Promise<void> {
+    await this.batchWrite(
+      tokens.map((token): WriteRequest => ({ PutRequest: { Item: { PK: tokenPartition(message.roomId, token), SK: String(message.seq).padStart(12, '0'), seq: message.seq } } })),
+    );
+  }
+
+  async history(roomId: string, limit: number, before?: string, fit?: PageFit<ChatMessage>): Promise<Page<ChatMessage>> {
+    const page = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :msg)',
+        ExpressionAttributeValues: { ':pk': `ROOM#${roomId}`, ':msg': 'MSG#' },
+        ExclusiveStartKey: before ? { PK: `ROOM#${roomId}`, SK: decodeCursor(before, 'before', 'MSG#') } : undefined,
+        ScanIndexForward: false,
+        // One extra item tells whether there is more; the cursor is the sort key of the last one returned.
+        Limit: limit + 1,
+      }),
+    );
+    return cutPage(page.Items ?? [], limit, toMessage, fit);
+  }
+
+  async messagesAfter(roomId: string, afterSeq: number, limit: number): Promise<{ messages: ChatMessage[]; more: boolean }> {
+    const page = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'PK = :pk AND SK BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':pk': `ROOM#${roomId}`, ':from': seqKey(afterSeq + 1), ':to': seqKey(999_999_999_999) },
+        ScanIndexForward: false,
+        Limit: limit + 1,
+      }),
+    );
+    const items = page.Items ?? [];
+    return { messages: items.slice(0, limit).map(toMessage).reverse(), more: items.length > limit };
+  }
+
+  async seqsWithToken(roomId: string, token: string, limit: number, beforeSeq?: number): Promise<number[]> {
+    const { Items } = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: beforeSeq === undefined ? 'PK = :pk' : 'PK = :pk AND SK < :before',
+        ExpressionAttributeValues: { ':pk': tokenPartition(roomId, token), ...(beforeSeq === undefined ? {} : { ':before': String(beforeSeq).padStart(12, '0') }) },
+        ScanIndexForward: false,
+        Limit: limit,
+      }),
+    );
+    return (Items ?? []).map((item) => Number(item.seq));
+  }
+
+  async messagesAt(roomId: string, seqs: readonly number[]): Promise<ChatMessage[]> {
+    return (await this.batchGet(seqs.map((seq) => messageKey(roomId, seq)))).map(toMessage);
+  }
+}
