@@ -11,10 +11,10 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { ComplianceEvent } from '../compliance/event';
 import type { Conference, LobbyEntry, Participant } from '../conference/conference';
-import type { AddOutcome, ConferenceContent, ConferenceStore, ScheduleResult } from '../conference/ports';
+import type { AddOutcome, ConferenceContent, ConferenceStore, EntryConditions, ScheduleResult } from '../conference/ports';
 import { outboxPut } from './compliance-outbox-dynamodb';
 import { TABLE_KEYS, ttlSeconds } from './dynamodb';
-import { isConditionFailure } from './dynamodb-errors';
+import { isConditionFailure } from './aws-errors';
 import { queryAll, transactWrite } from './dynamodb-operations';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
@@ -119,18 +119,32 @@ export class DynamoConferenceStore implements ConferenceStore {
     return committed;
   }
 
-  async activate(next: Conference, seenVersion: number, participant: Participant, connectionId: string, joinEvent: ComplianceEvent): Promise<boolean> {
+  async activate(
+    next: Conference,
+    seenVersion: number,
+    participant: Participant,
+    connectionId: string,
+    joinEvent: ComplianceEvent,
+    conditions: Pick<EntryConditions, 'fromLobby'> = {},
+  ): Promise<boolean> {
     const failed = await this.transact([
       this.putMeta(next, seenVersion),
       this.put({ ...PART(next.confId, participant.uri), ...participant }),
       this.link(connectionId, next.confId, participantLink(participant)),
-      this.delete(LOBBY(next.confId, participant.uri)),
+      this.leaveLobby(next.confId, participant.uri, conditions.fromLobby),
       outboxPut(this.tableName, joinEvent),
     ]);
     return failed.length === 0;
   }
 
-  async addParticipant(confId: string, participant: Participant, connectionId: string, enterprise: boolean, joinEvent: ComplianceEvent): Promise<AddOutcome> {
+  async addParticipant(
+    confId: string,
+    participant: Participant,
+    connectionId: string,
+    enterprise: boolean,
+    joinEvent: ComplianceEvent,
+    conditions: EntryConditions = {},
+  ): Promise<AddOutcome> {
     const failed = await this.transact([
       {
         Update: {
@@ -138,7 +152,8 @@ export class DynamoConferenceStore implements ConferenceStore {
           Key: META(confId),
           UpdateExpression:
             'SET active.lastJoinTime = :now ADD stateVersion :one, active.participantCount :one, active.enterpriseCount :enterprise, active.hiddenCount :hidden',
-          ConditionExpression: '#state = :active AND active.activationInstance = :instance',
+          // A newcomer decided on an unlocked read enters only if no lock landed since (the lock is then decided again).
+          ConditionExpression: `#state = :active AND active.activationInstance = :instance${conditions.unlocked ? ' AND active.locked = :unlocked' : ''}`,
           ExpressionAttributeNames: { '#state': 'state' },
           ExpressionAttributeValues: {
             ':now': participant.joinedAt,
@@ -147,6 +162,7 @@ export class DynamoConferenceStore implements ConferenceStore {
             ':hidden': participant.hidden ? 1 : 0,
             ':active': 'active',
             ':instance': participant.activationInstance,
+            ...(conditions.unlocked ? { ':unlocked': false } : {}),
           },
         },
       },
@@ -160,11 +176,11 @@ export class DynamoConferenceStore implements ConferenceStore {
         },
       },
       this.link(connectionId, confId, participantLink(participant)),
-      this.delete(LOBBY(confId, participant.uri)),
+      this.leaveLobby(confId, participant.uri, conditions.fromLobby),
       outboxPut(this.tableName, joinEvent),
     ]);
     if (failed.length === 0) return 'added';
-    return failed.includes(0) ? 'notActive' : 'alreadyIn';
+    return failed.includes(0) ? 'notActive' : failed.includes(3) ? 'notWaiting' : 'alreadyIn';
   }
 
   async addConnection(confId: string, participant: Participant, connectionId: string, joinEvent: ComplianceEvent): Promise<boolean> {
@@ -209,8 +225,9 @@ export class DynamoConferenceStore implements ConferenceStore {
         Delete: {
           TableName: this.tableName,
           Key: PART(confId, participant.uri),
-          ConditionExpression: 'activationInstance = :instance',
-          ExpressionAttributeValues: { ':instance': participant.activationInstance },
+          // With the endpoints read: another device that joined since keeps the participant in (decided again).
+          ConditionExpression: 'activationInstance = :instance AND connectionIds = :connections',
+          ExpressionAttributeValues: { ':instance': participant.activationInstance, ':connections': participant.connectionIds },
         },
       },
       ...participant.connectionIds.map((connectionId) => this.delete(LINK(connectionId, confId))),
@@ -227,8 +244,9 @@ export class DynamoConferenceStore implements ConferenceStore {
           TableName: this.tableName,
           Key: PART(confId, participant.uri),
           UpdateExpression: 'SET connectionIds = :remaining',
-          ConditionExpression: 'activationInstance = :instance',
-          ExpressionAttributeValues: { ':remaining': remaining, ':instance': participant.activationInstance },
+          // On the list read: an endpoint added since is not overwritten (the caller reads again).
+          ConditionExpression: 'activationInstance = :instance AND connectionIds = :read',
+          ExpressionAttributeValues: { ':remaining': remaining, ':instance': participant.activationInstance, ':read': participant.connectionIds },
         },
       },
       this.delete(LINK(connectionId, confId)),
@@ -240,8 +258,21 @@ export class DynamoConferenceStore implements ConferenceStore {
     await this.transact([this.put({ ...LOBBY(confId, entry.uri), ...entry }), this.link(entry.connectionId, confId, lobbyLink(entry))]);
   }
 
-  async deleteLobby(confId: string, entry: LobbyEntry): Promise<void> {
-    await this.transact([this.delete(LOBBY(confId, entry.uri)), this.delete(LINK(entry.connectionId, confId))]);
+  async deleteLobby(confId: string, entry: LobbyEntry): Promise<boolean> {
+    // Only that wait: an admitted user's link (now the participant's) and a new wait stay.
+    const failed = await this.transact([
+      this.leaveLobby(confId, entry.uri, entry),
+      {
+        Delete: {
+          TableName: this.tableName,
+          Key: LINK(entry.connectionId, confId),
+          ConditionExpression: 'attribute_not_exists(PK) OR #owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':owner': lobbyLink(entry) },
+        },
+      },
+    ]);
+    return failed.length === 0;
   }
 
   async participants(confId: string, activationInstance: string): Promise<Participant[]> {
@@ -351,6 +382,12 @@ export class DynamoConferenceStore implements ConferenceStore {
 
   private metaItem(conference: Conference): Record<string, unknown> {
     return { ...META(conference.confId), GSI1PK: `ORG#${conference.organizer}`, GSI1SK: `CONF#${conference.confId}`, ...conference };
+  }
+
+  /** Removes the user's lobby item; with `wait`, only that wait (it must still be there: admitted from the lobby). */
+  private leaveLobby(confId: string, uri: string, wait?: Pick<LobbyEntry, 'since'>): TransactItem {
+    if (!wait) return this.delete(LOBBY(confId, uri));
+    return { Delete: { TableName: this.tableName, Key: LOBBY(confId, uri), ConditionExpression: 'since = :since', ExpressionAttributeValues: { ':since': wait.since } } };
   }
 
   private put(item: Record<string, unknown>): TransactItem {

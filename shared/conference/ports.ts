@@ -16,7 +16,17 @@ export interface ScheduleResult {
   readonly joinUrl: string;
 }
 
-export type AddOutcome = 'added' | 'alreadyIn' | 'notActive';
+/** `notActive`: not that activation (or, with `unlocked`, locked meanwhile); `notWaiting`: the lobby wait admitted from has ended. */
+export type AddOutcome = 'added' | 'alreadyIn' | 'notActive' | 'notWaiting';
+
+/**
+ * What an entry was decided on, checked again by the write (a lock or a deny may land between the read and the write):
+ * `unlocked`, the conference is still unlocked (a newcomer's join); `fromLobby`, that lobby wait is still there (`since`).
+ */
+export interface EntryConditions {
+  readonly unlocked?: boolean;
+  readonly fromLobby?: Pick<LobbyEntry, 'uri' | 'since'>;
+}
 
 /**
  * Conferences in the store. Lifecycle changes (`activate`, `commit`) replace the conference only if its
@@ -41,20 +51,21 @@ export interface ConferenceStore {
   staticSpace(organizer: string): Promise<ScheduleResult | undefined>;
   /** Replaces the conference; `events` (a deactivation's leaves) go to the compliance outbox with it. */
   commit(next: Conference, seenVersion: number, events?: readonly ComplianceEvent[]): Promise<boolean>;
-  /** Activates (`next` holds the new activation with its first participant) and enters that participant. */
-  activate(next: Conference, seenVersion: number, participant: Participant, connectionId: string, joinEvent: ComplianceEvent): Promise<boolean>;
-  /** Enters a participant of the active `activationInstance` (also removing a lobby entry). */
-  addParticipant(confId: string, participant: Participant, connectionId: string, enterprise: boolean, joinEvent: ComplianceEvent): Promise<AddOutcome>;
+  /** Activates (`next` holds the new activation with its first participant) and enters that participant; false when `fromLobby` ended. */
+  activate(next: Conference, seenVersion: number, participant: Participant, connectionId: string, joinEvent: ComplianceEvent, conditions?: Pick<EntryConditions, 'fromLobby'>): Promise<boolean>;
+  /** Enters a participant of the active `activationInstance` (also removing a lobby entry), on `conditions`. */
+  addParticipant(confId: string, participant: Participant, connectionId: string, enterprise: boolean, joinEvent: ComplianceEvent, conditions?: EntryConditions): Promise<AddOutcome>;
   /** Adds another endpoint of a participant already in. */
   addConnection(confId: string, participant: Participant, connectionId: string, joinEvent: ComplianceEvent): Promise<boolean>;
-  /** Removes a participant of the active `activationInstance`; false if it was not in. */
+  /** Removes a participant of the active `activationInstance` with the endpoints read; false if not in, or another endpoint was added since. */
   removeParticipant(confId: string, participant: Participant, enterprise: boolean, now: number, leaveEvent: ComplianceEvent): Promise<boolean>;
-  /** Removes one endpoint of a participant who stays in on others. */
+  /** Removes one endpoint of a participant who stays in on others; false when the endpoints changed since the read. */
   removeConnection(confId: string, participant: Participant, connectionId: string): Promise<boolean>;
   participants(confId: string, activationInstance: string): Promise<Participant[]>;
   participant(confId: string, uri: string): Promise<Participant | undefined>;
   putLobby(confId: string, entry: LobbyEntry): Promise<void>;
-  deleteLobby(confId: string, entry: LobbyEntry): Promise<void>;
+  /** Ends that lobby wait (same `since`) and its link; false when it already ended (admitted, denied, or waiting anew). */
+  deleteLobby(confId: string, entry: LobbyEntry): Promise<boolean>;
   lobby(confId: string): Promise<LobbyEntry[]>;
   lobbyEntry(confId: string, uri: string): Promise<LobbyEntry | undefined>;
   /** The conferences a connection is in or waits for, for `$disconnect`. */

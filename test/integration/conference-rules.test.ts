@@ -6,6 +6,7 @@ import type { Identity } from '../../shared/auth/identity';
 import { DynamoComplianceOutbox } from '../../shared/adapters/compliance-outbox-dynamodb';
 import { DynamoConferenceStore } from '../../shared/adapters/conference-store-dynamodb';
 import type { ComplianceEvent } from '../../shared/compliance/event';
+import { CompliancePublisher } from '../../shared/compliance/publisher';
 import { type Conference, deactivate } from '../../shared/conference/conference';
 import { type ConferenceDependencies, ConferenceService } from '../../shared/conference/service';
 import { newId } from '../../shared/ids';
@@ -57,21 +58,22 @@ function makeService(conferenceStore: DynamoConferenceStore): ConferenceService 
       cancel: async () => undefined,
       recurring: async () => undefined,
     },
-    complianceQueue: {
-      send: async (body: unknown) => {
-        if (queueFails) throw new Error('SQS unavailable');
-        sent.push(body as ComplianceEvent);
+    compliance: new CompliancePublisher(
+      {
+        send: async (body: unknown) => {
+          if (queueFails) throw new Error('SQS unavailable');
+          sent.push(body as ComplianceEvent);
+        },
       },
-      sendBatch: async () => undefined,
-    },
-    complianceOutbox: outbox,
+      outbox,
+    ),
     connections: { status: async (connectionId: string) => (gone.has(connectionId) ? undefined : { connectedAt: 0, lastActiveAt: 0 }) },
     clock: { now: () => now },
     durations: { emptyGraceMs: GRACE, noEnterpriseMs: NO_ENTERPRISE, noJoinMs: NO_JOIN, expiryMs: 1_209_600_000, contentGraceMs: 1_296_000_000 },
     homeDomain: 'contoso.com',
     newId,
-  };
-  return new ConferenceService(deps as unknown as ConferenceDependencies);
+  } satisfies ConferenceDependencies;
+  return new ConferenceService(deps);
 }
 
 let tableName: string;
