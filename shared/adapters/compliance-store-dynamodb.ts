@@ -8,11 +8,11 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ComplianceEvent } from '../compliance/event';
-import type { BatchInFlight, ComplianceExportStore, PendingEvent, PendingRef } from '../compliance/ports';
-import type { Clock, ComplianceStore } from '../ports';
+import type { BatchInFlight, ComplianceExportStore, ComplianceStore, PendingEvent, PendingRef } from '../compliance/ports';
+import type { Clock } from '../ports';
 import { TABLE_KEYS, ttlSeconds } from './dynamodb';
 import { batchGetAll, batchWriteAll } from './dynamodb-operations';
-import { isConditionFailure } from './dynamodb-errors';
+import { isConditionFailure } from './aws-errors';
 
 /** Pending events are spread over a few partitions so a busy archive does not heat one key. */
 export const COMPLIANCE_SHARDS = 8;

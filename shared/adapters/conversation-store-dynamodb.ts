@@ -13,7 +13,7 @@ import type { PageFit } from '../protocol/frame-fit';
 import { outboxPut } from './compliance-outbox-dynamodb';
 import { TABLE_KEYS, ttlSeconds } from './dynamodb';
 import { transactWrite } from './dynamodb-operations';
-import { isConditionFailure } from './dynamodb-errors';
+import { isConditionFailure } from './aws-errors';
 
 /** How long a send's answer is kept for retries with the same clientMsgId. */
 const IDEMPOTENCY_RETENTION_MS = 24 * 3600 * 1000;

@@ -1,6 +1,6 @@
-import type { Clock, ComplianceStore } from '../ports';
+import type { Clock } from '../ports';
 import { batchIdOf } from './formats';
-import type { BatchInFlight, ComplianceArchive, ComplianceExportStore, ComplianceOutbox, PendingEvent } from './ports';
+import type { BatchInFlight, ComplianceArchive, ComplianceExportStore, ComplianceOutbox, ComplianceStore, PendingEvent } from './ports';
 
 export interface ComplianceExporterDependencies {
   readonly store: ComplianceStore & ComplianceExportStore;

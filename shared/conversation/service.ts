@@ -1,10 +1,9 @@
 import type { Identity } from '../auth/identity';
-import type { ComplianceEvent } from '../compliance/event';
-import type { ComplianceOutbox } from '../compliance/ports';
-import type { Delivery } from '../connections/delivery';
+import { actorOf, type ComplianceEvent } from '../compliance/event';
+import type { ComplianceQueue } from '../compliance/ports';
+import { RETRY, retryOnConflict } from '../concurrency';
 import { GoneError, NotFoundError, UnavailableError } from '../errors';
-import type { Clock, Queue, TimerFiring, Timers } from '../ports';
-import { serverEvent } from '../protocol/envelope';
+import type { Clock, DomainEvent, EventDelivery, TimerFiring, Timers } from '../ports';
 import { listFit } from '../protocol/frame-fit';
 import {
   assertParticipant,
@@ -17,16 +16,16 @@ import {
   recipientsForNewConversation,
 } from './conversation';
 import type { ConversationStore, HistoryPage, IdempotencyKey, SendResult } from './ports';
+import type { ConversationEvents } from './events';
 
 export const IDLE_TIMER_RULE = 'conversation.idle';
 
 export interface ConversationDependencies {
   readonly store: ConversationStore;
-  readonly delivery: Pick<Delivery, 'toUsers'>;
+  readonly delivery: Pick<EventDelivery<ConversationEvents>, 'toUsers'>;
   readonly timers: Timers;
-  readonly complianceQueue: Queue;
-  /** Where each message's event waits, written with the message, until it is on the queue (SPEC §7). */
-  readonly complianceOutbox: Pick<ComplianceOutbox, 'clear'>;
+  /** The compliance queue (SPEC §7): what a failed send means is its business (shared/compliance/publisher.ts). */
+  readonly compliance: ComplianceQueue;
   readonly clock: Clock;
   /** CONVERSATION_IDLE_SECONDS, in milliseconds. */
   readonly idleMs: number;
@@ -41,8 +40,11 @@ export interface SendCommand {
   readonly clientMsgId?: string;
 }
 
-/** How often a send retries after losing a race (an end, a leave, a concurrent continuation). */
-const MAX_ATTEMPTS = 5;
+/**
+ * What an idle timer's retries throw when every attempt lost a race: the firing is then ignored, as a stale one
+ * (the clock still ends the conversation on its next use: a send or keep-alive checks the deadline itself).
+ */
+class IdleTimerKeptLosing extends Error {}
 
 /** The use cases of SPEC §3, over the ports. No AWS here: the rules are in ./conversation.ts. */
 export class ConversationService {
@@ -65,7 +67,8 @@ export class ConversationService {
     let conversation = await this.load(command.conversationId!);
     assertParticipant(conversation, sender.uri);
     const named = conversation.conversationId;
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    // Each attempt works on `conversation` as last read: a lost race reads it again (or the one continuing it) first.
+    return retryOnConflict(async () => {
       const now = this.deps.clock.now();
       if (hasEnded(conversation, now, this.deps.idleMs) || !conversation.active.includes(sender.uri)) {
         await this.endIfIdle(conversation, now);
@@ -73,12 +76,12 @@ export class ConversationService {
         const next = conversation.nextConversationId ? await this.deps.store.get(conversation.nextConversationId) : undefined;
         if (next) {
           conversation = next;
-          continue;
+          return RETRY;
         }
         const opened = await this.sendToNewConversation(sender, connectionId, command, conversation.participants, conversation, key);
         if (opened) return opened;
         conversation = await this.load(conversation.conversationId);
-        continue;
+        return RETRY;
       }
       const messageId = this.deps.newId('msg');
       const result: SendResult = {
@@ -90,16 +93,15 @@ export class ConversationService {
       };
       const message = this.message(conversation.conversationId, messageId, sender, command, now);
       const event = complianceEventOf(result, sender, command.text, command.contentType);
-      const outcome = await this.deps.store.append(message, result, now - this.deps.idleMs, event, key);
+      const outcome = await this.deps.store.append(message, result, this.idleCutoff(now), event, key);
       if (outcome.kind === 'replayed') return this.archived(outcome.result, sender, command.text, command.contentType);
       if (outcome.kind === 'notActive') {
         conversation = await this.load(conversation.conversationId);
-        continue;
+        return RETRY;
       }
       await this.publish(conversation.active, connectionId, message, result, sender);
       return result;
-    }
-    throw new UnavailableError('the conversation kept changing; retry with the same clientMsgId', 200);
+    }, () => new UnavailableError('the conversation kept changing; retry with the same clientMsgId', 200));
   }
 
   async typing(sender: Identity, connectionId: string, conversationId: string): Promise<void> {
@@ -107,7 +109,7 @@ export class ConversationService {
     assertParticipant(conversation, sender.uri);
     this.assertOpenFor(conversation, sender.uri);
     const others = conversation.active.filter((uri) => uri !== sender.uri);
-    await this.deps.delivery.toUsers(others, serverEvent('im.typing', { conversationId, from: { uri: sender.uri, name: sender.name } }), connectionId);
+    await this.deps.delivery.toUsers(others, { event: 'im.typing', payload: { conversationId, from: { uri: sender.uri, name: sender.name } } }, connectionId);
   }
 
   /** A keep-alive is activity without a visible message: what bots need to hold a conversation open. */
@@ -115,7 +117,7 @@ export class ConversationService {
     const conversation = await this.load(conversationId);
     assertParticipant(conversation, sender.uri);
     const now = this.deps.clock.now();
-    if (!(await this.deps.store.touch(conversationId, sender.uri, now, now - this.deps.idleMs))) {
+    if (!(await this.deps.store.touch(conversationId, sender.uri, now, this.idleCutoff(now)))) {
       await this.endIfIdle(conversation, now);
       throw new GoneError(`conversation ${conversationId} has ended`);
     }
@@ -123,24 +125,23 @@ export class ConversationService {
   }
 
   async leave(sender: Identity, connectionId: string, conversationId: string): Promise<{ ended: boolean }> {
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    return retryOnConflict(async () => {
       const conversation = await this.load(conversationId);
       assertParticipant(conversation, sender.uri);
       if (conversation.status === 'ended' || !conversation.active.includes(sender.uri)) return { ended: true };
       const now = this.deps.clock.now();
       const decision = leave(conversation, sender.uri);
-      if (!(await this.deps.store.updateActive(conversation, decision.active, decision.ends, now))) continue;
+      if (!(await this.deps.store.updateActive(conversation, decision.active, decision.ends, now))) return RETRY;
       if (decision.ends) {
         await this.notifyEnded(conversation.conversationId, conversation.active, 'left');
       } else {
         await Promise.all([
-          this.deps.delivery.toUsers([sender.uri], serverEvent('im.ended', { conversationId, reason: 'left' })),
-          this.deps.delivery.toUsers(decision.active, serverEvent('im.participantLeft', { conversationId, uri: sender.uri }), connectionId),
+          this.deps.delivery.toUsers([sender.uri], { event: 'im.ended', payload: { conversationId, reason: 'left' } }),
+          this.deps.delivery.toUsers(decision.active, { event: 'im.participantLeft', payload: { conversationId, uri: sender.uri } }, connectionId),
         ]);
       }
       return { ended: true };
-    }
-    throw new UnavailableError('the conversation kept changing; retry', 200);
+    }, () => new UnavailableError('the conversation kept changing; retry', 200));
   }
 
   async history(reader: Identity, conversationId: string, limit: number, before?: string): Promise<HistoryPage> {
@@ -151,7 +152,8 @@ export class ConversationService {
 
   /** The idle timer (a hint): re-read, then end, re-arm lazily, or ignore a stale or duplicate firing. */
   async onIdleTimer(firing: TimerFiring): Promise<'acted' | 'rearmed' | 'ignored'> {
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const keptLosing = new IdleTimerKeptLosing('the conversation kept changing');
+    const outcome = retryOnConflict<'acted' | 'rearmed' | 'ignored'>(async () => {
       const conversation = await this.deps.store.get(firing.subject);
       if (!conversation) return 'ignored';
       const now = this.deps.clock.now();
@@ -162,13 +164,16 @@ export class ConversationService {
           await this.notifyEnded(conversation.conversationId, conversation.active, 'idle');
           return 'acted';
         }
-        continue; // activity or a leave won the race: decide again from the new state
+        return RETRY; // activity or a leave won the race: decide again from the new state
       }
       // Arm first: if the write below loses, the extra timer is stale and ignored when it fires.
       await this.deps.timers.arm({ rule: IDLE_TIMER_RULE, subject: conversation.conversationId, version: decision.version, at: decision.at });
       return (await this.deps.store.advanceTimer(conversation, decision.version)) ? 'rearmed' : 'ignored';
-    }
-    return 'ignored';
+    }, () => keptLosing);
+    return outcome.catch((error: unknown) => {
+      if (error === keptLosing) return 'ignored';
+      throw error;
+    });
   }
 
   private async sendToNewConversation(
@@ -231,7 +236,7 @@ export class ConversationService {
     sender: Identity,
     opened?: Conversation,
   ): Promise<void> {
-    const event = serverEvent('im.message', {
+    const event: DomainEvent<ConversationEvents> = { event: 'im.message', payload: {
       conversationId: message.conversationId,
       messageId: message.messageId,
       from: message.from,
@@ -241,7 +246,7 @@ export class ConversationService {
       newConversation: result.newConversation,
       ...(result.previousConversationId ? { previousConversationId: result.previousConversationId } : {}),
       ...(opened ? { participants: opened.participants } : {}),
-    });
+    } };
     await Promise.all([this.deps.delivery.toUsers(recipients, event, connectionId), this.archived(result, sender, message.text, message.contentType)]);
   }
 
@@ -250,15 +255,17 @@ export class ConversationService {
    * the client retries with its id, and the outbox item stays for the export job's sweep if it never does.
    */
   private async archived(result: SendResult, sender: Identity, text: string, contentType: string): Promise<SendResult> {
-    const event = complianceEventOf(result, sender, text, contentType);
-    try {
-      await this.deps.complianceQueue.send(event);
-    } catch {
-      throw new UnavailableError('the message is stored but not yet archived; retry with the same clientMsgId', 1000);
-    }
-    // The event is on the queue: an item left by a failed delete is recorded again by the sweep, a no-op.
-    await this.deps.complianceOutbox.clear(event).catch(() => undefined);
+    await this.deps.compliance.publishOutboxed(complianceEventOf(result, sender, text, contentType), 'the message is stored but not yet archived; retry with the same clientMsgId');
     return result;
+  }
+
+
+  /**
+   * The oldest last activity that still keeps the conversation open at `now`: it is over at exactly its deadline
+   * (`hasEnded`), so activity at `now - idle` is too old, as the idle timer firing at that instant also decides.
+   */
+  private idleCutoff(now: number): number {
+    return now - this.deps.idleMs + 1;
   }
 
   private async endIfIdle(conversation: Conversation, now: number): Promise<void> {
@@ -267,7 +274,7 @@ export class ConversationService {
   }
 
   private async notifyEnded(conversationId: string, participants: readonly string[], reason: EndReason): Promise<void> {
-    await this.deps.delivery.toUsers(participants, serverEvent('im.ended', { conversationId, reason }));
+    await this.deps.delivery.toUsers(participants, { event: 'im.ended', payload: { conversationId, reason } });
   }
 
   private assertOpenFor(conversation: Conversation, uri: string): void {
@@ -288,7 +295,7 @@ function complianceEventOf(result: SendResult, sender: Identity, text: string, c
   return {
     eventId: `im.message:${result.conversationId}:${result.messageId}`,
     type: 'im.message',
-    actor: { uri: sender.uri, kind: sender.kind, name: sender.name },
+    actor: actorOf(sender),
     target: { kind: 'conversation', id: result.conversationId },
     at: result.ts,
     content: text,

@@ -1,16 +1,8 @@
 import type { ComplianceEvent } from '../../../../shared/compliance/event';
 import { ComplianceExporter } from '../../../../shared/compliance/exporter';
 import { batchIdOf } from '../../../../shared/compliance/formats';
-import type {
-  BatchInFlight,
-  ComplianceArchive,
-  ComplianceExportStore,
-  ComplianceOutbox,
-  ExportBatch,
-  PendingEvent,
-  PendingRef,
-} from '../../../../shared/compliance/ports';
-import type { ComplianceStore } from '../../../../shared/ports';
+import type { PendingRef } from '../../../../shared/compliance/ports';
+import { MemoryArchive, MemoryComplianceStore, MemoryOutbox } from '../../../support/memory';
 
 /** The export rules over in-memory ports: what leaves the store, when, and what reaches the archive. */
 
@@ -23,96 +15,10 @@ const event = (n: number): ComplianceEvent => ({
   content: `hello ${n}`,
 });
 
-class MemoryStore implements ComplianceStore, ComplianceExportStore {
-  readonly pending = new Map<string, ComplianceEvent>();
-  readonly exported = new Map<string, string>();
-  readonly markers = new Set<string>();
-  lease?: { owner: string; until: number };
-  inFlight?: BatchInFlight;
-
-  async record(e: ComplianceEvent) {
-    if (this.markers.has(e.eventId)) return 'duplicate' as const;
-    this.markers.add(e.eventId);
-    this.pending.set(e.eventId, e);
-    return 'stored' as const;
-  }
-  async acquireLease(owner: string, now: number, until: number) {
-    if (this.lease && this.lease.until >= now) return undefined;
-    this.lease = { owner, until };
-    return this.inFlight ? { inFlight: this.inFlight } : {};
-  }
-  async releaseLease(owner: string) {
-    if (this.lease?.owner === owner) this.lease = undefined;
-  }
-  async beginBatch(owner: string, batch: BatchInFlight, until: number) {
-    if (this.lease?.owner !== owner) return false;
-    this.inFlight = batch;
-    this.lease.until = until;
-    return true;
-  }
-  async endBatch(owner: string, batchId: string) {
-    if (this.lease?.owner === owner && this.inFlight?.batchId === batchId) this.inFlight = undefined;
-  }
-  async oldestPending(limit: number): Promise<PendingEvent[]> {
-    return [...this.pending.values()].sort((a, b) => a.at - b.at).slice(0, limit).map((e) => ({ ref: ref(e), event: e }));
-  }
-  async readPending(refs: readonly PendingRef[]) {
-    return refs.flatMap((r) => {
-      const e = this.pending.get(r.eventId);
-      return e ? [{ ref: r, event: e }] : [];
-    });
-  }
-  async exportedIn(eventIds: readonly string[]) {
-    return new Map(eventIds.flatMap((id) => (this.exported.has(id) ? [[id, this.exported.get(id)!] as const] : [])));
-  }
-  async markExported(batchId: string, refs: readonly PendingRef[]) {
-    for (const r of refs) {
-      this.exported.set(r.eventId, batchId);
-      this.pending.delete(r.eventId);
-    }
-  }
-  async discard(refs: readonly PendingRef[]) {
-    for (const r of refs) this.pending.delete(r.eventId);
-  }
-  async oldestPendingAt() {
-    const ats = [...this.pending.values()].map((e) => e.at);
-    return ats.length ? Math.min(...ats) : undefined;
-  }
-}
-
-const ref = (e: ComplianceEvent): PendingRef => ({ eventId: e.eventId, shard: 0, sortKey: `${e.at}#${e.eventId}` });
-
-class MemoryArchive implements ComplianceArchive {
-  readonly location = 'memory';
-  readonly batches = new Map<string, ExportBatch>();
-  failures = 0;
-  async write(batch: ExportBatch) {
-    if (this.failures > 0) {
-      this.failures--;
-      throw new Error('archive unavailable');
-    }
-    if (this.batches.has(batch.batchId)) return 'exists' as const;
-    this.batches.set(batch.batchId, batch);
-    return 'written' as const;
-  }
-  /** Every event id in the archive, with repeats. */
-  eventIds(): string[] {
-    return [...this.batches.values()].flatMap((b) => b.events.map((e) => e.eventId)).sort();
-  }
-}
-
-class MemoryOutbox implements ComplianceOutbox {
-  readonly items = new Map<string, ComplianceEvent>();
-  async due(before: number, limit: number) {
-    return [...this.items.values()].filter((e) => e.at < before).slice(0, limit);
-  }
-  async clear(e: ComplianceEvent) {
-    this.items.delete(e.eventId);
-  }
-}
+const ref = (e: ComplianceEvent): PendingRef => ({ eventId: e.eventId, shard: 0, sortKey: `${String(e.at).padStart(15, '0')}#${e.eventId}` });
 
 function setup(batchSize = 2) {
-  const store = new MemoryStore();
+  const store = new MemoryComplianceStore();
   const archive = new MemoryArchive();
   const outbox = new MemoryOutbox();
   let now = 10_000;
@@ -221,8 +127,8 @@ test('outbox events older than the grace period are recorded and exported; a rec
   const { store, archive, outbox, exporter, deadline } = setup();
   const lost = { ...event(1), at: 5_000 };
   const inProgress = { ...event(2), at: 9_500 };
-  outbox.items.set(lost.eventId, lost);
-  outbox.items.set(inProgress.eventId, inProgress);
+  outbox.add(lost);
+  outbox.add(inProgress);
   // The lost one also reached the queue once: the sweep's record is a duplicate, still exported once.
   await store.record(lost);
   const report = await exporter.run(deadline());
