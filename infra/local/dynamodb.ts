@@ -49,7 +49,14 @@ export async function startDynamoDbLocal(options: { dataDir?: string; port?: num
     child.once('exit', (code) => reject(new Error(`DynamoDB Local exited (code ${code}): ${output.trim().slice(-500)}`)));
   });
   const endpoint = `http://127.0.0.1:${port}`;
-  await Promise.race([waitUntilAnswering(endpoint, 30_000), exited]);
+  try {
+    // 90 s: a JVM on a loaded two-core machine can take more than 30 s to answer its first request.
+    await Promise.race([waitUntilAnswering(endpoint, 90_000), exited]);
+  } catch (error) {
+    // Never leave a JVM behind: a start that failed is stopped before the error is reported.
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    throw error;
+  }
   return {
     endpoint,
     stop: () =>

@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-scheduler';
 import { DeleteMessageBatchCommand, GetQueueUrlCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { abortableDelay } from './abortable-delay';
 import { type LambdaInvoker } from './lambdas';
 import { isoSeconds, parseEvent, renderScheduleInput } from './scheduler';
 
@@ -109,7 +110,7 @@ export class ExternalDriver {
       } catch (error) {
         if (!this.stopped) this.warnOnce(`sync:${text(error)}`, `[external scheduler] reading ${this.options.scheduleGroup} failed: ${text(error)}`);
       }
-      await delay(pollMs, this.abort.signal);
+      await abortableDelay(pollMs, this.abort.signal);
     }
   }
 
@@ -187,7 +188,7 @@ export class ExternalDriver {
           await this.deadLetter(known, error, { scheduleArn, scheduledTime, executionId, retries, exhausted, payload: renderScheduleInput(target.Input, scheduleArn, scheduledTime, executionId, retries + 1) });
           break;
         }
-        await delay(wait, this.abort.signal);
+        await abortableDelay(wait, this.abort.signal);
       }
     }
     if (final && known.definition.ActionAfterCompletion === 'DELETE') await this.deleteIfUnchanged(name, known);
@@ -285,7 +286,7 @@ export class ExternalDriver {
       } catch (error) {
         if (this.stopped) return;
         this.warnOnce(`poll:${text(error)}`, `[external sqs] receiving from ${mapping.queueUrl} failed: ${text(error)}`);
-        await delay(1000, this.abort.signal);
+        await abortableDelay(1000, this.abort.signal);
         continue;
       }
       if (records.length === 0) continue;
@@ -341,17 +342,4 @@ function plan(definition: GetScheduleCommandOutput, modified: number): Known {
 
 function text(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-function delay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

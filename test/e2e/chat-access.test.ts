@@ -1,8 +1,11 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamoDocumentClient } from '../../shared/adapters/dynamodb';
+import { dynamoDocumentClient } from '../../shared/adapters/aws-clients/dynamodb';
 import { newId } from '../../shared/ids';
 import { startTestCloud, type TestCloud } from '../support/cloud';
 import type { TestClient } from '../support/client';
+import { createRoom, ok, settled } from '../support/commands';
+import { users } from '../support/users';
+import { loadConfig } from '../../shared/config';
 
 /**
  * Issue 16, items 1 and 17, through raw connections: live delivery goes only to users who may read the room
@@ -18,28 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await cloud.stop();
 });
-
-let userSeq = 0;
-/** Fresh users per test, so events of one test never satisfy another's waits. */
-function users(...names: string[]): string[] {
-  userSeq++;
-  return names.map((name) => `sip:${name}${userSeq}@contoso.com`);
-}
-
-async function ok(client: TestClient, action: string, args: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
-  const response = await client.request(action, args);
-  if (response.status !== 200) throw new Error(`${action} answered ${response.status}: ${JSON.stringify(response.error)}`);
-  return response.body!;
-}
-
-async function createRoom(client: TestClient, args: Record<string, unknown> = {}): Promise<string> {
-  return String((await ok(client, 'room.create', { name: `access ${newId('n')}`, ...args })).roomId);
-}
-
-/** Every frame the server sent this client before now has arrived (frames on one socket are in order). */
-async function settled(...clients: TestClient[]): Promise<void> {
-  for (const client of clients) await ok(client, 'ping');
-}
 
 const messages = (client: TestClient, text: string) => client.eventsNamed('chat.message').filter((event) => event.text === text);
 
@@ -173,7 +154,7 @@ describe('live delivery only to readers (issue 16 item 1)', () => {
 
 /** The state a removal that never ran leaves: a follower item of a user who may not read the room. */
 async function followBehindTheServersBack(roomId: string, uri: string): Promise<void> {
-  await dynamoDocumentClient().send(
+  await dynamoDocumentClient(loadConfig()).send(
     new PutCommand({
       TableName: cloud.cloud.config.TABLE_NAME,
       Item: { PK: `ROOM#${roomId}`, SK: `FOLLOWER#${uri}`, GSI1PK: `FOLLOWS#${uri}`, GSI1SK: `ROOM#${roomId}`, roomId, uri, followedAt: Date.now() },

@@ -1,9 +1,11 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { CommandArgs, Fetcher, UcClient } from '../../client/src';
-import { dynamoDocumentClient } from '../../shared/adapters/dynamodb';
+import { dynamoDocumentClient } from '../../shared/adapters/aws-clients/dynamodb';
 import { newId } from '../../shared/ids';
 import { startTestCloud, type TestCloud } from '../support/cloud';
 import { waitFor } from '../support/client';
+import { users } from '../support/users';
+import { loadConfig } from '../../shared/config';
 
 /**
  * `chat.file.upload` / `chat.file.download` end to end, through the client library (client/src) as a UI would
@@ -18,12 +20,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await cloud.stop();
 });
-
-let userSeq = 0;
-function users(...names: string[]): string[] {
-  userSeq++;
-  return names.map((name) => `sip:${name}${userSeq}@contoso.com`);
-}
 
 /** A room with a fresh name (without a clientId the library adds one, so each call creates a room). */
 async function createRoom(client: UcClient, args: Partial<CommandArgs<'room.create'>> = {}): Promise<string> {
@@ -160,7 +156,7 @@ describe('files', () => {
 async function archivedEvents(roomId: string): Promise<Array<{ type: string; target: { id: string } }>> {
   const shards = await Promise.all(
     Array.from({ length: 8 }, (_, shard) =>
-      dynamoDocumentClient().send(new QueryCommand({ TableName: cloud.cloud.config.TABLE_NAME, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': `CPEND#${shard}` } })),
+      dynamoDocumentClient(loadConfig()).send(new QueryCommand({ TableName: cloud.cloud.config.TABLE_NAME, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': `CPEND#${shard}` } })),
     ),
   );
   return shards

@@ -13,6 +13,7 @@ import { UnavailableError } from '../../shared/errors';
 import { errorResponse } from '../../shared/protocol/envelope';
 import { startTestCloud, type TestCloud } from '../support/cloud';
 import { waitFor } from '../support/client';
+import { users } from '../support/users';
 
 /**
  * The client library (client/src) against the local cloud: what it promises a UI — nothing missed across a
@@ -28,12 +29,6 @@ afterAll(async () => {
   for (const client of clients) client.close();
   await cloud.stop();
 });
-
-let userSeq = 0;
-function users(...names: string[]): string[] {
-  userSeq++;
-  return names.map((name) => `sip:${name}-lib${userSeq}@contoso.com`);
-}
 
 /** The `ws` package's WebSocket, which has the browser's interface (Node 20 has no global one). */
 const nodeWebSocket: WebSocketFactory = (url) => new WebSocket(url, { perMessageDeflate: false }) as unknown as WebSocketLike;

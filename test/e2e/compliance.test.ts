@@ -1,7 +1,7 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { CompliancePublisher } from '../../shared/compliance/publisher';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { UcClient } from '../../client/src';
 import { lambdaHandler } from '../../functions/lib/command-handler';
@@ -11,18 +11,21 @@ import { productionDependencies } from '../../functions/lib/dependencies';
 import { makeImHandler } from '../../functions/lib/im-handler';
 import { systemClock } from '../../shared/adapters/clock';
 import { DynamoComplianceOutbox } from '../../shared/adapters/compliance-outbox-dynamodb';
-import { COMPLIANCE_SHARDS, DynamoComplianceStore } from '../../shared/adapters/compliance-store-dynamodb';
+import { DynamoComplianceStore } from '../../shared/adapters/compliance-store-dynamodb';
 import { DynamoConversationStore } from '../../shared/adapters/conversation-store-dynamodb';
-import { dynamoDocumentClient } from '../../shared/adapters/dynamodb';
+import { dynamoDocumentClient } from '../../shared/adapters/aws-clients/dynamodb';
 import type { ComplianceEvent } from '../../shared/compliance/event';
-import type { ComplianceArchive } from '../../shared/compliance/ports';
+import type { ComplianceArchive, ComplianceStore } from '../../shared/compliance/ports';
 import type { ConversationStore } from '../../shared/conversation/ports';
 import { ConversationService } from '../../shared/conversation/service';
 import { newId } from '../../shared/ids';
-import type { ComplianceStore, Queue } from '../../shared/ports';
+import type { Queue } from '../../shared/ports';
+import { type ArchivedEvent, nothingLeftToExport, readArchive } from '../support/archive';
 import { startTestCloud, type TestCloud } from '../support/cloud';
 import { waitFor } from '../support/client';
 import { answerStatus } from '../support/uc-client';
+import { users } from '../support/users';
+import { loadConfig } from '../../shared/config';
 
 /**
  * SPEC §7 end to end, with an export every 2 seconds into a directory of XML files: what commands
@@ -44,7 +47,7 @@ afterEach(() => {
   // Back to the production handlers after a test that replaced one.
   const config = cloud.cloud.config;
   cloud.cloud.lambdas.register('im', lambdaHandler(makeImHandler(productionDependencies())) as never);
-  cloud.cloud.lambdas.register('compliance-consumer', makeComplianceConsumer(new DynamoComplianceStore(dynamoDocumentClient(), config.TABLE_NAME, systemClock)) as never);
+  cloud.cloud.lambdas.register('compliance-consumer', makeComplianceConsumer(new DynamoComplianceStore(dynamoDocumentClient(loadConfig()), config.TABLE_NAME, systemClock)) as never);
   cloud.cloud.lambdas.register('compliance-export', makeComplianceExportHandler(complianceExporterFrom(config, systemClock)) as never);
 });
 afterAll(async () => {
@@ -52,48 +55,7 @@ afterAll(async () => {
   await rm(exportDir, { recursive: true, force: true });
 });
 
-let userSeq = 0;
-/** Fresh users per test, so events of one test never satisfy another's waits. */
-function users(...names: string[]): string[] {
-  userSeq++;
-  return names.map((name) => `sip:${name}${userSeq}@contoso.com`);
-}
-
-interface ArchivedEvent {
-  readonly id: string;
-  readonly type: string;
-  readonly targetId: string;
-  readonly content?: string;
-  readonly file: string;
-}
-
-const unescapeXml = (text: string) =>
-  text
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&#(\d+);/g, (_, code: string) => String.fromCharCode(Number(code)))
-    .replace(/&amp;/g, '&');
-
-/** Every event in every XML file of the archive, repeats included. */
-async function archive(): Promise<ArchivedEvent[]> {
-  const files = (await readdir(exportDir)).filter((file) => file.endsWith('.xml'));
-  const events: ArchivedEvent[] = [];
-  for (const file of files) {
-    const xml = await readFile(join(exportDir, file), 'utf8');
-    for (const [, id, type, body] of xml.matchAll(/<event id="([^"]*)" type="([^"]*)"[^>]*>([\s\S]*?)<\/event>/g)) {
-      const content = /<content>([^<]*)<\/content>/.exec(body!)?.[1];
-      events.push({
-        id: unescapeXml(id!),
-        type: type!,
-        targetId: unescapeXml(/<target kind="[^"]*" id="([^"]*)"/.exec(body!)?.[1] ?? ''),
-        ...(content === undefined ? {} : { content: unescapeXml(content) }),
-        file,
-      });
-    }
-  }
-  return events;
-}
+const archive = () => readArchive(exportDir);
 
 /** Waits until `wanted` are all in the archive (by default within two export periods); answers the whole archive. */
 async function inArchive(what: string, wanted: (events: ArchivedEvent[]) => boolean, timeoutMs = 2 * EXPORT_PERIOD_MS): Promise<ArchivedEvent[]> {
@@ -105,21 +67,7 @@ async function inArchive(what: string, wanted: (events: ArchivedEvent[]) => bool
 
 /** Nothing of these events is left to export: not pending, not in the outbox, no batch in flight. */
 async function settled(eventIds: readonly string[]): Promise<void> {
-  const table = cloud.cloud.config.TABLE_NAME;
-  const left = async (prefix: string) => {
-    const pages = await Promise.all(
-      Array.from({ length: COMPLIANCE_SHARDS }, (_, shard) =>
-        dynamoDocumentClient().send(
-          new QueryCommand({ TableName: table, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': `${prefix}#${shard}` }, ConsistentRead: true }),
-        ),
-      ),
-    );
-    return pages.flatMap((page) => page.Items ?? []).map((item) => (item.event as ComplianceEvent).eventId).filter((id) => eventIds.includes(id));
-  };
-  await waitFor('the events to leave the store and the outbox', async () => {
-    const { Item } = await dynamoDocumentClient().send(new GetCommand({ TableName: table, Key: { PK: 'CEXPORT', SK: 'STATE' }, ConsistentRead: true }));
-    return (await left('CPEND')).length === 0 && (await left('OUTBOX')).length === 0 && Item?.inFlight === undefined ? true : undefined;
-  });
+  await waitFor('the events to leave the store and the outbox', () => nothingLeftToExport(cloud, (event) => eventIds.includes(event.eventId)));
 }
 
 /** Asserts each event id is in the archive exactly once, now and (nothing being left to export) for good. */
@@ -135,11 +83,10 @@ const imEventId = (sent: { conversationId: string; messageId: string }) => `im.m
 function registerIm(overrides: { store?: ConversationStore; complianceQueue?: Queue }): void {
   const production = productionDependencies();
   const conversations = new ConversationService({
-    store: overrides.store ?? new DynamoConversationStore(dynamoDocumentClient(), production.config.TABLE_NAME),
+    store: overrides.store ?? new DynamoConversationStore(dynamoDocumentClient(loadConfig()), production.config.TABLE_NAME),
     delivery: production.delivery,
     timers: production.timers,
-    complianceQueue: overrides.complianceQueue ?? production.complianceQueue,
-    complianceOutbox: new DynamoComplianceOutbox(dynamoDocumentClient(), production.config.TABLE_NAME),
+    compliance: new CompliancePublisher(overrides.complianceQueue ?? production.complianceQueue, new DynamoComplianceOutbox(dynamoDocumentClient(loadConfig()), production.config.TABLE_NAME)),
     clock: production.clock,
     idleMs: production.config.CONVERSATION_IDLE_SECONDS * 1000,
     newId,
@@ -165,7 +112,7 @@ function registerConsumer(store: ComplianceStore, before: (event: SQSEvent) => P
 }
 
 function realComplianceStore(): DynamoComplianceStore {
-  return new DynamoComplianceStore(dynamoDocumentClient(), cloud.cloud.config.TABLE_NAME, systemClock);
+  return new DynamoComplianceStore(dynamoDocumentClient(loadConfig()), cloud.cloud.config.TABLE_NAME, systemClock);
 }
 
 async function createRoom(client: UcClient): Promise<string> {
@@ -342,7 +289,7 @@ describe('fault injection: every acknowledged event in the archive exactly once'
   });
 
   test('the process stops between the command’s write and the queue send; the sweep archives the message', async () => {
-    const real = new DynamoConversationStore(dynamoDocumentClient(), cloud.cloud.config.TABLE_NAME);
+    const real = new DynamoConversationStore(dynamoDocumentClient(loadConfig()), cloud.cloud.config.TABLE_NAME);
     let written: { conversationId: string; messageId: string } | undefined;
     const dying = Object.assign(Object.create(real) as ConversationStore, {
       open: async (...args: Parameters<ConversationStore['open']>) => {

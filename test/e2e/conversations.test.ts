@@ -1,6 +1,7 @@
 import type { CommandArgs, UcClient } from '../../client/src';
 import { startTestCloud, type TestCloud, testWithLocalEmulators } from '../support/cloud';
 import { waitFor } from '../support/client';
+import { userBatch, users } from '../support/users';
 
 /**
  * SPEC §3 end to end, with CONVERSATION_IDLE_SECONDS = 2, through the client library (client/src) as a UI
@@ -15,13 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await cloud.stop();
 });
-
-let userSeq = 0;
-/** Fresh users per test, so events of one test never satisfy another's waits. */
-function users(...names: string[]): string[] {
-  userSeq++;
-  return names.map((name) => `sip:${name}${userSeq}@contoso.com`);
-}
 
 /** An im.send that must succeed (the library rejects a refusal); without a clientMsgId the library adds one. */
 function send(client: UcClient, args: CommandArgs<'im.send'>) {
@@ -256,7 +250,7 @@ describe('refusals', () => {
   test('anonymous and PSTN users may not open IM conversations', async () => {
     const [alice] = users('alice');
     for (const kind of ['anonymous', 'pstn'] as const) {
-      const guest = await cloud.client(`sip:guest-${kind}${userSeq}@guest.contoso.com`, kind);
+      const guest = await cloud.client(`sip:guest-${kind}${userBatch()}@guest.contoso.com`, kind);
       await expect(guest.request('im.send', { to: alice, text: 'hi' })).rejects.toMatchObject({ status: 403 });
     }
   });

@@ -6,7 +6,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, Rece
 import type { ClientEvents, CommandResult, DeactivationReason, UcClient } from '../../client/src';
 import { systemClock } from '../../shared/adapters/clock';
 import { DynamoConnectionStore } from '../../shared/adapters/connection-store-dynamodb';
-import { dynamoDocumentClient } from '../../shared/adapters/dynamodb';
+import { dynamoDocumentClient } from '../../shared/adapters/aws-clients/dynamodb';
 import { DynamoPresenceStore } from '../../shared/adapters/presence-store-dynamodb';
 import { COMPLIANCE_EXPORT_SCHEDULE, LOCAL_RESOURCE_NAMES } from '../../infra/functions';
 import { localFunctionArn } from '../../infra/local/lambdas';
@@ -14,6 +14,7 @@ import { atExpression } from '../../shared/timers/schedule-names';
 import { startTestCloud, type TestCloud } from '../support/cloud';
 import { waitFor } from '../support/client';
 import { type Moto, motoAvailable, startMoto } from '../support/moto';
+import { loadConfig } from '../../shared/config';
 
 /**
  * Issue 20 items 1 and 2: the external-endpoint mode (AWS_ENDPOINT_URL = an emulator such as LocalStack) against
@@ -129,14 +130,14 @@ describe('external endpoint (moto_server): the local cloud drives what the emula
   });
 
   test('a presence refresh terminates the subscription of a subscriber whose connection vanished', async () => {
-    const connections = new DynamoConnectionStore(dynamoDocumentClient(), cloud.cloud.config.TABLE_NAME, systemClock);
+    const connections = new DynamoConnectionStore(dynamoDocumentClient(loadConfig()), cloud.cloud.config.TABLE_NAME, systemClock);
     await cloud.client(user('bob'));
     const aliceClient = await cloud.client(user('alice'));
     const connectionId = await waitFor('alice’s connection', async () => (await connections.listByUser(user('alice')))[0]?.connectionId);
     const view = await aliceClient.request('presence.subscribe', { targets: [user('bob')] });
     if (view.state === 'terminated') throw new Error('a new subscription answered terminated');
     expect(cloud.cloud.gateway.dropWithoutDisconnect(connectionId)).toBe(true);
-    const presence = new DynamoPresenceStore(dynamoDocumentClient(), cloud.cloud.config.TABLE_NAME);
+    const presence = new DynamoPresenceStore(dynamoDocumentClient(loadConfig()), cloud.cloud.config.TABLE_NAME);
     const ended = await waitFor(
       'the subscription to terminate',
       async () => {

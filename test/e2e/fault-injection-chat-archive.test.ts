@@ -1,14 +1,11 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { FaultRequest, FaultRule } from '../../infra/local/faults';
-import { dynamoDocumentClient } from '../../shared/adapters/dynamodb';
+import type { FaultRule } from '../../infra/local/faults';
 import { UNPROCESSED_RETRY } from '../../shared/adapters/dynamodb-operations';
-import type { ComplianceEvent } from '../../shared/compliance/event';
 import { newId } from '../../shared/ids';
-import { startTestCloud, type TestCloud } from '../support/cloud';
+import { type ArchivedEvent, type ArchivingCloud, bodyHas, nothingLeftToExport, readArchive, startArchivingCloud } from '../support/archive';
+import type { TestCloud } from '../support/cloud';
 import { type ResponseFrame, type TestClient, waitFor } from '../support/client';
+import { createRoom as createRoomWithin, ok as okWithin } from '../support/commands';
+import { users } from '../support/users';
 
 /**
  * Issue 16, items 3, 5 and 15, with faults injected at the HTTP level (as test/e2e/fault-injection.test.ts does):
@@ -19,82 +16,32 @@ import { type ResponseFrame, type TestClient, waitFor } from '../support/client'
  */
 const EXPORT_SECONDS = 2;
 const SLOW = 30_000;
+let archiving: ArchivingCloud;
 let cloud: TestCloud;
-let exportDir: string;
 
 beforeAll(async () => {
-  exportDir = await mkdtemp(join(tmpdir(), 'uc-chat-archive-'));
-  cloud = await startTestCloud({
-    env: { COMPLIANCE_EXPORT_SECONDS: String(EXPORT_SECONDS), COMPLIANCE_EXPORT_DIR: exportDir, SQS_REQUEST_TIMEOUT_MS: '2500' },
-    complianceVisibilitySeconds: 1,
-  });
+  archiving = await startArchivingCloud('chat-archive', { exportSeconds: EXPORT_SECONDS, env: { SQS_REQUEST_TIMEOUT_MS: '2500' } });
+  cloud = archiving.cloud;
 });
 afterEach(() => cloud.cloud.faults.clear());
-afterAll(async () => {
-  await cloud.stop();
-  await rm(exportDir, { recursive: true, force: true });
-});
+afterAll(() => archiving.stop());
 
-let userSeq = 0;
-function users(...names: string[]): string[] {
-  userSeq++;
-  return names.map((name) => `sip:${name}${userSeq}@contoso.com`);
-}
-
-const inject = (rule: FaultRule) => cloud.cloud.faults.inject(rule);
-const bodyHas = (...parts: string[]) => (request: FaultRequest) => parts.every((part) => request.body.includes(part));
+const inject = (rule: FaultRule) => archiving.inject(rule);
 /** Every SQS send of a chat action of this room and type, for good: the SDK's attempts all fail. */
 const sendsFail = (roomId: string, type: string) => inject({ service: 'sqs', match: bodyHas(roomId, `${type}:`), fault: { status: 500, type: 'InternalError' }, times: Infinity });
 
-async function ok(client: TestClient, action: string, args: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
-  const response = await client.request(action, args, SLOW);
-  if (response.status !== 200) throw new Error(`${action} answered ${response.status}: ${JSON.stringify(response.error)}`);
-  return response.body!;
-}
+const ok = (client: TestClient, action: string, args: Record<string, unknown> = {}) => okWithin(client, action, args, SLOW);
 
 function expectRetryLater(response: ResponseFrame): void {
   expect(response).toMatchObject({ status: 503, error: { code: 'Unavailable' } });
 }
 
-async function createRoom(client: TestClient): Promise<string> {
-  return String((await ok(client, 'room.create', { name: `archive ${newId('n')}` })).roomId);
-}
-
-interface ArchivedEvent {
-  readonly id: string;
-  readonly type: string;
-  readonly targetId: string;
-}
-
-/** Every event of every XML file of the archive, repeats included. */
-async function archive(): Promise<ArchivedEvent[]> {
-  const files = (await readdir(exportDir)).filter((file) => file.endsWith('.xml'));
-  const events: ArchivedEvent[] = [];
-  for (const file of files) {
-    const xml = await readFile(join(exportDir, file), 'utf8');
-    for (const [, id, type, body] of xml.matchAll(/<event id="([^"]*)" type="([^"]*)"[^>]*>([\s\S]*?)<\/event>/g)) {
-      events.push({ id: id!.replace(/&amp;/g, '&'), type: type!, targetId: /<target kind="[^"]*" id="([^"]*)"/.exec(body!)?.[1] ?? '' });
-    }
-  }
-  return events;
-}
+const createRoom = (client: TestClient) => createRoomWithin(client, { name: `archive ${newId('n')}` }, SLOW);
+const archive = () => readArchive(archiving.exportDir);
 
 /** Nothing of the room is left to export (not pending, not in the outbox), then its archived events. */
 async function archivedOf(roomId: string, type: string): Promise<ArchivedEvent[]> {
-  const table = cloud.cloud.config.TABLE_NAME;
-  const left = async () => {
-    const pages = await Promise.all(
-      ['CPEND', 'OUTBOX'].flatMap((prefix) =>
-        Array.from({ length: 8 }, (_, shard) =>
-          dynamoDocumentClient().send(
-            new QueryCommand({ TableName: table, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': `${prefix}#${shard}` }, ConsistentRead: true }),
-          ),
-        ),
-      ),
-    );
-    return pages.flatMap((page) => page.Items ?? []).filter((item) => (item.event as ComplianceEvent).target.id === roomId);
-  };
-  await waitFor(`the ${type} events of ${roomId} to leave the store and the outbox`, async () => ((await left()).length === 0 ? true : undefined), SLOW);
+  await waitFor(`the ${type} events of ${roomId} to leave the store and the outbox`, () => nothingLeftToExport(cloud, (event) => event.target.id === roomId), SLOW);
   return (await archive()).filter((event) => event.targetId === roomId && event.type === type);
 }
 

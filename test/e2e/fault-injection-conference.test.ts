@@ -1,15 +1,13 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { FaultHandle, FaultRequest, FaultRule } from '../../infra/local/faults';
+import type { FaultRule } from '../../infra/local/faults';
 import { systemClock } from '../../shared/adapters/clock';
-import { COMPLIANCE_SHARDS } from '../../shared/adapters/compliance-store-dynamodb';
 import { DynamoConnectionStore } from '../../shared/adapters/connection-store-dynamodb';
-import { dynamoDocumentClient } from '../../shared/adapters/dynamodb';
-import type { ComplianceEvent } from '../../shared/compliance/event';
-import { startTestCloud, type TestCloud } from '../support/cloud';
+import { dynamoDocumentClient } from '../../shared/adapters/aws-clients/dynamodb';
+import { type ArchivedEvent, type ArchivingCloud, bodyHas, nothingLeftToExport, readArchive, startArchivingCloud } from '../support/archive';
+import type { TestCloud } from '../support/cloud';
 import { type TestClient, waitFor } from '../support/client';
+import { ok as okWithin } from '../support/commands';
+import { users } from '../support/users';
+import { loadConfig } from '../../shared/config';
 
 /**
  * Issue 16, items 3, 4 and 9, under faults injected into the real SDK clients (the local cloud's FaultInjector):
@@ -20,90 +18,27 @@ import { type TestClient, waitFor } from '../support/client';
  */
 const EXPORT_SECONDS = 2;
 const SLOW = 30_000;
+let archiving: ArchivingCloud;
 let cloud: TestCloud;
-let exportDir: string;
-const handles: FaultHandle[] = [];
 
 beforeAll(async () => {
-  exportDir = await mkdtemp(join(tmpdir(), 'uc-conf-archive-'));
-  cloud = await startTestCloud({
-    env: { COMPLIANCE_EXPORT_SECONDS: String(EXPORT_SECONDS), COMPLIANCE_EXPORT_DIR: exportDir, SQS_REQUEST_TIMEOUT_MS: '2500' },
-    complianceVisibilitySeconds: 1,
-  });
+  archiving = await startArchivingCloud('conf-archive', { exportSeconds: EXPORT_SECONDS, env: { SQS_REQUEST_TIMEOUT_MS: '2500' } });
+  cloud = archiving.cloud;
 });
 afterEach(() => cloud.cloud.faults.clear());
-afterAll(async () => {
-  expect(handles.reduce((sum, handle) => sum + handle.hits, 0)).toBe(cloud.cloud.faults.total);
-  await cloud.stop();
-  await rm(exportDir, { recursive: true, force: true });
-});
+afterAll(() => archiving.stop());
 
-function inject(rule: FaultRule): FaultHandle {
-  const handle = cloud.cloud.faults.inject(rule);
-  handles.push(handle);
-  return handle;
-}
-
-const bodyHas = (part: string) => (request: FaultRequest) => request.body.includes(part);
-
-let userSeq = 0;
-function users(...names: string[]): string[] {
-  userSeq++;
-  return names.map((name) => `sip:${name}${userSeq}@contoso.com`);
-}
-
-async function ok(client: TestClient, action: string, args: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
-  const response = await client.request(action, args, SLOW);
-  if (response.status !== 200) throw new Error(`${action} answered ${response.status}: ${JSON.stringify(response.error)}`);
-  return response.body!;
-}
-
-interface Archived {
-  readonly id: string;
-  readonly type: string;
-  readonly actor: string;
-  readonly targetId: string;
-  readonly reason?: string;
-}
-
-/** Every event in every XML file of the archive, repeats included. */
-async function archive(): Promise<Archived[]> {
-  const events: Archived[] = [];
-  for (const file of (await readdir(exportDir)).filter((name) => name.endsWith('.xml'))) {
-    const xml = await readFile(join(exportDir, file), 'utf8');
-    for (const [, id, type, body] of xml.matchAll(/<event id="([^"]*)" type="([^"]*)"[^>]*>([\s\S]*?)<\/event>/g)) {
-      const reason = /<detail name="reason"[^>]*>([^<]*)<\/detail>/.exec(body!)?.[1];
-      events.push({
-        id: id!,
-        type: type!,
-        actor: /<actor uri="([^"]*)"/.exec(body!)?.[1] ?? '',
-        targetId: /<target kind="[^"]*" id="([^"]*)"/.exec(body!)?.[1] ?? '',
-        ...(reason === undefined ? {} : { reason }),
-      });
-    }
-  }
-  return events;
-}
+const inject = (rule: FaultRule) => archiving.inject(rule);
+const ok = (client: TestClient, action: string, args: Record<string, unknown> = {}) => okWithin(client, action, args, SLOW);
+type Archived = ArchivedEvent;
 
 /** Nothing of the conference is left to export (not pending, not in the outbox, no batch in flight); answers its archived events. */
 async function settledArchive(confId: string, expected: number): Promise<Archived[]> {
-  const table = cloud.cloud.config.TABLE_NAME;
-  const left = async (prefix: string) => {
-    const pages = await Promise.all(
-      Array.from({ length: COMPLIANCE_SHARDS }, (_, shard) =>
-        dynamoDocumentClient().send(
-          new QueryCommand({ TableName: table, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': `${prefix}#${shard}` }, ConsistentRead: true }),
-        ),
-      ),
-    );
-    return pages.flatMap((page) => page.Items ?? []).filter((item) => (item.event as ComplianceEvent).target.id === confId);
-  };
   return waitFor(
     `the conference's ${expected} events in the archive, nothing left to export`,
     async () => {
-      const { Item } = await dynamoDocumentClient().send(new GetCommand({ TableName: table, Key: { PK: 'CEXPORT', SK: 'STATE' }, ConsistentRead: true }));
-      const archived = (await archive()).filter((event) => event.targetId === confId);
-      const done = archived.length >= expected && (await left('CPEND')).length === 0 && (await left('OUTBOX')).length === 0 && Item?.inFlight === undefined;
+      const archived = (await readArchive(archiving.exportDir)).filter((event) => event.targetId === confId);
+      const done = archived.length >= expected && (await nothingLeftToExport(cloud, (event) => event.target.id === confId));
       return done ? archived : undefined;
     },
     SLOW,
@@ -178,7 +113,7 @@ test('item 9: a participant whose connection is gone (GetConnection: 410) is not
   const confId = await meeting(aliceClient);
   await ok(aliceClient, 'conf.join', { confId });
   await ok(carolClient, 'conf.join', { confId });
-  const [carolConnection] = await new DynamoConnectionStore(dynamoDocumentClient(), cloud.cloud.config.TABLE_NAME, systemClock).connectionIdsOf([carol!]);
+  const [carolConnection] = await new DynamoConnectionStore(dynamoDocumentClient(loadConfig()), cloud.cloud.config.TABLE_NAME, systemClock).connectionIdsOf([carol!]);
   // Carol's socket is gone without a `$disconnect`: API Gateway answers 410 for it.
   inject({ service: 'management', operation: 'GetConnection', match: (request) => request.resource === carolConnection, fault: { status: 410, type: 'GoneException' }, times: Infinity });
 

@@ -1,26 +1,24 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { ActiveSubscription } from '../../client/src';
-import type { FaultHandle, FaultRequest, FaultRule } from '../../infra/local/faults';
+import type { FaultRequest, FaultRule } from '../../infra/local/faults';
 import { ApiGatewayConnections } from '../../shared/adapters/apigw-connections';
 import { systemClock } from '../../shared/adapters/clock';
 import { DynamoConnectionStore } from '../../shared/adapters/connection-store-dynamodb';
-import { dynamoDocumentClient } from '../../shared/adapters/dynamodb';
-import { isTransientAwsFailure } from '../../shared/adapters/dynamodb-errors';
+import { dynamoDocumentClient } from '../../shared/adapters/aws-clients/dynamodb';
+import { UnavailableError } from '../../shared/errors';
 import { UnprocessedBatchError } from '../../shared/adapters/dynamodb-operations';
 import { DynamoPresenceStore } from '../../shared/adapters/presence-store-dynamodb';
-import { COMPLIANCE_SHARDS } from '../../shared/adapters/compliance-store-dynamodb';
-import type { ComplianceEvent } from '../../shared/compliance/event';
 import type { Identity } from '../../shared/auth/identity';
 import { Delivery } from '../../shared/connections/delivery';
 import { newId } from '../../shared/ids';
 import { PresenceService, REFRESH_TIMER_RULE } from '../../shared/presence/service';
 import { subscriptionPolicy } from '../../shared/presence/subscription';
 import { scheduleName } from '../../shared/timers/schedule-names';
-import { startTestCloud, type TestCloud } from '../support/cloud';
+import { type ArchivedEvent, type ArchivingCloud, bodyHas, readArchive, startArchivingCloud, storedComplianceEvents } from '../support/archive';
+import type { TestCloud } from '../support/cloud';
 import { type TestClient, waitFor } from '../support/client';
+import { ok as okWithin } from '../support/commands';
+import { users } from '../support/users';
+import { loadConfig } from '../../shared/config';
 
 /**
  * Issue 16, fault injection on presence, the compliance archive and the connection store, in a cloud of its own
@@ -35,118 +33,38 @@ const EXPORT_SECONDS = 2;
 const LIFETIME_SECONDS = 4;
 const SLOW = 30_000;
 
+let archiving: ArchivingCloud;
 let cloud: TestCloud;
-let exportDir: string;
-const handles: FaultHandle[] = [];
 
 beforeAll(async () => {
-  exportDir = await mkdtemp(join(tmpdir(), 'uc-archive-faults-'));
-  cloud = await startTestCloud({
+  archiving = await startArchivingCloud('archive-faults', {
+    exportSeconds: EXPORT_SECONDS,
     env: {
-      COMPLIANCE_EXPORT_SECONDS: String(EXPORT_SECONDS),
-      COMPLIANCE_EXPORT_DIR: exportDir,
       PRESENCE_SUBSCRIPTION_SECONDS: String(LIFETIME_SECONDS),
       SQS_REQUEST_TIMEOUT_MS: '2500',
       SCHEDULER_REQUEST_TIMEOUT_MS: '2500',
     },
-    complianceVisibilitySeconds: 1,
     schedulerRetryBaseDelayMs: 100,
   });
+  cloud = archiving.cloud;
 });
 afterEach(() => cloud.cloud.faults.clear());
-afterAll(async () => {
-  expect(handles.reduce((sum, handle) => sum + handle.hits, 0)).toBe(cloud.cloud.faults.total);
-  await cloud.stop();
-  await rm(exportDir, { recursive: true, force: true });
-});
+afterAll(() => archiving.stop());
 
-function inject(rule: FaultRule): FaultHandle {
-  const handle = cloud.cloud.faults.inject(rule);
-  handles.push(handle);
-  return handle;
-}
-
-const bodyHas = (...parts: string[]) => (request: FaultRequest) => parts.every((part) => request.body.includes(part));
-
-let userSeq = 0;
-function users(...names: string[]): string[] {
-  userSeq++;
-  return names.map((name) => `sip:${name}${userSeq}@contoso.com`);
-}
-
-async function ok(client: TestClient, action: string, args: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
-  const response = await client.request(action, args, SLOW);
-  if (response.status !== 200) throw new Error(`${action} answered ${response.status}: ${JSON.stringify(response.error)}`);
-  return response.body!;
-}
+const inject = (rule: FaultRule) => archiving.inject(rule);
+const ok = (client: TestClient, action: string, args: Record<string, unknown> = {}) => okWithin(client, action, args, SLOW);
 
 function connectionStore(): DynamoConnectionStore {
-  return new DynamoConnectionStore(dynamoDocumentClient(), cloud.cloud.config.TABLE_NAME, systemClock);
+  return new DynamoConnectionStore(dynamoDocumentClient(loadConfig()), cloud.cloud.config.TABLE_NAME, systemClock);
 }
 
-// ---- the archive, read back ----
+// ---- the archive, read back (test/support/archive.ts) ----
 
-interface ArchivedEvent {
-  readonly id: string;
-  readonly type: string;
-  readonly targetId: string;
-  readonly targetName?: string;
-  readonly content?: string;
-}
-
-const unescapeXml = (text: string) =>
-  text
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&#(\d+);/g, (_, code: string) => String.fromCharCode(Number(code)))
-    .replace(/&amp;/g, '&');
-
-/** A text element's value as docs/compliance.md defines it: escaped text, or base64 of its UTF-8 / UTF-16LE. */
-function textValue(encoding: string | undefined, body: string): string {
-  if (encoding === undefined) return unescapeXml(body);
-  if (encoding === 'base64') return Buffer.from(body, 'base64').toString('utf8');
-  if (encoding === 'base64-utf16le') return Buffer.from(body, 'base64').toString('utf16le');
-  throw new Error(`unknown encoding ${encoding}`);
-}
-
-/** Every event in every XML file of the archive, repeats included. */
-async function archive(): Promise<ArchivedEvent[]> {
-  const events: ArchivedEvent[] = [];
-  for (const file of (await readdir(exportDir)).filter((name) => name.endsWith('.xml'))) {
-    const xml = await readFile(join(exportDir, file), 'utf8');
-    for (const [, id, type, body] of xml.matchAll(/<event id="([^"]*)" type="([^"]*)"[^>]*>([\s\S]*?)<\/event>/g)) {
-      const content = /<content(?: encoding="([^"]*)")?>([^<]*)<\/content>/.exec(body!);
-      const target = /<target kind="[^"]*" id="([^"]*)"(?: name="([^"]*)")?/.exec(body!);
-      const exactName = /<name(?: encoding="([^"]*)")?>([^<]*)<\/name>/.exec(body!);
-      const targetName = exactName ? textValue(exactName[1], exactName[2]!) : target?.[2] === undefined ? undefined : unescapeXml(target[2]);
-      events.push({
-        id: unescapeXml(id!),
-        type: type!,
-        targetId: unescapeXml(target?.[1] ?? ''),
-        ...(targetName === undefined ? {} : { targetName }),
-        ...(content ? { content: textValue(content[1], content[2]!) } : {}),
-      });
-    }
-  }
-  return events;
-}
+const archive = () => readArchive(archiving.exportDir);
 
 /** Event ids still pending export in the compliance store. */
 async function pendingIds(): Promise<Set<string>> {
-  const pages = await Promise.all(
-    Array.from({ length: COMPLIANCE_SHARDS }, (_, shard) =>
-      dynamoDocumentClient().send(
-        new QueryCommand({
-          TableName: cloud.cloud.config.TABLE_NAME,
-          KeyConditionExpression: 'PK = :pk',
-          ExpressionAttributeValues: { ':pk': `CPEND#${shard}` },
-          ConsistentRead: true,
-        }),
-      ),
-    ),
-  );
-  return new Set(pages.flatMap((page) => page.Items ?? []).map((item) => (item.event as ComplianceEvent).eventId));
+  return new Set((await storedComplianceEvents(cloud, 'CPEND')).map((event) => event.eventId));
 }
 
 /** Waits until every event `where` selects that the test expects is archived and none is pending, then answers them. */
@@ -231,7 +149,7 @@ describe('the compliance queue carries any JSON text (SQS refuses U+FFFE, U+FFFF
 
 describe('presence refresh timers under Scheduler faults', () => {
   function presenceStore(): DynamoPresenceStore {
-    return new DynamoPresenceStore(dynamoDocumentClient(), cloud.cloud.config.TABLE_NAME);
+    return new DynamoPresenceStore(dynamoDocumentClient(loadConfig()), cloud.cloud.config.TABLE_NAME);
   }
 
   const timerName = (subscriptionId: string, version: number) => scheduleName({ rule: REFRESH_TIMER_RULE, subject: subscriptionId, version });
@@ -284,9 +202,9 @@ describe('a refresh timer lost for good (Scheduler gave up and dead-lettered it)
     const aliceClient = await cloud.client(alice!);
     const [aliceConnection] = await connectionStore().listByUser(alice!);
     // The same service the handlers run, whose Scheduler takes the timer and never fires it.
-    const connections = new ApiGatewayConnections(cloud.cloud.url);
+    const connections = new ApiGatewayConnections(cloud.cloud.url, loadConfig());
     const service = new PresenceService({
-      store: new DynamoPresenceStore(dynamoDocumentClient(), cloud.cloud.config.TABLE_NAME),
+      store: new DynamoPresenceStore(dynamoDocumentClient(loadConfig()), cloud.cloud.config.TABLE_NAME),
       connectionStore: connectionStore(),
       connections,
       delivery: new Delivery(connections, connectionStore(), 8),
@@ -366,7 +284,7 @@ describe('the connection store under a BatchGetItem done in part', () => {
     always.remove();
     expect(failure).toBeInstanceOf(UnprocessedBatchError);
     expect(always.hits).toBeGreaterThan(3);
-    expect(isTransientAwsFailure(failure)).toBe(true); // what the command pipeline answers as 503
+    expect(failure).toBeInstanceOf(UnavailableError); // the domain's 503 (shared/errors.ts)
   });
 
   test('a chat post whose follower’s connections stay unprocessed answers 503 (not 200 with the follower skipped)', async () => {

@@ -3,11 +3,13 @@ import type { FaultHandle, FaultRequest, FaultRule } from '../../infra/local/fau
 import { systemClock } from '../../shared/adapters/clock';
 import { complianceShard } from '../../shared/adapters/compliance-store-dynamodb';
 import { DynamoConnectionStore } from '../../shared/adapters/connection-store-dynamodb';
-import { dynamoDocumentClient } from '../../shared/adapters/dynamodb';
+import { dynamoDocumentClient } from '../../shared/adapters/aws-clients/dynamodb';
 import type { ComplianceEvent } from '../../shared/compliance/event';
 import { newId } from '../../shared/ids';
 import { startTestCloud, type TestCloud } from '../support/cloud';
 import { type ResponseFrame, type TestClient, waitFor } from '../support/client';
+import { users } from '../support/users';
+import { loadConfig } from '../../shared/config';
 
 /**
  * Issue 11, fault injection on every port: the local cloud's FaultInjector answers chosen requests of the real
@@ -63,13 +65,6 @@ function inject(rule: FaultRule): FaultHandle {
 
 const bodyHas = (...parts: string[]) => (request: FaultRequest) => parts.every((part) => request.body.includes(part));
 
-let userSeq = 0;
-/** Fresh users per test, so events of one test never satisfy another's waits. */
-function users(...names: string[]): string[] {
-  userSeq++;
-  return names.map((name) => `sip:${name}${userSeq}@contoso.com`);
-}
-
 async function ok(client: TestClient, action: string, args: Record<string, unknown> = {}, timeoutMs = SLOW): Promise<Record<string, unknown>> {
   const response = await client.request(action, args, timeoutMs);
   if (response.status !== 200) throw new Error(`${action} answered ${response.status}: ${JSON.stringify(response.error)}`);
@@ -94,7 +89,7 @@ function table(): string {
 async function storedEvents(where: (event: ComplianceEvent) => boolean): Promise<ComplianceEvent[]> {
   const pages = await Promise.all(
     Array.from({ length: 8 }, (_, shard) =>
-      dynamoDocumentClient().send(
+      dynamoDocumentClient(loadConfig()).send(
         new QueryCommand({ TableName: table(), KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': `CPEND#${shard}` }, ConsistentRead: true }),
       ),
     ),
@@ -105,10 +100,10 @@ async function storedEvents(where: (event: ComplianceEvent) => boolean): Promise
 /** The compliance consumer stored the event (its dedup marker), and it is pending exactly once. */
 async function archivedOnce(eventId: string): Promise<void> {
   await waitFor(`compliance event ${eventId}`, async () => {
-    const { Item } = await dynamoDocumentClient().send(new GetCommand({ TableName: table(), Key: { PK: `CEVT#${eventId}`, SK: 'CEVT' }, ConsistentRead: true }));
+    const { Item } = await dynamoDocumentClient(loadConfig()).send(new GetCommand({ TableName: table(), Key: { PK: `CEVT#${eventId}`, SK: 'CEVT' }, ConsistentRead: true }));
     return Item;
   }, SLOW);
-  const pending = await dynamoDocumentClient().send(
+  const pending = await dynamoDocumentClient(loadConfig()).send(
     new QueryCommand({
       TableName: table(),
       KeyConditionExpression: 'PK = :pk',
@@ -120,7 +115,7 @@ async function archivedOnce(eventId: string): Promise<void> {
 }
 
 function connectionStore(): DynamoConnectionStore {
-  return new DynamoConnectionStore(dynamoDocumentClient(), table(), systemClock);
+  return new DynamoConnectionStore(dynamoDocumentClient(loadConfig()), table(), systemClock);
 }
 
 /** A room Alice manages and her listed followers follow. */
@@ -363,7 +358,7 @@ describe('SQS (the compliance send)', () => {
     expect(imMessages(bobClient, text)).toHaveLength(1);
     const outbox = await Promise.all(
       Array.from({ length: 8 }, (_, shard) =>
-        dynamoDocumentClient().send(
+        dynamoDocumentClient(loadConfig()).send(
           new QueryCommand({ TableName: table(), KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': `OUTBOX#${shard}` }, ConsistentRead: true }),
         ),
       ),
@@ -400,7 +395,7 @@ describe('EventBridge Scheduler (timers)', () => {
       // What Bob had and what the store says, so a miss here says where it happened.
       const seen = bobClient.events.map((frame) => `${frame.event}:${String(frame.conversationId)}`);
       const stored = await connectionStore().connectionIdsOf([bob!]);
-      const conversation = await dynamoDocumentClient().send(new GetCommand({ TableName: table(), Key: { PK: `CONV#${String(first.conversationId)}`, SK: 'META' }, ConsistentRead: true }));
+      const conversation = await dynamoDocumentClient(loadConfig()).send(new GetCommand({ TableName: table(), Key: { PK: `CONV#${String(first.conversationId)}`, SK: 'META' }, ConsistentRead: true }));
       throw new Error(
         `${String(error)}; bob open=${String(bobClient.isOpen)} saw [${seen.join(', ')}] stored connections ${JSON.stringify(stored)}; first=${String(first.conversationId)} ` +
           `record=${JSON.stringify(conversation.Item)}; alice saw ${JSON.stringify(aliceClient.events.map((frame) => [frame.event, frame.conversationId, frame.reason]))}`,

@@ -1,10 +1,11 @@
 import { ApiGatewayManagementApiClient, GoneException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { systemClock } from '../../shared/adapters/clock';
 import { DynamoConnectionStore } from '../../shared/adapters/connection-store-dynamodb';
-import { dynamoDocumentClient } from '../../shared/adapters/dynamodb';
+import { dynamoDocumentClient } from '../../shared/adapters/aws-clients/dynamodb';
 import { MAX_SERVER_FRAME_BYTES } from '../../shared/protocol/limits';
 import { startTestCloud, type TestCloud } from '../support/cloud';
 import { waitFor } from '../support/client';
+import { loadConfig } from '../../shared/config';
 
 /**
  * Issue 17 item 9: a client that stops reading must not grow the server's memory without bound. The local
@@ -28,7 +29,7 @@ afterAll(async () => {
 });
 
 async function connectionIdOf(uri: string): Promise<string> {
-  const store = new DynamoConnectionStore(dynamoDocumentClient(), cloud.cloud.config.TABLE_NAME, systemClock);
+  const store = new DynamoConnectionStore(dynamoDocumentClient(loadConfig()), cloud.cloud.config.TABLE_NAME, systemClock);
   const records = await waitFor(`a connection of ${uri}`, async () => {
     const found = await store.listByUser(uri);
     return found.length > 0 ? found : undefined;

@@ -1,11 +1,13 @@
 import { systemClock } from '../../shared/adapters/clock';
 import { DynamoConnectionStore } from '../../shared/adapters/connection-store-dynamodb';
-import { dynamoDocumentClient } from '../../shared/adapters/dynamodb';
+import { dynamoDocumentClient } from '../../shared/adapters/aws-clients/dynamodb';
 import { DynamoPresenceStore } from '../../shared/adapters/presence-store-dynamodb';
 import type { ActiveSubscription, UcClient } from '../../client/src';
 import { startTestCloud, type TestCloud } from '../support/cloud';
 import { waitFor } from '../support/client';
 import type { RecordedClient } from '../support/uc-client';
+import { users } from '../support/users';
+import { loadConfig } from '../../shared/config';
 
 /**
  * SPEC §5, a subscriber that vanished without `$disconnect`, in a cloud of its own: whether the server finds
@@ -23,16 +25,12 @@ afterAll(async () => {
   await cloud.stop();
 });
 
-function users(...names: string[]): string[] {
-  return names.map((name) => `sip:${name}@contoso.com`);
-}
-
 function presenceStore(): DynamoPresenceStore {
-  return new DynamoPresenceStore(dynamoDocumentClient(), cloud.cloud.config.TABLE_NAME);
+  return new DynamoPresenceStore(dynamoDocumentClient(loadConfig()), cloud.cloud.config.TABLE_NAME);
 }
 
 async function connectionIdsOf(uri: string): Promise<string[]> {
-  const store = new DynamoConnectionStore(dynamoDocumentClient(), cloud.cloud.config.TABLE_NAME, systemClock);
+  const store = new DynamoConnectionStore(dynamoDocumentClient(loadConfig()), cloud.cloud.config.TABLE_NAME, systemClock);
   return (await store.listByUser(uri)).map((record) => record.connectionId);
 }
 

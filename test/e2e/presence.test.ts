@@ -3,7 +3,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ApiGatewayConnections } from '../../shared/adapters/apigw-connections';
 import { systemClock } from '../../shared/adapters/clock';
 import { DynamoConnectionStore } from '../../shared/adapters/connection-store-dynamodb';
-import { dynamoDocumentClient } from '../../shared/adapters/dynamodb';
+import { dynamoDocumentClient } from '../../shared/adapters/aws-clients/dynamodb';
 import { DynamoPresenceStore } from '../../shared/adapters/presence-store-dynamodb';
 import type { ActiveSubscription, CommandArgs, ServerEvents, SubscriptionView, UcClient } from '../../client/src';
 import type { Identity } from '../../shared/auth/identity';
@@ -16,6 +16,8 @@ import { subscriptionPolicy } from '../../shared/presence/subscription';
 import { startTestCloud, type TestCloud } from '../support/cloud';
 import { waitFor } from '../support/client';
 import type { RecordedClient } from '../support/uc-client';
+import { userBatch, users } from '../support/users';
+import { loadConfig } from '../../shared/config';
 
 /**
  * SPEC §5 end to end, with PRESENCE_SUBSCRIPTION_SECONDS = 4 (the server checks each subscription every 2 s; a 2 s
@@ -45,15 +47,8 @@ afterAll(async () => {
   await cloud.stop();
 });
 
-let userSeq = 0;
-/** Fresh users per test, so events of one test never satisfy another's waits. */
-function users(...names: string[]): string[] {
-  userSeq++;
-  return names.map((name) => `sip:${name}${userSeq}@contoso.com`);
-}
-
 function connectionStore(): DynamoConnectionStore {
-  return new DynamoConnectionStore(dynamoDocumentClient(), cloud.cloud.config.TABLE_NAME, systemClock);
+  return new DynamoConnectionStore(dynamoDocumentClient(loadConfig()), cloud.cloud.config.TABLE_NAME, systemClock);
 }
 
 /** The ids of the user's connections as the store has them. */
@@ -255,7 +250,7 @@ describe('subscription lifetime and failures', () => {
     const stored = await waitFor(
       'two lifetimes of server refreshes',
       async () => {
-        const current = await new DynamoPresenceStore(dynamoDocumentClient(), cloud.cloud.config.TABLE_NAME).getSubscription(subscriptionId);
+        const current = await new DynamoPresenceStore(dynamoDocumentClient(loadConfig()), cloud.cloud.config.TABLE_NAME).getSubscription(subscriptionId);
         if (current?.state !== 'subscribed') throw new Error(`the subscription left subscribed: ${JSON.stringify(current)}`);
         return Date.now() - subscribedAt > 2 * LIFETIME_MS && current.timerVersion >= 4 ? current : undefined;
       },
@@ -396,7 +391,7 @@ describe('fan-out', () => {
     );
     const storeCalls: Array<{ method: string; args: unknown[] }> = [];
     const store = countingStore(new DynamoPresenceStore(client, cloud.cloud.config.TABLE_NAME), storeCalls);
-    const connections = new ApiGatewayConnections(cloud.cloud.url);
+    const connections = new ApiGatewayConnections(cloud.cloud.url, loadConfig());
     const connectionsStore = new DynamoConnectionStore(client, cloud.cloud.config.TABLE_NAME, systemClock);
     const service = new PresenceService({
       store,
@@ -458,7 +453,7 @@ describe('fan-out', () => {
 
   test('an index item whose subscription is gone is removed by the next fan-out that reads it, once, in one batch', async () => {
     const { bob, subscriptionIds } = await publishTo(2);
-    const store = new DynamoPresenceStore(dynamoDocumentClient(), cloud.cloud.config.TABLE_NAME);
+    const store = new DynamoPresenceStore(dynamoDocumentClient(loadConfig()), cloud.cloud.config.TABLE_NAME);
     // The subscription vanishes without its index item (a clean-up that died half-way).
     await store.deleteSubscription(subscriptionIds[0]!);
     const { service, requests } = countedService();
@@ -478,7 +473,7 @@ describe('fan-out', () => {
 describe('refusals', () => {
   test('anonymous guests may not watch enterprise users (403), but may watch others', async () => {
     const [alice] = users('alice');
-    const guest = await cloud.client(`sip:guest${userSeq}@guest.example.com`, 'anonymous', 'web');
+    const guest = await cloud.client(`sip:guest${userBatch()}@guest.example.com`, 'anonymous', 'web');
     await expect(guest.request('presence.subscribe', { targets: [alice!] })).rejects.toMatchObject({ status: 403, code: 'Forbidden' });
     await expect(guest.request('presence.subscribe', { targets: ['sip:partner@fabrikam.com', alice!] })).rejects.toMatchObject({ status: 403 });
     await guest.request('presence.subscribe', { targets: ['sip:partner@fabrikam.com'] }); // a 200: a refusal rejects
@@ -534,7 +529,7 @@ describe('quotas (issue 17)', () => {
   }
 
   async function storedSubscriptionsOf(uri: string) {
-    return (await new DynamoPresenceStore(dynamoDocumentClient(), cloud.cloud.config.TABLE_NAME).listSubscriptionsOf(uri)).filter((held) => held.state !== 'terminated');
+    return (await new DynamoPresenceStore(dynamoDocumentClient(loadConfig()), cloud.cloud.config.TABLE_NAME).listSubscriptionsOf(uri)).filter((held) => held.state !== 'terminated');
   }
 
   test('quota PRESENCE_MAX_SUBSCRIPTIONS_PER_USER: one subscription more is refused 403 naming the limit; unsubscribing one makes room', async () => {

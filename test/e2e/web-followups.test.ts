@@ -1,8 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { startTestCloud, type TestCloud } from '../support/cloud';
+import { waitFor } from '../support/wait';
+import { BrowserSession, see, signIn as signInAs, WAIT_MS } from '../support/web';
 
 /**
  * The browser app (web/) following server changes: message limits from `chat.getserverinfo` enforced before sending,
@@ -10,32 +9,21 @@ import { startTestCloud, type TestCloud } from '../support/cloud';
  * cloud of its own).
  */
 
-const ROOT = resolve(__dirname, '..', '..');
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
-/** Page waits: generous, since this machine has 2 cores and other test files run beside this one. */
-const WAIT_MS = 30_000;
-
 const ALICE = 'sip:alice@contoso.com';
 const BOB = 'sip:bob@contoso.com';
 
 let cloud: TestCloud;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-const pageErrors: string[] = [];
+let browser: BrowserSession;
 
 jest.setTimeout(180_000);
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium is missing at ${CHROMIUM}: the browser tests need Debian's chromium (apt-get install -y chromium)`);
-  buildWebAppIfStale();
   cloud = await startTestCloud();
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 60_000 });
+  browser = await BrowserSession.launch();
 });
 
 afterEach(async () => {
-  await Promise.all(contexts.splice(0).map((context) => context.close()));
-  expect(pageErrors.splice(0)).toEqual([]);
+  expect(await browser.closeTabs()).toEqual([]);
 });
 
 afterAll(async () => {
@@ -43,27 +31,9 @@ afterAll(async () => {
   await cloud?.stop();
 });
 
-/** Builds web/dist (as `npm run build:web` does) when it is missing or older than the app's or the client's sources. */
-function buildWebAppIfStale(): void {
-  const built = join(ROOT, 'web', 'dist', 'index.html');
-  const sources = [join(ROOT, 'web', 'src'), join(ROOT, 'client', 'src'), join(ROOT, 'web', 'index.html'), join(ROOT, 'web', 'vite.config.ts')];
-  if (existsSync(built) && statSync(built).mtimeMs >= Math.max(...sources.map(newestMtime))) return;
-  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'web/vite.config.ts'], { cwd: ROOT, stdio: 'pipe', timeout: 180_000 });
-}
-
-function newestMtime(path: string): number {
-  const info = statSync(path);
-  if (!info.isDirectory()) return info.mtimeMs;
-  return Math.max(info.mtimeMs, ...readdirSync(path).map((entry) => newestMtime(join(path, entry))));
-}
-
 /** A fresh browser context (another person) with one tab; the actions of the frames it sends are kept in `sent`. */
 async function newTab(): Promise<{ page: Page; sent: string[] }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 760 } });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.setDefaultTimeout(WAIT_MS);
-  page.on('pageerror', (error) => pageErrors.push(`${error.name}: ${error.message}`));
+  const page = await browser.newTab();
   const sent: string[] = [];
   page.on('websocket', (socket) =>
     socket.on('framesent', (frame) => {
@@ -77,29 +47,14 @@ async function newTab(): Promise<{ page: Page; sent: string[] }> {
   return { page, sent };
 }
 
-/** Signs in as a person does: the app's Sign in, the local OIDC issuer's development form, back to the app. */
+/** Signs in as a person does (test/support/web.ts), as an enterprise user. */
 async function signIn(page: Page, uri: string, name: string): Promise<void> {
-  await page.goto(cloud.cloud.url + '/');
-  await page.getByTestId('signin-start').click();
-  await page.waitForURL(`${cloud.cloud.oidc.issuer}/authorize?*`);
-  await page.getByTestId('signin-uri').fill(uri);
-  await page.getByTestId('signin-name').fill(name);
-  await page.getByTestId('signin-kind').selectOption('enterprise');
-  await page.getByTestId('signin-submit').click();
-  await page.locator('[data-testid="conn-state"][data-state="open"]').waitFor();
+  await signInAs(page, cloud, { uri, name });
 }
 
 /** Waits (polling) until the check holds: for frames the page sends, which have no locator to wait on. */
 async function until(check: () => boolean): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`not so after ${WAIT_MS} ms: ${check.toString()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-async function see(locator: Locator): Promise<void> {
-  await locator.first().waitFor({ state: 'visible' });
+  await waitFor(check.toString(), check, WAIT_MS, 50);
 }
 
 test('message limits: a room message or an IM over the server’s byte limit (chat.getserverinfo), or shared text over 4,000 characters, is refused in words before sending; nothing is sent', async () => {

@@ -1,10 +1,10 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { startTestCloud, type TestCloud } from '../support/cloud';
+import { BrowserSession, see, signIn as signInAs } from '../support/web';
 
 /**
  * The browser app (web/) in Debian's Chromium, driven by playwright-core against a local cloud of its own:
@@ -12,41 +12,22 @@ import { startTestCloud, type TestCloud } from '../support/cloud';
  */
 
 const ROOT = resolve(__dirname, '..', '..');
-const CHROMIUM = '/usr/bin/chromium';
 // The README's pictures are rewritten only when asked (`UPDATE_SCREENSHOTS=1 npx jest test/e2e/web.test.ts`), so a
 // test run leaves the work tree clean; otherwise they are still taken, into a scratch folder.
 const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? join(ROOT, 'docs', 'screenshots') : join(tmpdir(), 'uc-web-screenshots');
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-];
-/** Page waits: generous, since this machine has 2 cores and other test files run beside this one. */
-const WAIT_MS = 30_000;
 const IDLE_SECONDS = 10;
 
 const ALICE = 'sip:alice@contoso.com';
 const BOB = 'sip:bob@contoso.com';
-/** The app's room directory page (`ROOM_PAGE_SIZE` in web/src/rooms.tsx). */
+/** The app's room directory page (`ROOM_PAGE_SIZE` in web/src/use-rooms.ts). */
 const ROOM_PAGE_SIZE = 20;
 
 let cloud: TestCloud;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-const pageErrors: string[] = [];
+let browser: BrowserSession;
 
 jest.setTimeout(180_000);
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium is missing at ${CHROMIUM}: the browser tests need Debian's chromium (apt-get install -y chromium; .ci/run installs it)`);
-  }
-  buildWebAppIfStale();
   mkdirSync(SCREENSHOTS, { recursive: true });
   cloud = await startTestCloud({
     env: {
@@ -55,12 +36,11 @@ beforeAll(async () => {
       CHAT_HISTORY_PAGE_SIZE: '5',
     },
   });
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 60_000 });
+  browser = await BrowserSession.launch();
 });
 
 afterEach(async () => {
-  await Promise.all(contexts.splice(0).map((context) => context.close()));
-  const errors = pageErrors.splice(0);
+  const errors = await browser.closeTabs();
   expect(errors).toEqual([]);
 });
 
@@ -69,54 +49,19 @@ afterAll(async () => {
   await cloud?.stop();
 });
 
-/** Builds web/dist (as `npm run build:web` does) when it is missing or older than the app's or the client's sources. */
-function buildWebAppIfStale(): void {
-  const built = join(ROOT, 'web', 'dist', 'index.html');
-  const sources = [join(ROOT, 'web', 'src'), join(ROOT, 'client', 'src'), join(ROOT, 'web', 'index.html'), join(ROOT, 'web', 'vite.config.ts')];
-  if (existsSync(built) && statSync(built).mtimeMs >= Math.max(...sources.map(newestMtime))) return;
-  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'web/vite.config.ts'], {
-    cwd: ROOT,
-    stdio: 'pipe',
-    timeout: 180_000,
-  });
-}
-
-function newestMtime(path: string): number {
-  const info = statSync(path);
-  if (!info.isDirectory()) return info.mtimeMs;
-  return Math.max(info.mtimeMs, ...readdirSync(path).map((entry) => newestMtime(join(path, entry))));
-}
-
 /** A fresh browser context (its own storage: another person) with one tab. */
-async function newTab(): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 760 }, acceptDownloads: true });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.setDefaultTimeout(WAIT_MS);
-  page.on('pageerror', (error) => pageErrors.push(`${error.name}: ${error.message}`));
-  return page;
+function newTab(): Promise<Page> {
+  return browser.newTab({ acceptDownloads: true });
 }
 
-/** Signs in as a person does: the app's Sign in, the local OIDC issuer's development form, back to the app (code + PKCE). */
+/** Signs in through the local OIDC issuer (test/support/web.ts), with a screenshot of its form when asked. */
 async function signIn(page: Page, uri: string, name: string, kind: string, screenshot?: string, appUrl = cloud.cloud.url + '/'): Promise<void> {
-  await page.goto(appUrl);
-  await page.getByTestId('signin-start').click();
-  await page.waitForURL(`${cloud.cloud.oidc.issuer}/authorize?*`);
-  await page.getByTestId('signin-uri').fill(uri);
-  await page.getByTestId('signin-name').fill(name);
-  await page.getByTestId('signin-kind').selectOption(kind);
-  if (screenshot) await shot(page, screenshot);
-  await page.getByTestId('signin-submit').click();
-  await page.locator('[data-testid="conn-state"][data-state="open"]').waitFor();
+  await signInAs(page, cloud, { uri, name, kind, appUrl, ...(screenshot ? { beforeSubmit: (form: Page) => shot(form, screenshot) } : {}) });
   expect(await page.getByTestId('me-uri').textContent()).toBe(uri);
 }
 
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
-}
-
-async function see(locator: Locator, timeout = WAIT_MS): Promise<void> {
-  await locator.first().waitFor({ state: 'visible', timeout });
 }
 
 function roomMessage(page: Page, text: string): Locator {

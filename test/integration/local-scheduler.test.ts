@@ -22,7 +22,8 @@ import {
 } from '@aws-sdk/client-scheduler';
 import { createEdgeServer } from '../../infra/local/edge';
 import { type LambdaInvoker, localFunctionArn } from '../../infra/local/lambdas';
-import { LocalScheduler, type SqsTarget } from '../../infra/local/scheduler';
+import { isoSeconds, LocalScheduler, type SqsTarget } from '../../infra/local/scheduler';
+import { StallMeter, waitFor as waitUntil } from '../support/wait';
 
 /** Contract tests: the real Scheduler SDK client against the local scheduler, with recording fake targets. */
 
@@ -83,15 +84,9 @@ function atSoon(secondsAhead = 1): { expression: string; dueAt: number } {
   return { expression: `at(${new Date(dueAt).toISOString().slice(0, 19)})`, dueAt };
 }
 
-async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 4000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  await waitUntil(what, condition, timeoutMs, 25);
 }
-
-const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
   try {
@@ -109,6 +104,9 @@ describe('local EventBridge Scheduler (REST-JSON, real SDK client)', () => {
   let scheduler = new LocalScheduler({ invoker, sqs, retryBaseDelayMs: 20 });
   let server: Server;
   let client: SchedulerClient;
+  // "Within a second of its time" allows for the longest stall of this process too (test/support/README.md).
+  const stalls = StallMeter.start();
+  let sentinels = 0;
 
   const lambdaSchedule = (
     name: string,
@@ -121,6 +119,21 @@ describe('local EventBridge Scheduler (REST-JSON, real SDK client)', () => {
     Target: { Arn: localFunctionArn(name), RoleArn: ROLE_ARN, Input: JSON.stringify({ job: name }) },
     ...extra,
   });
+
+  /**
+   * Returns once the scheduler has fired everything due by `dueAt`: a sentinel one-time schedule at that time (the
+   * next whole second) fires in the same pass as, or after, any schedule due earlier (`fireDue` launches every due
+   * schedule at once), so a schedule that has not fired by then did not fire for that time. Then waits for the
+   * firings in progress to settle. This replaces "sleep, then assert nothing more happened".
+   */
+  const firedEverythingDueBy = async (dueAt: number): Promise<void> => {
+    sentinels += 1;
+    const name = `sentinel-${sentinels}`;
+    const at = Math.ceil(dueAt / 1000) * 1000;
+    await client.send(new CreateScheduleCommand(lambdaSchedule(name, `at(${isoSeconds(at).slice(0, 19)})`, { ActionAfterCompletion: 'DELETE' })));
+    await waitFor(() => invoker.to(name).length > 0, `the sentinel due at ${new Date(at).toISOString()}`, Math.max(0, at - Date.now()) + 10_000);
+    await scheduler.whenIdle();
+  };
 
   const exists = async (name: string, groupName?: string): Promise<boolean> => {
     try {
@@ -146,6 +159,7 @@ describe('local EventBridge Scheduler (REST-JSON, real SDK client)', () => {
   });
 
   afterAll(async () => {
+    stalls.stop();
     client.destroy();
     await scheduler.stop();
     server.closeAllConnections();
@@ -161,13 +175,14 @@ describe('local EventBridge Scheduler (REST-JSON, real SDK client)', () => {
     const [invocation] = invoker.to('once-lambda');
     expect(invocation?.event).toEqual({ job: 'once-lambda' });
     expect(invocation?.at).toBeGreaterThanOrEqual(dueAt);
-    expect(invocation?.at).toBeLessThan(dueAt + 1000);
+    expect(invocation?.at).toBeLessThan(dueAt + 1000 + stalls.maxMs());
 
     await waitFor(async () => !(await exists('once-lambda')), 'the schedule to delete itself');
     expect(await rejection(client.send(new GetScheduleCommand({ Name: 'once-lambda' })))).toBeInstanceOf(
       ResourceNotFoundException,
     );
-    await pause(300);
+    // Deleted after its only firing settled: nothing is left that could fire it again.
+    await scheduler.whenIdle();
     expect(invoker.to('once-lambda')).toHaveLength(1);
   });
 
@@ -185,7 +200,7 @@ describe('local EventBridge Scheduler (REST-JSON, real SDK client)', () => {
 
     await waitFor(() => sqs.to('jobs').length > 0, 'the SQS message');
     expect(sqs.to('jobs')[0]?.body).toBe('plain text body');
-    expect(sqs.to('jobs')[0]?.at).toBeLessThan(dueAt + 1000);
+    expect(sqs.to('jobs')[0]?.at).toBeLessThan(dueAt + 1000 + stalls.maxMs());
     await waitFor(async () => !(await exists('once-sqs')), 'the schedule to delete itself');
     expect(sqs.to('jobs')).toHaveLength(1);
   });
@@ -205,9 +220,10 @@ describe('local EventBridge Scheduler (REST-JSON, real SDK client)', () => {
     const [invocation] = invoker.to('moved');
     expect(invocation?.at).toBeGreaterThanOrEqual(second.dueAt);
     expect(invocation?.event).toEqual({ version: 2 });
-    await pause(300);
-    expect(invoker.to('moved')).toHaveLength(1);
+    // A one-time schedule has no next time after its firing: once it is deleted, the count is final.
+    await scheduler.whenIdle();
     await client.send(new DeleteScheduleCommand({ Name: 'moved' }));
+    expect(invoker.to('moved')).toHaveLength(1);
   });
 
   test('a schedule deleted before its time never fires', async () => {
@@ -215,7 +231,7 @@ describe('local EventBridge Scheduler (REST-JSON, real SDK client)', () => {
     await client.send(new CreateScheduleCommand(lambdaSchedule('cancelled', expression)));
     await client.send(new DeleteScheduleCommand({ Name: 'cancelled' }));
 
-    await waitFor(() => Date.now() > dueAt + 700, 'the original due time to pass');
+    await firedEverythingDueBy(dueAt);
     expect(invoker.to('cancelled')).toHaveLength(0);
     expect(await rejection(client.send(new DeleteScheduleCommand({ Name: 'cancelled' })))).toBeInstanceOf(
       ResourceNotFoundException,
@@ -227,12 +243,13 @@ describe('local EventBridge Scheduler (REST-JSON, real SDK client)', () => {
     await client.send(new CreateScheduleCommand(lambdaSchedule('kept', expression, { ActionAfterCompletion: 'NONE' })));
 
     await waitFor(() => invoker.to('kept').length > 0, 'the invocation');
-    await pause(500);
+    // Settled: ActionAfterCompletion has been applied (or not) by now.
+    await scheduler.whenIdle();
     const kept = await client.send(new GetScheduleCommand({ Name: 'kept' }));
     expect(kept.ActionAfterCompletion).toBe('NONE');
     expect(kept.State).toBe('ENABLED');
-    expect(invoker.to('kept')).toHaveLength(1);
     await client.send(new DeleteScheduleCommand({ Name: 'kept' }));
+    expect(invoker.to('kept')).toHaveLength(1);
   });
 
   test('a failing target is retried per its RetryPolicy, then dead-lettered with the documented attributes', async () => {
@@ -293,21 +310,31 @@ describe('local EventBridge Scheduler (REST-JSON, real SDK client)', () => {
     await client.send(new DeleteScheduleCommand({ Name: 'doomed' }));
     open();
 
-    await pause(300);
+    // The firing ends with its first attempt: any retry or dead letter would happen before it settles.
+    await scheduler.whenIdle();
     expect(invoker.to('doomed')).toHaveLength(1);
     expect(sqs.to('doomed-dlq')).toHaveLength(0);
   });
 
   test('a rate(1 second) schedule fires repeatedly until deleted', async () => {
-    await client.send(new CreateScheduleCommand(lambdaSchedule('ticker', 'rate(1 second)')));
+    await client.send(
+      new CreateScheduleCommand(
+        lambdaSchedule('ticker', 'rate(1 second)', {
+          Target: { Arn: localFunctionArn('ticker'), RoleArn: ROLE_ARN, Input: '{"scheduledTime":"<aws.scheduler.scheduled-time>"}' },
+        }),
+      ),
+    );
 
-    await waitFor(() => invoker.to('ticker').length >= 3, 'three ticks', 5000);
+    await waitFor(() => invoker.to('ticker').length >= 3, 'three ticks');
     await client.send(new DeleteScheduleCommand({ Name: 'ticker' }));
-    const ticks = invoker.to('ticker').map((i) => i.at);
-    const gaps = ticks.slice(1).map((at, index) => at - (ticks[index] ?? 0));
-    for (const gap of gaps) expect(gap).toBeGreaterThan(800);
-    const count = ticks.length;
-    await pause(1200);
+    // The times it fired for, not when the machine got round to it: a stall may bunch the calls, never the times.
+    const scheduled = invoker.to('ticker').map((i) => Date.parse((i.event as { scheduledTime: string }).scheduledTime));
+    const gaps = scheduled.slice(1).map((at, index) => at - (scheduled[index] ?? 0));
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(1000);
+    for (const [index, invocation] of invoker.to('ticker').entries()) expect(invocation.at).toBeGreaterThanOrEqual(scheduled[index] ?? 0);
+    const count = scheduled.length;
+    // Its next time (one period after the last) has passed, and it did not fire then.
+    await firedEverythingDueBy(Math.max(...invoker.to('ticker').map((i) => i.at)) + 1000);
     expect(invoker.to('ticker')).toHaveLength(count);
   });
 
@@ -440,15 +467,18 @@ describe('local EventBridge Scheduler (REST-JSON, real SDK client)', () => {
       await client.send(new CreateScheduleCommand(lambdaSchedule('durable', expression, { ActionAfterCompletion: 'DELETE' })));
       await first.stop();
 
+      // Stopped, it has no timer: that nothing fires while the time passes is the code's guarantee, not luck.
       await waitFor(() => Date.now() > dueAt + 200, 'the due time to pass while stopped');
       expect(invoker.to('durable')).toHaveLength(0);
 
       const second = new LocalScheduler({ invoker, sqs, dataDir, retryBaseDelayMs: 20 });
       scheduler = second;
       expect((await client.send(new GetScheduleCommand({ Name: 'durable' }))).ScheduleExpression).toBe(expression);
+      const startedAt = Date.now();
       second.start();
       try {
-        await waitFor(() => invoker.to('durable').length > 0, 'the overdue invocation after restart', 1000);
+        await waitFor(() => invoker.to('durable').length > 0, 'the overdue invocation after restart');
+        expect(invoker.to('durable')[0]?.at).toBeLessThan(startedAt + 1000 + stalls.maxMs());
         await waitFor(async () => !(await exists('durable')), 'the schedule to delete itself');
       } finally {
         await second.stop();

@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import { waitFor } from './wait';
 
 export interface ResponseFrame {
   type: 'response';
@@ -14,16 +15,8 @@ export interface EventFrame {
   [key: string]: unknown;
 }
 
-/** Polls until `check` returns a value, or fails after `timeoutMs` naming what it waited for. */
-export async function waitFor<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+// The one polling helper lives in ./wait; suites that import it from here keep working.
+export { waitFor } from './wait';
 
 /** A WebSocket client for tests: request/response by `rid`, and every event kept for assertions. */
 export class TestClient {

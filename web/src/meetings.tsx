@@ -1,7 +1,10 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { ConferenceContent, ConferenceRole, DeactivationReason, IdentityKind, RosterEntry, UcClient } from '../../client/src';
+import type { ConferenceContent, DeactivationReason, UcClient } from '../../client/src';
 import type { Session } from './session';
-import { ErrorLine, formatTime, Icon, LimitNote, limitText, MAX_CONTENT_CHARS, shortName, useAction, useClientEvent } from './ui';
+import { ErrorLine, formatTime, Icon, LimitNote, limitText, MAX_CONTENT_CHARS, shortName, useAction } from './ui';
+import { type Meeting, useMeeting } from './use-meeting';
+
+export { confIdOf } from './use-meeting';
 
 /** What each deactivation reason means to a participant (docs/protocol.md, "Lifecycle"). */
 export const DEACTIVATION_TEXT: Readonly<Record<DeactivationReason, string>> = {
@@ -20,31 +23,6 @@ const ADMISSION_TEXT: Readonly<Record<Admission, string>> = {
   invited: 'Only invitees enter directly',
 };
 
-interface Waiting {
-  readonly uri: string;
-  readonly name: string;
-  readonly kind: IdentityKind;
-}
-
-interface Meeting {
-  readonly confId: string;
-  readonly status: 'joining' | 'lobby' | 'joined' | 'denied' | 'deactivated' | 'left';
-  readonly subject?: string;
-  readonly role?: ConferenceRole;
-  readonly roster: readonly RosterEntry[];
-  readonly lobby: readonly Waiting[];
-  readonly locked: boolean;
-  readonly reason?: DeactivationReason;
-}
-
-/** A conference id from an id or a join link (`https://meet.contoso.com/alice/{confId}`). */
-export function confIdOf(input: string): string {
-  const trimmed = input.trim();
-  if (!trimmed.includes('/')) return trimmed;
-  const path = trimmed.split(/[?#]/)[0]!.replace(/\/+$/, '');
-  return decodeURIComponent(path.slice(path.lastIndexOf('/') + 1));
-}
-
 /** Meetings: schedule (enterprise users), join by id or link, roster, lobby, lock, end, and why it ended. */
 export function Meetings({ session, onActivity }: { session: Session; onActivity: () => void }) {
   const { client, me } = session;
@@ -52,24 +30,8 @@ export function Meetings({ session, onActivity }: { session: Session; onActivity
   const [admission, setAdmission] = useState<Admission>('organization');
   const [scheduled, setScheduled] = useState<Array<{ confId: string; joinUrl: string; subject: string }>>([]);
   const [joinInput, setJoinInput] = useState('');
-  const [meeting, setMeeting] = useState<Meeting>();
   const schedule = useAction();
-  const join = useAction();
-  const act = useAction();
-
-  const mine = (confId: string) => meeting !== undefined && meeting.confId === confId;
-  const change = (confId: string, update: (current: Meeting) => Meeting) => setMeeting((current) => (current && current.confId === confId ? update(current) : current));
-
-  /** Subject, lock and (for participants) the roster, from `conf.get`. */
-  const refresh = async (confId: string) => {
-    const details = await client.request('conf.get', { confId });
-    change(confId, (current) => ({
-      ...current,
-      subject: details.subject,
-      locked: details.active?.locked ?? false,
-      ...(details.roster ? { roster: details.roster } : {}),
-    }));
-  };
+  const { meeting, join, act, joinMeeting, decide, setLocked, endMeeting, leaveMeeting } = useMeeting(client, onActivity);
 
   const scheduleMeeting = (event: Event) => {
     event.preventDefault();
@@ -80,90 +42,6 @@ export function Meetings({ session, onActivity }: { session: Session; onActivity
       setSubject('');
     });
   };
-
-  const joinMeeting = (input: string) =>
-    join.run(async () => {
-      const confId = confIdOf(input);
-      if (!confId) throw new Error('give a meeting id or its join link');
-      if (meeting && meeting.status === 'joined' && meeting.confId !== confId) await client.request('conf.leave', { confId: meeting.confId }).catch(() => undefined);
-      setMeeting({ confId, status: 'joining', roster: [], lobby: [], locked: false });
-      try {
-        const answer = await client.request('conf.join', { confId });
-        if (answer.state === 'lobby') {
-          change(confId, (current) => (current.status === 'joining' ? { ...current, status: 'lobby' } : current));
-          return;
-        }
-        change(confId, (current) => ({ ...current, status: 'joined', role: answer.role, roster: mergeRoster(current.roster, answer.roster) }));
-        await refresh(confId);
-      } catch (error) {
-        setMeeting((current) => (current?.confId === confId && current.status === 'joining' ? undefined : current));
-        throw error;
-      }
-    });
-
-  useClientEvent(client, 'conf.roster', (event) => {
-    if (!mine(event.confId)) return;
-    change(event.confId, (current) => ({
-      ...current,
-      roster: event.change === 'joined' ? mergeRoster(current.roster, [event.participant]) : current.roster.filter((entry) => entry.uri !== event.participant.uri),
-    }));
-  });
-  useClientEvent(client, 'conf.lobby', (event) => {
-    if (!mine(event.confId)) return;
-    change(event.confId, (current) =>
-      current.lobby.some((waiting) => waiting.uri === event.uri) ? current : { ...current, lobby: [...current.lobby, { uri: event.uri, name: event.name, kind: event.kind }] },
-    );
-    onActivity();
-  });
-  useClientEvent(client, 'conf.lobbyWait', (event) => change(event.confId, (current) => (current.status === 'joining' ? { ...current, status: 'lobby' } : current)));
-  useClientEvent(client, 'conf.admitted', (event) => {
-    if (!mine(event.confId)) return;
-    change(event.confId, (current) => ({ ...current, status: 'joined', role: event.role }));
-    void act.run(() => refresh(event.confId));
-    onActivity();
-  });
-  useClientEvent(client, 'conf.denied', (event) => {
-    change(event.confId, (current) => ({ ...current, status: 'denied' }));
-    onActivity();
-  });
-  useClientEvent(client, 'conf.updated', (event) => change(event.confId, (current) => ({ ...current, locked: event.locked })));
-  useClientEvent(client, 'conf.deactivated', (event) => {
-    if (!mine(event.confId)) return;
-    change(event.confId, (current) => ({ ...current, status: 'deactivated', reason: event.reason, lobby: [], roster: [] }));
-    onActivity();
-  });
-
-  const decide = (uri: string, decision: 'conf.admit' | 'conf.deny') =>
-    act.run(async () => {
-      if (!meeting) return;
-      const confId = meeting.confId;
-      try {
-        await client.request(decision, { confId, uri });
-      } finally {
-        // Admitted, denied, or no longer waiting (another presenter decided): off the list either way.
-        change(confId, (current) => ({ ...current, lobby: current.lobby.filter((waiting) => waiting.uri !== uri) }));
-      }
-    });
-
-  const setLocked = (locked: boolean) =>
-    act.run(async () => {
-      if (!meeting) return;
-      const answer = await client.request('conf.update', { confId: meeting.confId, locked });
-      change(meeting.confId, (current) => ({ ...current, locked: answer.locked }));
-    });
-
-  const endMeeting = () =>
-    act.run(async () => {
-      if (meeting) await client.request('conf.end', { confId: meeting.confId });
-    });
-
-  const leaveMeeting = () =>
-    act.run(async () => {
-      if (!meeting) return;
-      const confId = meeting.confId;
-      await client.request('conf.leave', { confId });
-      change(confId, (current) => (current.status === 'deactivated' ? current : { ...current, status: 'left', roster: [], lobby: [] }));
-    });
 
   return (
     <div class="split">
@@ -224,12 +102,6 @@ export function Meetings({ session, onActivity }: { session: Session; onActivity
       </div>
     </div>
   );
-}
-
-function mergeRoster(roster: readonly RosterEntry[], joined: readonly RosterEntry[]): RosterEntry[] {
-  const byUri = new Map(roster.map((entry) => [entry.uri, entry]));
-  for (const entry of joined) byUri.set(entry.uri, entry);
-  return [...byUri.values()];
 }
 
 interface MeetingViewProps {

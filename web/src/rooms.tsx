@@ -1,176 +1,20 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import type { ChatMessage, CommandResult, FileView, RoomSummary, ServerEvents } from '../../client/src';
+import type { ChatMessage, FileView, RoomSummary } from '../../client/src';
 import type { Session } from './session';
-import { ErrorLine, formatBytes, formatTime, Icon, LimitNote, limitText, maxMessageBytes, normalizeUri, shortName, useAction, useClientEvent, useMaxMessageBytes, utf8Bytes } from './ui';
+import { ErrorLine, formatBytes, formatTime, Icon, LimitNote, limitText, normalizeUri, shortName, useAction, useClientEvent, useMaxMessageBytes, utf8Bytes } from './ui';
+import { type Invitation, type JoinAnswer, type Privacy, SEARCH_LIMIT, useRooms } from './use-rooms';
 
-/** Rooms per page of the room directory (`chat.chansrch` `limit`); "More rooms" asks for the next page with the `cursor`. */
-const ROOM_PAGE_SIZE = 20;
-/** Most messages one message search shows (`chat.search` `limit`). */
-const SEARCH_LIMIT = 50;
-
-type Privacy = RoomSummary['privacy'];
-type Invitation = ServerEvents['chat.invitation'];
-type Removal = ServerEvents['chat.removed'];
-type JoinAnswer = CommandResult<'chat.join'>;
-
-/** What the user is told when a room leaves their list (`chat.removed`). */
-function removalText(name: string, reason: Removal['reason']): string {
-  return reason === 'deleted' ? `${name} was deleted.` : `You no longer have access to ${name}.`;
-}
-
-function invitationsKey(uri: string): string {
-  return `uc.invitations.${uri}`;
-}
-
-/** Invitations not acted on yet, kept in this browser per user: `chat.getinv` answers each one only once. */
-function loadInvitations(uri: string): Invitation[] {
-  try {
-    const stored = JSON.parse(localStorage.getItem(invitationsKey(uri)) ?? '[]') as unknown;
-    return Array.isArray(stored) ? stored.filter((entry: Partial<Invitation> | null): entry is Invitation => typeof entry?.roomId === 'string' && typeof entry.roomName === 'string') : [];
-  } catch {
-    return [];
-  }
-}
-
-/** Persistent chat: invitations, my rooms, search, create, and one open room. */
+/** The rooms pane: my rooms, the directory, invitations and the open room (state: use-rooms.ts). */
 export function Rooms({ session }: { session: Session }) {
-  const { client, me } = session;
-  const [mine, setMine] = useState<RoomSummary[]>([]);
   const [query, setQuery] = useState('');
-  const [found, setFound] = useState<{ query: string; rooms: RoomSummary[]; cursor?: string }>();
-  const [openRoom, setOpenRoom] = useState<{ room: RoomSummary; joined?: JoinAnswer }>();
-  const [unread, setUnread] = useState<Record<string, number>>({});
-  const [invitations, setInvitations] = useState<Invitation[]>(() => loadInvitations(me.uri));
   const [newName, setNewName] = useState('');
   const [newPrivacy, setNewPrivacy] = useState<Privacy>('open');
-  const [removed, setRemoved] = useState<{ roomId: string; reason: Removal['reason']; text: string }>();
-  const list = useAction();
-  const more = useAction();
-  const create = useAction();
-  const invites = useAction();
-  const searchRun = useRef(0);
+  const { acceptInvitation, create, createRoom, dropInvitation, followed, found, invitations, invites, list, loadMine, mine, more, open, openRoom, removed, search, searchMore, setRemoved, unread } = useRooms(session);
 
-  // My rooms: those I am a member of, and those I follow from here (an open room joined as a visitor).
-  const followed = useRef(new Map<string, RoomSummary>());
-  // Rooms the server took away (`chat.removed`): an answer already on its way does not bring them back; an invitation
-  // or opening the room again does.
-  const gone = useRef(new Set<string>());
-  const loadMine = () =>
-    list.run(async () => {
-      const { rooms } = await client.request('chat.getassociations', {});
-      const members = new Set(rooms.map((room) => room.roomId));
-      setMine(
-        [...rooms, ...[...followed.current.values()].filter((room) => !members.has(room.roomId))]
-          .filter((room) => !gone.current.has(room.roomId))
-          .sort((a, b) => a.name.localeCompare(b.name)),
-      );
-    });
-  // The directory, a page at a time: a new search starts over, "More rooms" appends the page after `cursor`.
-  const search = (text: string) =>
-    list.run(async () => {
-      const run = ++searchRun.current;
-      more.clear();
-      const page = await client.request('chat.chansrch', { query: text, limit: ROOM_PAGE_SIZE });
-      if (run === searchRun.current) setFound({ query: text, rooms: page.rooms, ...(page.cursor ? { cursor: page.cursor } : {}) });
-    });
-  const searchMore = () =>
-    more.run(async () => {
-      if (!found?.cursor) return;
-      const run = searchRun.current;
-      const page = await client.request('chat.chansrch', { query: found.query, limit: ROOM_PAGE_SIZE, cursor: found.cursor });
-      if (run !== searchRun.current) return;
-      setFound((current) => {
-        if (!current) return current;
-        const known = new Set(current.rooms.map((room) => room.roomId));
-        return { query: current.query, rooms: [...current.rooms, ...page.rooms.filter((room) => !known.has(room.roomId))], ...(page.cursor ? { cursor: page.cursor } : {}) };
-      });
-    });
-
-  const saveInvitations = (change: (current: Invitation[]) => Invitation[]) =>
-    setInvitations((current) => {
-      const next = change(current);
-      localStorage.setItem(invitationsKey(me.uri), JSON.stringify(next));
-      return next;
-    });
-  // Joined or dismissed here (room id → invitedAt): a `chat.getinv` answer still on its way does not bring it back.
-  const handledInvitations = useRef(new Map<string, number>());
-  const addInvitations = (incoming: readonly Invitation[]) =>
-    saveInvitations((current) => {
-      const byRoom = new Map(current.map((invitation) => [invitation.roomId, invitation]));
-      for (const invitation of incoming) {
-        if (invitation.invitedAt > (handledInvitations.current.get(invitation.roomId) ?? -1)) byRoom.set(invitation.roomId, invitation);
-      }
-      return [...byRoom.values()].sort((a, b) => b.invitedAt - a.invitedAt);
-    });
-  const dropInvitation = (invitation: Invitation) => {
-    handledInvitations.current.set(invitation.roomId, Math.max(invitation.invitedAt, handledInvitations.current.get(invitation.roomId) ?? -1));
-    saveInvitations((current) => current.filter((held) => held.roomId !== invitation.roomId || held.invitedAt > invitation.invitedAt));
-  };
-  // `chat.getinv` answers the invitations not fetched before (each once), so asking after a live one also marks it seen.
-  const fetchInvitations = () => invites.run(async () => addInvitations((await client.request('chat.getinv', {})).invitations));
-
-  useEffect(() => {
-    void loadMine();
-    void search('');
-    void fetchInvitations();
-    // The server's limits, once after connecting: the composers say a too-long message before it is sent.
-    void maxMessageBytes(client);
-  }, [client]);
-
-  useClientEvent(client, 'chat.message', (message) => {
-    if (message.roomId !== openRoom?.room.roomId) setUnread((current) => ({ ...current, [message.roomId]: (current[message.roomId] ?? 0) + 1 }));
-  });
-  useClientEvent(client, 'chat.invitation', (invitation) => {
-    gone.current.delete(invitation.roomId);
-    addInvitations([invitation]);
-    void fetchInvitations();
-    void loadMine();
-  });
-
-  // The user may no longer read the room (or it was deleted): out of the list, closed if open, and said in words.
-  useClientEvent(client, 'chat.removed', ({ roomId, reason }) => {
-    const name =
-      followed.current.get(roomId)?.name ??
-      [...(openRoom ? [openRoom.room] : []), ...mine, ...(found?.rooms ?? [])].find((room) => room.roomId === roomId)?.name ??
-      invitations.find((invitation) => invitation.roomId === roomId)?.roomName ??
-      'A room';
-    gone.current.add(roomId);
-    followed.current.delete(roomId);
-    setMine((current) => current.filter((room) => room.roomId !== roomId));
-    if (reason === 'deleted') setFound((current) => current && { ...current, rooms: current.rooms.filter((room) => room.roomId !== roomId) });
-    setOpenRoom((current) => (current?.room.roomId === roomId ? undefined : current));
-    setUnread((current) => Object.fromEntries(Object.entries(current).filter(([id]) => id !== roomId)));
-    const invitation = invitations.find((held) => held.roomId === roomId);
-    if (invitation) dropInvitation(invitation);
-    setRemoved({ roomId, reason, text: removalText(name, reason) });
-  });
-
-  const open = (room: RoomSummary, joined?: JoinAnswer) => {
-    gone.current.delete(room.roomId);
-    setRemoved(undefined);
-    setOpenRoom({ room, ...(joined ? { joined } : {}) });
-    setUnread((current) => ({ ...current, [room.roomId]: 0 }));
-  };
-
-  /** Joins the room an invitation names (`chat.join`) and opens it; the invitation goes once that worked. */
-  const acceptInvitation = async (invitation: Invitation) => {
-    const joined = await client.request('chat.join', { roomId: invitation.roomId });
-    dropInvitation(invitation);
-    followed.current.set(joined.room.roomId, joined.room);
-    open(joined.room, joined);
-    await loadMine();
-  };
-
-  const createRoom = (event: Event) => {
+  const submitNewRoom = (event: Event) => {
     event.preventDefault();
-    void create.run(async () => {
-      const name = newName.trim();
-      const { roomId } = await client.request('room.create', { name, privacy: newPrivacy });
-      setNewName('');
-      open({ roomId, name, description: '', category: 'general', privacy: newPrivacy });
-      await loadMine();
-    });
+    void createRoom(newName.trim(), newPrivacy, () => setNewName(''));
   };
 
   const roomButton = (room: RoomSummary, testId: string) => (
@@ -237,7 +81,7 @@ export function Rooms({ session }: { session: Session }) {
         <ErrorLine error={list.error} testId="rooms-error" />
         <ErrorLine error={more.error} testId="room-search-more-error" />
         <h2>New room</h2>
-        <form class="stack" onSubmit={createRoom}>
+        <form class="stack" onSubmit={submitNewRoom}>
           <input data-testid="room-create-name" placeholder="Room name" value={newName} onInput={(e) => setNewName(e.currentTarget.value)} required />
           <div class="inline">
             <select data-testid="room-create-privacy" value={newPrivacy} onChange={(e) => setNewPrivacy(e.currentTarget.value as Privacy)}>

@@ -317,8 +317,10 @@ describe('UcClient (against a scripted socket)', () => {
     server.current.event('presence.subscriptionState', { subscriptionId: 's3', state: 'terminated', reason: 'unsubscribed' });
     server.current.answer(await server.frame('presence.unsubscribe'), 200, { subscriptionId: 's3', state: 'terminated', reason: 'unsubscribed', uris: ['sip:bob@contoso.com'] });
     await ended;
-    // Nothing to wait for: the absence of a frame, over longer than any backoff this client could have chosen.
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Nothing to wait for: the absence of a frame, over the longest backoff this client may choose (maxDelayMs:
+    // its jittered wait never exceeds it). A timer armed now expires no earlier than any it armed before, and Node
+    // runs due timers in order of expiry, so a stalled machine cannot let this wait end first.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(server.current.sent.filter((frame) => frame.action === 'presence.subscribe')).toHaveLength(4);
   });
 

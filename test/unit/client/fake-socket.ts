@@ -1,4 +1,5 @@
 import type { WebSocketFactory, WebSocketLike } from '../../../client/src';
+import { waitFor } from '../../support/wait';
 
 /** A WebSocket the test plays the server of: it sees every frame the client sends and answers by hand. */
 export class FakeSocket implements WebSocketLike {
@@ -98,10 +99,7 @@ export class FakeServer {
   private readonly taken = new Set<Record<string, unknown>>();
 }
 
+/** The shared polling helper (test/support/wait.ts), looking every 2 ms: the fakes answer at once. */
 export async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
+  await waitFor(what, check, timeoutMs, 2);
 }
