@@ -101,10 +101,12 @@ function settle(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-const payload = { type: 'event', event: 'chat.message', text: 'hi' };
+// What a use case hands to delivery, and the envelope delivery builds from it at the edge.
+const payload = { event: 'chat.removed', payload: { roomId: 'room-1', reason: 'deleted' } } as const;
+const frame = { type: 'event', event: 'chat.removed', roomId: 'room-1', reason: 'deleted' };
 
 describe('Delivery.toConnections', () => {
-  it('posts the payload once to every connection and counts the deliveries', async () => {
+  it('builds the envelope once and posts it to every connection, counting the deliveries', async () => {
     const connections = new FakeConnections();
     const delivery = new Delivery(connections, new FakeConnectionStore(), 4);
 
@@ -112,7 +114,8 @@ describe('Delivery.toConnections', () => {
 
     expect(report).toEqual({ delivered: 10, removed: 0, failed: 0 });
     expect(connections.posted.map((p) => p.connectionId).sort()).toEqual(ids(10).sort());
-    expect(connections.posted.every((p) => p.payload === payload)).toBe(true);
+    expect(JSON.parse(JSON.stringify(connections.posted[0]!.payload))).toEqual(frame);
+    expect(connections.posted.every((p) => p.payload === connections.posted[0]!.payload)).toBe(true);
   });
 
   it('an empty list posts nothing', async () => {
