@@ -2,18 +2,17 @@
  * `npm run bench`: measures the backend on the local cloud (a benchmark, not a test) and writes
  * docs/performance.md. Everything runs on this machine, over loopback only, and stops by itself.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem, tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { build } from 'esbuild';
-import { APP_FUNCTIONS, AUTHORIZER } from '../infra/functions';
 import { type LocalCloud, startLocalCloud } from '../infra/local/cloud';
-import { dynamoDocumentClient } from '../shared/adapters/dynamodb';
-import { sqsSdkClient } from '../shared/adapters/sqs-queue';
+import { bundleRows, measureBundles } from './bundles';
+import { fanOutSection } from './fanout';
+import { dynamoDocumentClient } from '../shared/adapters/aws-clients/dynamodb';
+import { sqsClient } from '../shared/adapters/aws-clients/sqs';
 import { issueToken } from '../shared/auth/tokens';
-import { requireJwtSecret } from '../shared/config';
+import { requireJwtSecret, loadConfig } from '../shared/config';
 import { type EventFrame, TestClient, waitFor } from '../test/support/client';
 
 const ROOT = resolve(__dirname, '..');
@@ -31,7 +30,7 @@ function resetTally() {
   Object.assign(tally, { reads: 0, writes: 0, rcu: 0, wcu: 0, scans: 0, archiveWrites: 0 });
 }
 function instrumentStore() {
-  dynamoDocumentClient().middlewareStack.add(
+  dynamoDocumentClient(loadConfig()).middlewareStack.add(
     (next, context) => async (args) => {
       const input = args.input as Record<string, unknown>;
       input.ReturnConsumedCapacity = 'TOTAL';
@@ -60,7 +59,7 @@ function instrumentStore() {
 
 let sqsSends = 0;
 function instrumentQueue() {
-  sqsSdkClient().middlewareStack.add(
+  sqsClient(loadConfig()).middlewareStack.add(
     (next, context) => async (args) => {
       if (context.commandName === 'SendMessageCommand') sqsSends++;
       if (context.commandName === 'SendMessageBatchCommand') sqsSends++;
@@ -104,21 +103,6 @@ async function roomWithFollowers(cloud: LocalCloud, followers: number) {
 }
 
 type RoomSetup = Awaited<ReturnType<typeof roomWithFollowers>>;
-
-/** Time from chat.grpchat until every follower has the message. */
-async function fanOut(cloud: LocalCloud, followers: number, messages: number) {
-  const { poster, roomId, clients } = await roomWithFollowers(cloud, followers);
-  const latencies: number[] = [];
-  for (let n = 0; n < messages; n++) {
-    const text = `m${followers}-${n}`;
-    const started = performance.now();
-    await ok(poster, 'chat.grpchat', { roomId, text });
-    await waitFor('all followers', () => (clients.every((client) => client.events.some((e) => e.event === 'chat.message' && e.text === text)) ? true : undefined), 60_000);
-    latencies.push(performance.now() - started);
-  }
-  await Promise.all([poster, ...clients].map((client) => client.close()));
-  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
-}
 
 async function throughput(cloud: LocalCloud, rooms: number, followersPerRoom: number, seconds: number) {
   const setups: RoomSetup[] = [];
@@ -236,7 +220,7 @@ async function naiveBaseline(cloud: LocalCloud) {
   let cursor: Record<string, unknown> | undefined;
   let scanned = 0;
   do {
-    const page = await dynamoDocumentClient().send(new ScanCommand({ TableName: cloud.config.TABLE_NAME, ExclusiveStartKey: cursor }));
+    const page = await dynamoDocumentClient(loadConfig()).send(new ScanCommand({ TableName: cloud.config.TABLE_NAME, ExclusiveStartKey: cursor }));
     scanned += page.ScannedCount ?? 0;
     cursor = page.LastEvaluatedKey;
   } while (cursor);
@@ -251,23 +235,35 @@ async function naiveBaseline(cloud: LocalCloud) {
   return { naive, ours };
 }
 
-async function bundles() {
-  const dir = mkdtempSync(join(tmpdir(), 'uc-bundles-'));
-  const rows: string[] = [];
-  for (const spec of [AUTHORIZER, ...APP_FUNCTIONS]) {
-    const outfile = join(dir, `${spec.name}.js`);
-    await build({ entryPoints: [join(ROOT, spec.entry)], outfile, bundle: true, platform: 'node', target: 'node22', format: 'cjs', minify: true, logLevel: 'silent' });
-    const size = statSync(outfile).size;
-    const env = { ...process.env, AUTH_JWT_SECRET: 'bench-secret-of-enough-length', AWS_REGION: 'us-east-1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
-    const timings = Array.from({ length: 5 }, () =>
-      Number(execFileSync(process.execPath, ['-e', `const t=process.hrtime.bigint();require(${JSON.stringify(outfile)});console.log(Number(process.hrtime.bigint()-t)/1e6)`], { env }).toString().trim()),
-    );
-    rows.push(`| ${spec.name} | ${(size / 1024).toFixed(0)} KiB | ${ms(percentile(timings, 50))} |`);
+/** `npm run bench -- fanout`: the auditorium fan-out section alone, on stdout (docs/performance.md untouched). */
+async function fanOutOnly() {
+  // DYNAMODB_LOCAL_ENDPOINT: a DynamoDB Local already running (a loaded machine may not start one within 30 s).
+  const cloud = await startLocalCloud({ port: 0, inMemory: true, dynamoEndpoint: process.env.DYNAMODB_LOCAL_ENDPOINT, env: { POWERTOOLS_LOG_LEVEL: 'ERROR' } });
+  try {
+    // BENCH_FANOUT_SIZES=1,100,1000 to run fewer sizes.
+    const sizes = process.env.BENCH_FANOUT_SIZES?.split(',').map(Number) ?? [1, 100, 1000, 5000];
+    await fanOutSection(cloud, (line = '') => console.log(line), sizes);
+  } finally {
+    await cloud.stop();
   }
-  return rows;
+}
+
+/** A hand-written section of the current docs/performance.md (heading to the next `## `), to carry over; none: nothing. */
+function keptSection(heading: string): string[] {
+  let text = '';
+  try {
+    text = readFileSync(join(ROOT, 'docs', 'performance.md'), 'utf8');
+  } catch {
+    return [];
+  }
+  const start = text.indexOf(`\n${heading}\n`);
+  if (start < 0) return [];
+  const end = text.indexOf('\n## ', start + heading.length + 2);
+  return ['', ...text.slice(start + 1, end < 0 ? undefined : end).trimEnd().split('\n')];
 }
 
 async function main() {
+  if (process.argv.includes('fanout')) return fanOutOnly();
   const started = Date.now();
   const cloud = await startLocalCloud({ port: 0, inMemory: true, env: { POWERTOOLS_LOG_LEVEL: 'ERROR' } });
   instrumentStore();
@@ -281,17 +277,8 @@ async function main() {
     out();
     out(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}. Run: ${new Date().toISOString()}.`);
     out();
-    out('## Fan-out: `chat.grpchat` until every connected follower has the message');
-    out();
-    out('| followers | p50 | p99 | p50 / p50(1) |');
-    out('|---|---|---|---|');
-    const fan: Record<number, { p50: number; p99: number }> = {};
-    for (const followers of [1, 10, 100, 1000]) {
-      await quiet(cloud);
-      fan[followers] = await fanOut(cloud, followers, followers >= 1000 ? 15 : 25);
-      out(`| ${followers} | ${ms(fan[followers]!.p50)} | ${ms(fan[followers]!.p99)} | ${(fan[followers]!.p50 / fan[1]!.p50).toFixed(1)}× |`);
-    }
-    out();
+    // `chat.grpchat` until every connected follower has it: 1 to 5,000 followers, direct path and fan-out tier (bench/fanout.ts).
+    const fan = await fanOutSection(cloud, out);
     out('## Sustained posting: 100 rooms × 10 followers, one closed-loop poster per room, 10 s');
     out();
     const rate = await throughput(cloud, 100, 10, 10);
@@ -339,16 +326,20 @@ async function main() {
     out();
     out('## Bundles and module initialisation (cold-start proxy)');
     out();
-    out('esbuild bundles as the CDK builds them (minified, node22, CJS); init = `require` of the bundle, median of 5.');
+    out('esbuild bundles as the CDK builds them (minified, node22, CJS); init = `require` of the bundle, median of 5');
+    out('(bench/bundles.ts; `npx tsx bench/bundles.ts` alone). "Loads" names the SDK clients and Powertools in the bundle.');
     out();
-    out('| function | bundle | init |');
-    out('|---|---|---|');
-    for (const row of await bundles()) out(row);
+    out('| function | bundle | init | init, Lambda env | loads |');
+    out('|---|---|---|---|---|');
+    for (const row of bundleRows(await measureBundles())) out(row);
+    // The before-and-after of issue 21 item 3, measured once against the older tree's bundles: kept as written.
+    for (const line of keptSection('## Bundles and init, before and after')) out(line);
     out();
     out('## Reading the figures');
     out();
-    out('- Fan-out reads the room\'s followers (one Query page) and all their endpoints in one BatchGetItem of the');
-    out('  users\' connection sets (100 users a request), then posts with bounded parallelism (`FANOUT_CONCURRENCY`).');
+    out('- Fan-out reads the room\'s followers (one Query page) and all their endpoints in BatchGetItems of the');
+    out('  users\' connection sets (100 users a request, 8 requests at once), then posts with bounded parallelism');
+    out('  (`FANOUT_CONCURRENCY`) up to `FANOUT_DIRECT_MAX` connections, else queues shards for the fan-out workers.');
     out('- A presence publish writes the endpoint and the aggregate (its `version` + 1) and nothing per subscriber:');
     out('  the index is read a page at a time and each page\'s subscriptions in one BatchGetItem; gaps are found by');
     out('  the target\'s `version`, so presence fan-out grows with the subscribers in reads and posts, not writes.');

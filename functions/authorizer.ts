@@ -1,6 +1,6 @@
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
 import { verifyToken } from '../shared/auth/tokens';
-import { loadConfig } from '../shared/config';
+import { processConfig } from './lib/compose/config';
 import { connectAuthFromEnv, verifyConnectToken } from './lib/connect-auth';
 import { logger } from './lib/logger';
 
@@ -10,7 +10,7 @@ export interface ConnectAuthorizerEvent {
   readonly queryStringParameters?: Record<string, string | undefined> | null;
 }
 
-const config = loadConfig();
+const config = processConfig();
 const tokenLimits = { maxLifetimeSeconds: config.TOKEN_MAX_LIFETIME_SECONDS, clockSkewSeconds: config.TOKEN_CLOCK_SKEW_SECONDS };
 // OIDC ID tokens against the issuer's JWKS; HS256 development tokens only where a secret is configured (functions/lib/connect-auth.ts).
 const connectAuth = connectAuthFromEnv(process.env, tokenLimits);

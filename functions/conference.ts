@@ -1,5 +1,11 @@
-import { lambdaHandler, makeCommandHandler } from './lib/command-handler';
-import { type Dependencies, productionDependencies } from './lib/dependencies';
+import { lambdaHandler, makeCommandHandler, type RoutesOf } from './lib/command-handler';
+import type { AreaAction } from '../shared/protocol/actions';
+import { complianceQueue } from './lib/compose/compliance';
+import { conferenceService } from './lib/compose/conference';
+import { processConfig } from './lib/compose/config';
+import { edgeDependencies } from './lib/compose/edge';
+import { schedulerTimers } from './lib/compose/timers';
+import type { Dependencies } from './lib/dependencies';
 
 /** Conferences (SPEC §4): the Focus's commands; the rules live in shared/conference. */
 export function makeConferenceHandler(deps: Pick<Dependencies, 'conferences'>) {
@@ -17,7 +23,9 @@ export function makeConferenceHandler(deps: Pick<Dependencies, 'conferences'>) {
     'conf.content.add': async ({ confId, ...content }, { identity }) => focus().addContent(identity, confId, content),
     'conf.content.list': async ({ confId, cursor }, { identity }) => focus().listContent(identity, confId, cursor),
     'admin.deleteUser': async ({ uri }, { identity }) => focus().deleteUser(identity, uri),
-  });
+  } satisfies RoutesOf<AreaAction<'conference'>>);
 }
 
-export const handler = lambdaHandler(makeConferenceHandler(productionDependencies()));
+const config = processConfig();
+const conferences = conferenceService(edgeDependencies(config), { timers: schedulerTimers(config), compliance: complianceQueue(config) });
+export const handler = lambdaHandler(makeConferenceHandler({ conferences }));

@@ -1,6 +1,10 @@
-import { lambdaHandler } from './lib/command-handler';
-import { type Dependencies, productionDependencies } from './lib/dependencies';
+import { processConfig } from './lib/compose/config';
+import { edgeDependencies } from './lib/compose/edge';
+import { noTimers } from './lib/compose/lazy';
+import { presenceService } from './lib/compose/presence';
+import type { Dependencies } from './lib/dependencies';
 import { loggableError, logger } from './lib/logger';
+import { lambdaHandler } from './lib/observability';
 import { identityOf, type RouteResult, type WebSocketEvent } from './lib/websocket-event';
 
 /**
@@ -24,4 +28,6 @@ export function makeConnectHandler(deps: Pick<Dependencies, 'connectionStore' | 
   };
 }
 
-export const handler = lambdaHandler(makeConnectHandler(productionDependencies()));
+// The table and the management API only: a connect publishes presence, which never arms a timer.
+const edge = edgeDependencies(processConfig());
+export const handler = lambdaHandler(makeConnectHandler({ ...edge, presence: presenceService(edge, noTimers('connect')) }));

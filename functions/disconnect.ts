@@ -1,6 +1,11 @@
-import { lambdaHandler } from './lib/command-handler';
-import { type Dependencies, productionDependencies } from './lib/dependencies';
+import { conferenceService } from './lib/compose/conference';
+import { processConfig } from './lib/compose/config';
+import { edgeDependencies } from './lib/compose/edge';
+import { complianceOnFirstUse, timersOnFirstUse } from './lib/compose/lazy';
+import { presenceService } from './lib/compose/presence';
+import type { Dependencies } from './lib/dependencies';
 import { loggableError, logger } from './lib/logger';
+import { lambdaHandler } from './lib/observability';
 import { identityOf, type RouteResult, type WebSocketEvent } from './lib/websocket-event';
 
 /** `$disconnect` is best-effort on API Gateway: a missed one is caught by GoneException on the next post. */
@@ -21,4 +26,12 @@ export function makeDisconnectHandler(deps: Pick<Dependencies, 'connectionStore'
   };
 }
 
-export const handler = lambdaHandler(makeDisconnectHandler(productionDependencies()));
+const config = processConfig();
+const edge = edgeDependencies(config);
+// The rare path: an endpoint that was in a meeting leaves it, which may arm the conference's timers and queue its
+// compliance events. The Scheduler and SQS clients are loaded then, not at every `$disconnect`'s init.
+const timers = timersOnFirstUse(() => (require('./lib/compose/timers') as typeof import('./lib/compose/timers')).schedulerTimers(config));
+const compliance = complianceOnFirstUse(() => (require('./lib/compose/compliance') as typeof import('./lib/compose/compliance')).complianceQueue(config));
+export const handler = lambdaHandler(
+  makeDisconnectHandler({ ...edge, presence: presenceService(edge, timers), conferences: conferenceService(edge, { timers, compliance }) }),
+);

@@ -1,6 +1,13 @@
 import { jsonBytes, MAX_LIST_ANSWER_BYTES } from '../shared/protocol/frame-fit';
-import { lambdaHandler, makeCommandHandler } from './lib/command-handler';
-import { type Dependencies, productionDependencies } from './lib/dependencies';
+import { lambdaHandler, makeCommandHandler, type RoutesOf } from './lib/command-handler';
+import type { AreaAction } from '../shared/protocol/actions';
+import { chatService } from './lib/compose/chat';
+import { complianceQueue } from './lib/compose/compliance';
+import { processConfig } from './lib/compose/config';
+import { edgeDependencies } from './lib/compose/edge';
+import { filesOnFirstUse, timersOnFirstUse } from './lib/compose/lazy';
+import { presenceService } from './lib/compose/presence';
+import type { Dependencies } from './lib/dependencies';
 
 /**
  * `session.resume` (SPEC §6): what a reconnecting client gets back without asking again. Each area answers
@@ -19,7 +26,17 @@ export function makeSessionHandler(deps: Pick<Dependencies, 'presence' | 'chat'>
       // `rooms` only when the user follows any, so a presence-only user's answer keeps its shape.
       return page.rooms.length > 0 || page.cursor ? { presence, ...page } : { presence };
     },
-  });
+  } satisfies RoutesOf<AreaAction<'session'>>);
 }
 
-export const handler = lambdaHandler(makeSessionHandler(productionDependencies()));
+const config = processConfig();
+const edge = edgeDependencies(config);
+// A resume neither arms a timer nor signs a file URL: those ports load their clients only if that ever changes.
+const timers = timersOnFirstUse(() => (require('./lib/compose/timers') as typeof import('./lib/compose/timers')).schedulerTimers(config));
+const files = filesOnFirstUse(() => (require('./lib/compose/files') as typeof import('./lib/compose/files')).s3FileStorage(config));
+export const handler = lambdaHandler(
+  makeSessionHandler({
+    presence: presenceService(edge, timers),
+    chat: chatService(edge, { compliance: complianceQueue(config), files, delivery: edge.delivery }),
+  }),
+);

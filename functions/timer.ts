@@ -2,7 +2,14 @@ import { AUTOMATIC_RULES } from '../shared/conference/conference';
 import { CONTENT_PURGE_RULE, EXPIRY_RULE } from '../shared/conference/service';
 import { IDLE_TIMER_RULE } from '../shared/conversation/service';
 import { REFRESH_TIMER_RULE } from '../shared/presence/service';
-import { type Dependencies, productionDependencies } from './lib/dependencies';
+import { complianceQueue } from './lib/compose/compliance';
+import { conferenceService } from './lib/compose/conference';
+import { processConfig } from './lib/compose/config';
+import { conversationService } from './lib/compose/conversation';
+import { edgeDependencies } from './lib/compose/edge';
+import { presenceService } from './lib/compose/presence';
+import { schedulerTimers } from './lib/compose/timers';
+import type { Dependencies } from './lib/dependencies';
 import { lambdaHandler } from './lib/observability';
 import { makeTimerHandler, type TimerRule } from './lib/timer-handler';
 
@@ -19,4 +26,9 @@ export function timerRules(deps: Pick<Dependencies, 'conversations' | 'conferenc
   };
 }
 
-export const handler = lambdaHandler(makeTimerHandler(timerRules(productionDependencies())));
+const config = processConfig();
+const edge = edgeDependencies(config);
+const ports = { timers: schedulerTimers(config), compliance: complianceQueue(config) };
+export const handler = lambdaHandler(
+  makeTimerHandler(timerRules({ conversations: conversationService(edge, ports), conferences: conferenceService(edge, ports), presence: presenceService(edge, ports.timers) })),
+);

@@ -23,6 +23,7 @@ export function buildApp(app: App = new App()): { app: App; stateful: StatefulSt
     table: stateful.table,
     jwtSecret: stateful.jwtSecret,
     complianceQueue: stateful.complianceQueue,
+    fanOutQueue: stateful.fanOutQueue,
     timerDeadLetterQueue: stateful.timerDeadLetterQueue,
     failureQueues: { timer: stateful.timerFailureQueue, 'compliance-export': stateful.complianceExportFailureQueue },
     filesBucket: stateful.filesBucket,

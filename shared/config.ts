@@ -71,6 +71,12 @@ const configSchema = z.object({
   MAX_PENDING_INVITATIONS: z.coerce.number().int().positive().default(100),
   /** Parallel postToConnection calls of one fan-out. */
   FANOUT_CONCURRENCY: z.coerce.number().int().positive().default(64),
+  /** The fan-out tier (issue 21; docs/architecture.md, "Fan-out tier"): a chat post to more connections than
+   * FANOUT_DIRECT_MAX is answered once stored and delivered by fan-out workers, in shards of FANOUT_SHARD_SIZE
+   * connections queued on FANOUT_QUEUE_URL; up to it, the chat function posts itself. */
+  FANOUT_DIRECT_MAX: z.coerce.number().int().nonnegative().default(100),
+  FANOUT_SHARD_SIZE: z.coerce.number().int().positive().max(1000).default(50),
+  FANOUT_QUEUE_URL: z.url().optional(),
   /** Bounds on one AWS call (docs/reliability.md, "Fault injection"): an attempt that has no answer after its
    * *_REQUEST_TIMEOUT_MS (or no connection after SDK_CONNECT_TIMEOUT_MS) fails with TimeoutError, and a call makes
    * *_MAX_ATTEMPTS attempts at most. DynamoDB (the SDK's standard mode: throttling, 5xx and timeouts retried with

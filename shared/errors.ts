@@ -104,9 +104,39 @@ export class UnavailableError extends AppError {
   readonly status = 503;
   readonly code = 'Unavailable';
   override readonly retryAfterMs: number;
-  constructor(message: string, retryAfterMs: number) {
-    super(message);
+  constructor(message: string, retryAfterMs: number, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'UnavailableError';
     this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** What the client is told when a dependency fails after its client's own retries (a 503: retry as it is). */
+export const DEPENDENCY_BUSY_MESSAGE = 'the service is busy; retry with the same client id';
+/** The `retryAfterMs` of a dependency's 503. */
+export const DEPENDENCY_RETRY_AFTER_MS = 500;
+
+/**
+ * A dependency (the table, Scheduler, SQS, S3, the management API) still failing after its client's retries
+ * for a reason on its side: a 5xx, a timeout, a dropped connection. The command may be retried as it is.
+ * The adapters translate the SDK's errors into this at the client (shared/adapters/aws-errors.ts); `cause`
+ * keeps the original, for the log.
+ */
+export class DependencyUnavailableError extends UnavailableError {
+  constructor(
+    /** Which dependency: 'dynamodb', 'scheduler', 'sqs', 's3', 'management-api'. */
+    readonly dependency: string,
+    options: ErrorOptions & { readonly retryAfterMs?: number } = {},
+  ) {
+    super(DEPENDENCY_BUSY_MESSAGE, options.retryAfterMs ?? DEPENDENCY_RETRY_AFTER_MS, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'DependencyUnavailableError';
+  }
+}
+
+/** A dependency still asking us to slow down (throttling) after its client's retries. */
+export class DependencyThrottledError extends DependencyUnavailableError {
+  constructor(dependency: string, options: ErrorOptions & { readonly retryAfterMs?: number } = {}) {
+    super(dependency, options);
+    this.name = 'DependencyThrottledError';
   }
 }

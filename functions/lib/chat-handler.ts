@@ -1,7 +1,8 @@
 import { serverInfo } from '../../shared/chat/server-info';
 import { TooLargeError } from '../../shared/errors';
 import { MAX_FRAME_BYTES } from '../../shared/protocol/limits';
-import { makeCommandHandler } from './command-handler';
+import { makeCommandHandler, type RoutesOf } from './command-handler';
+import type { AreaAction } from '../../shared/protocol/actions';
 import type { Dependencies } from './dependencies';
 
 /**
@@ -36,5 +37,5 @@ export function makeChatHandler(deps: Pick<Dependencies, 'config' | 'chat'>) {
       return deps.chat.uploadFile(context, args);
     },
     'chat.file.download': async ({ fileId }, context) => deps.chat.downloadFile(context, fileId),
-  });
+  } satisfies RoutesOf<AreaAction<'chat'>>);
 }

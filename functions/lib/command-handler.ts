@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Identity } from '../../shared/auth/identity';
-import { isTransientAwsFailure } from '../../shared/adapters/dynamodb-errors';
-import { BadRequestError, UnavailableError } from '../../shared/errors';
+import { BadRequestError } from '../../shared/errors';
 import { type Action, type CommandArgs, commandSchemas, isKnownAction } from '../../shared/protocol/commands';
 import { errorResponse, type Frame, okResponse, parseFrame, ridOf, validateArgs } from '../../shared/protocol/envelope';
 import type { CommandRateLimiter } from '../../shared/rate-limit';
@@ -20,6 +19,14 @@ export interface CommandContext {
 
 export type CommandRoutes = {
   readonly [A in Action]?: (args: CommandArgs<A>, context: CommandContext) => Promise<unknown>;
+};
+
+/**
+ * A function's route map, exactly its actions: `{...} satisfies RoutesOf<AreaAction<'chat'>>` makes a missing or
+ * an extra route a type error (the actions are listed once, in shared/protocol/actions.ts).
+ */
+export type RoutesOf<Actions extends Action> = {
+  readonly [A in Actions]: (args: CommandArgs<A>, context: CommandContext) => Promise<unknown>;
 };
 
 export interface CommandHandlerOptions {
@@ -69,8 +76,9 @@ export function makeCommandHandler(routes: CommandRoutes, options: CommandHandle
         recordCommand(action, 200, durationMs);
         return { statusCode: 200, body: JSON.stringify(okResponse(rid, body)) };
       } catch (caught) {
-        // An AWS service still throttling or failing (5xx, timeout) after the SDK's retries: the client retries later with the same client id.
-        const error = isTransientAwsFailure(caught) ? new UnavailableError('the service is busy; retry with the same client id', 500) : caught;
+        // A dependency still throttling or failing (5xx, timeout) after its client's retries arrives as the domain's
+        // DependencyUnavailableError (translated at the adapter, shared/adapters/aws-errors.ts): a 503 like any other.
+        const error = caught;
         const response = errorResponse(rid, error, requestId);
         const outcome = { action: keys.action, requestId, status: response.status, code: response.error.code, durationMs: elapsedMs(started) };
         // A 503 is the service asking the client to come back (throttling): expected, not a bug.

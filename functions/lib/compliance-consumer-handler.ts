@@ -1,7 +1,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { complianceEventSchema } from '../../shared/compliance/event';
-import type { ComplianceStore } from '../../shared/ports';
+import type { ComplianceStore } from '../../shared/compliance/ports';
 import { logger } from './logger';
 
 /**

@@ -1,16 +1,16 @@
-import { S3Client } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
 import { DirectoryArchive } from '../../shared/adapters/compliance-archive-directory';
 import { S3Archive } from '../../shared/adapters/compliance-archive-s3';
 import { DynamoComplianceOutbox } from '../../shared/adapters/compliance-outbox-dynamodb';
 import { DynamoComplianceStore } from '../../shared/adapters/compliance-store-dynamodb';
-import { dynamoDocumentClient } from '../../shared/adapters/dynamodb';
+import { s3Client } from '../../shared/adapters/aws-clients/s3';
+import { dynamoDocumentClient } from '../../shared/adapters/aws-clients/dynamodb';
 import { ComplianceExporter, type ExportReport } from '../../shared/compliance/exporter';
 import { archiveFormat } from '../../shared/compliance/formats';
-import type { ComplianceArchive, ComplianceExportStore } from '../../shared/compliance/ports';
+import type { ComplianceArchive, ComplianceExportStore, ComplianceStore } from '../../shared/compliance/ports';
 import type { Config } from '../../shared/config';
 import { newId } from '../../shared/ids';
-import type { Clock, ComplianceStore } from '../../shared/ports';
+import type { Clock } from '../../shared/ports';
 import { loggableError, logger } from './logger';
 import { emitMetric, METRIC_NAMES, MetricUnit } from './observability';
 
@@ -25,8 +25,8 @@ const STOP_MARGIN_MS = 3_000;
 export function complianceArchiveFrom(config: Config): ComplianceArchive {
   const format = archiveFormat(config.COMPLIANCE_ADAPTER);
   if (!config.COMPLIANCE_BUCKET) return new DirectoryArchive(config.COMPLIANCE_EXPORT_DIR, format);
-  // Path-style addressing when an endpoint is set (LocalStack); AWS's virtual-hosted style otherwise.
-  return new S3Archive(new S3Client({ forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL) }), config.COMPLIANCE_BUCKET, format);
+  // The process's S3 client (shared/adapters/aws-clients/s3.ts: path-style addressing when an endpoint is set).
+  return new S3Archive(s3Client(), config.COMPLIANCE_BUCKET, format);
 }
 
 /** The production exporter over the table, the configured archive and the outbox (tests replace one of them). */
@@ -36,9 +36,9 @@ export function complianceExporterFrom(
   overrides: { readonly archive?: ComplianceArchive; readonly store?: ComplianceStore & ComplianceExportStore } = {},
 ): ComplianceExporter {
   return new ComplianceExporter({
-    store: overrides.store ?? new DynamoComplianceStore(dynamoDocumentClient(), config.TABLE_NAME, clock),
+    store: overrides.store ?? new DynamoComplianceStore(dynamoDocumentClient(config), config.TABLE_NAME, clock),
     archive: overrides.archive ?? complianceArchiveFrom(config),
-    outbox: new DynamoComplianceOutbox(dynamoDocumentClient(), config.TABLE_NAME),
+    outbox: new DynamoComplianceOutbox(dynamoDocumentClient(config), config.TABLE_NAME),
     clock,
     newId,
     batchSize: COMPLIANCE_BATCH_SIZE,

@@ -1,4 +1,3 @@
-import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { decodeProtectedHeader, type JWTVerifyGetKey } from 'jose';
 import type { Identity } from '../../shared/auth/identity';
 import { issuerKeys, type OidcMapping, oidcMappingFromEnv, verifyOidcToken } from '../../shared/auth/oidc';
@@ -22,7 +21,12 @@ export function connectAuthFromEnv(env: NodeJS.ProcessEnv, limits: TokenLimits):
   const oidc = oidcMappingFromEnv(env);
   const secretArn = env.AUTH_JWT_SECRET_ARN;
   const localSecret = env.AUTH_JWT_SECRET;
-  const hs256Secret = secretArn
+  // Powertools Parameters and the Secrets Manager client are loaded only where the secret lives there (an OIDC-only
+  // or a local authorizer never loads them); where it does, at init, like a static import.
+  const getSecret = secretArn
+    ? (require('@aws-lambda-powertools/parameters/secrets') as typeof import('@aws-lambda-powertools/parameters/secrets')).getSecret
+    : undefined;
+  const hs256Secret = secretArn && getSecret
     ? async () => {
         const value = await getSecret(secretArn, { maxAge: SECRET_MAX_AGE_SECONDS });
         return typeof value === 'string' ? value : undefined;

@@ -1,5 +1,6 @@
 import { TooLargeError } from '../../shared/errors';
-import { makeCommandHandler } from './command-handler';
+import { makeCommandHandler, type RoutesOf } from './command-handler';
+import type { AreaAction } from '../../shared/protocol/actions';
 import type { Dependencies } from './dependencies';
 
 /** Instant messages (SPEC §3): parse, authorize in the domain, answer. */
@@ -19,5 +20,5 @@ export function makeImHandler(deps: Pick<Dependencies, 'conversations' | 'config
     'im.leave': async ({ conversationId }, { identity, connectionId }) => deps.conversations.leave(identity, connectionId, conversationId),
     'im.history': async ({ conversationId, before, limit }, { identity }) =>
       deps.conversations.history(identity, conversationId, limit ?? deps.config.CHAT_HISTORY_PAGE_SIZE, before),
-  });
+  } satisfies RoutesOf<AreaAction<'im'>>);
 }

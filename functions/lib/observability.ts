@@ -1,7 +1,6 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import type { Metrics, MetricUnit as PowertoolsMetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Tracer } from '@aws-lambda-powertools/tracer';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { Delivery, type DeliveryReport } from '../../shared/connections/delivery';
@@ -11,17 +10,28 @@ import { logger } from './logger';
 export const METRICS_NAMESPACE = 'UcBackend';
 
 /**
- * X-Ray through Powertools: a segment per invocation (the function's active tracing) with the handler's
- * subsegment. Outside Lambda (the local cloud, tests) Powertools disables itself.
- */
-export const tracer = new Tracer({ serviceName: 'uc-backend' });
-
-/**
- * Powertools Metrics (CloudWatch embedded metric format, one JSON line per metric). Only on Lambda: the local
- * cloud runs every handler in one process, where the lines would only be noise on stdout.
+ * On Lambda, where X-Ray and CloudWatch receive them. Outside it (the local cloud, tests) Powertools' Tracer
+ * disables itself and metric lines would only be noise on stdout, so there neither module is even loaded: Tracer
+ * (with the X-Ray SDK) and Metrics are required at init on Lambda only (docs/performance.md, "Bundles and init").
  */
 const onLambda = Boolean(process.env.AWS_LAMBDA_FUNCTION_NAME);
-const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'uc-backend' });
+const tracingOn = onLambda && process.env.POWERTOOLS_TRACE_ENABLED !== 'false';
+
+/**
+ * X-Ray through Powertools: a segment per invocation (the function's active tracing) with the handler's
+ * subsegment and the SDK's HTTPS calls as subsegments. Undefined where tracing is off (outside Lambda).
+ */
+export const tracer: Tracer | undefined = tracingOn
+  ? new (require('@aws-lambda-powertools/tracer') as typeof import('@aws-lambda-powertools/tracer')).Tracer({ serviceName: 'uc-backend' })
+  : undefined;
+
+/** Powertools Metrics (CloudWatch embedded metric format, one JSON line per metric), on Lambda only. */
+const metrics: Metrics | undefined = onLambda
+  ? new (require('@aws-lambda-powertools/metrics') as typeof import('@aws-lambda-powertools/metrics')).Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'uc-backend' })
+  : undefined;
+
+/** The units the app's metrics use (Powertools' names), without loading Powertools Metrics to name them. */
+export const MetricUnit = { Count: 'Count', Milliseconds: 'Milliseconds', Seconds: 'Seconds' } as const satisfies Partial<typeof PowertoolsMetricUnit>;
 
 /** The metrics the app emits, with their dimensions (the stack's dashboard lists the same names). */
 export const METRIC_NAMES = {
@@ -39,7 +49,7 @@ export const METRIC_NAMES = {
 
 /** Emits one metric at once (a single-metric EMF line), so concurrent commands never share a buffer. */
 export function emitMetric(name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number, dimensions: Readonly<Record<string, string>> = {}): void {
-  if (!onLambda || !Number.isFinite(value)) return;
+  if (!metrics || !Number.isFinite(value)) return;
   const single = metrics.singleMetric();
   for (const [key, dimension] of Object.entries(dimensions)) single.addDimension(key, dimension);
   single.addMetric(name, unit, value);
@@ -55,23 +65,24 @@ export function recordFanOut(size: number, durationMs: number): void {
   emitMetric(METRIC_NAMES.fanOutDuration, MetricUnit.Milliseconds, durationMs);
 }
 
-export { MetricUnit };
-
 /**
  * The Lambda form of every handler: middy with Powertools' `injectLambdaContext` (the request id, function
- * name and cold start on every log line) and the Tracer's handler subsegment. The raw handler stays exported
- * for tests.
+ * name and cold start on every log line) and, on Lambda, the Tracer's handler subsegment. The raw handler stays
+ * exported for tests.
  */
 export function lambdaHandler<E, R>(handler: (event: E, context: Context) => Promise<R>) {
-  return middy(handler).use(injectLambdaContext(logger)).use(captureLambdaHandler(tracer, { captureResponse: false }));
+  const wrapped = middy(handler).use(injectLambdaContext(logger));
+  if (!tracer) return wrapped;
+  const { captureLambdaHandler } = require('@aws-lambda-powertools/tracer/middleware') as typeof import('@aws-lambda-powertools/tracer/middleware');
+  return wrapped.use(captureLambdaHandler(tracer, { captureResponse: false }));
 }
 
 /** The app's fan-out with its size and duration measured (FanOutSize, FanOutDurationMs). */
 export class MeasuredDelivery extends Delivery {
-  override async toConnections(connectionIds: readonly string[], payload: unknown): Promise<DeliveryReport> {
+  protected override async postFrame(connectionIds: readonly string[], frame: unknown): Promise<DeliveryReport> {
     const started = performance.now();
     try {
-      return await super.toConnections(connectionIds, payload);
+      return await super.postFrame(connectionIds, frame);
     } finally {
       recordFanOut(connectionIds.length, performance.now() - started);
     }

@@ -1,5 +1,5 @@
 import { systemClock } from '../../shared/adapters/clock';
-import { loadConfig } from '../../shared/config';
+import { processConfig } from './compose/config';
 import { type CommandRateLimiter, TokenBucketRateLimiter } from '../../shared/rate-limit';
 
 let limiter: CommandRateLimiter | undefined;
@@ -10,7 +10,7 @@ let limiter: CommandRateLimiter | undefined;
  */
 export function processRateLimiter(): CommandRateLimiter {
   if (limiter) return limiter;
-  const config = loadConfig();
+  const config = processConfig();
   limiter = new TokenBucketRateLimiter(
     {
       perConnectionPerSecond: config.RATE_LIMIT_PER_CONNECTION,

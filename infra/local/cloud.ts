@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type Config, loadConfig, requireJwtSecret } from '../../shared/config';
-import { APP_FUNCTIONS, AUTHORIZER, LOCAL_RESOURCE_NAMES, routeTable } from '../functions';
+import { APP_FUNCTIONS, AUTHORIZER, FANOUT_BATCH_SIZE, FANOUT_WORKER_CONCURRENCY, LOCAL_RESOURCE_NAMES, routeTable } from '../functions';
 import { DynamoDbProxy, type DynamoDbLocal, ensureTable, startDynamoDbLocal } from './dynamodb';
 import { createEdgeServer, type EdgeService } from './edge';
 import { ExternalDriver } from './external-driver';
@@ -24,6 +24,9 @@ import { LocalWebApp } from './web';
 
 /** The development secret of the local cloud (SPEC §1); a deployment reads its own from a secret store. */
 export const LOCAL_JWT_SECRET = 'local-development-secret-change-me';
+
+/** Concurrent fan-out worker invocations in the local cloud: Lambda's SQS poller's first five batches. */
+export const LOCAL_FANOUT_WORKER_CONCURRENCY = 5;
 
 export interface LocalCloudOptions {
   /** Default: PORT or 3001; 0 picks a free port (tests). */
@@ -52,6 +55,10 @@ export interface LocalCloudOptions {
   readonly schedulerRetryBaseDelayMs?: number;
   /** The compliance queue's visibility timeout (default 30 s; tests shorten redelivery). */
   readonly complianceVisibilitySeconds?: number;
+  /** The fan-out queue's visibility timeout (default FANOUT_VISIBILITY_SECONDS; tests shorten a failed shard's retry). */
+  readonly fanOutVisibilitySeconds?: number;
+  /** Batches of shards the fan-out workers run at once (default LOCAL_FANOUT_WORKER_CONCURRENCY). */
+  readonly fanOutWorkerConcurrency?: number;
   /** An emulator (LocalStack, moto) for every AWS service (default: AWS_ENDPOINT_URL when set before start); not AWS itself. */
   readonly externalEndpoint?: string;
 }
@@ -184,9 +191,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       scheduler.start();
     }
 
-    const resources = await provisionResources(awsEndpoint, options.complianceVisibilitySeconds);
+    const resources = await provisionResources(awsEndpoint, options.complianceVisibilitySeconds, options.fanOutVisibilitySeconds);
     Object.assign(process.env, {
       COMPLIANCE_QUEUE_URL: resources.complianceQueueUrl,
+      FANOUT_QUEUE_URL: resources.fanOutQueueUrl,
       SCHEDULE_GROUP: resources.scheduleGroup,
       TIMER_FUNCTION_ARN: localFunctionArn('timer'),
       SCHEDULER_ROLE_ARN: LOCAL_RESOURCE_NAMES.schedulerRoleArn,
@@ -203,10 +211,21 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       { queueName: LOCAL_RESOURCE_NAMES.complianceQueue, functionName: 'compliance-consumer', batchSize: 10, reportBatchItemFailures: true },
       lambdas,
     );
+    // The fan-out workers: several batches of shards at once, as Lambda's SQS poller runs them (it starts with five
+    // concurrent batches and scales out to the maximum concurrency). Here five: every invocation shares this process's
+    // two cores and one socket pool of the management client, so more would only queue posts until they time out.
+    const fanOutMapping = {
+      functionName: 'fanout-worker',
+      batchSize: FANOUT_BATCH_SIZE,
+      reportBatchItemFailures: true,
+      maximumConcurrency: Math.min(FANOUT_WORKER_CONCURRENCY, options.fanOutWorkerConcurrency ?? LOCAL_FANOUT_WORKER_CONCURRENCY),
+    };
+    sqs?.addEventSourceMapping({ queueName: LOCAL_RESOURCE_NAMES.fanOutQueue, ...fanOutMapping }, lambdas);
     if (externalEndpoint) {
       // The emulator stores schedules and queues; firing them and Lambda's event source mapping happen here.
       driver = new ExternalDriver({ endpoint: externalEndpoint, invoker: lambdas, scheduleGroup: resources.scheduleGroup, retryBaseDelayMs: options.schedulerRetryBaseDelayMs });
       driver.addEventSourceMapping({ queueUrl: resources.complianceQueueUrl, queueArn: resources.complianceQueueArn, functionName: 'compliance-consumer', batchSize: 10 });
+      driver.addEventSourceMapping({ queueUrl: resources.fanOutQueueUrl, queueArn: resources.fanOutQueueArn, functionName: 'fanout-worker', batchSize: FANOUT_BATCH_SIZE });
       driver.start();
     }
 

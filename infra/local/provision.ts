@@ -3,13 +3,16 @@ import { ConflictException, CreateScheduleGroupCommand, SchedulerClient } from '
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { putSchedule } from '../../shared/adapters/scheduler-timers';
 import { rateExpression } from '../../shared/timers/schedule-names';
-import { COMPLIANCE_EXPORT_SCHEDULE, COMPLIANCE_MAX_RECEIVE_COUNT, LOCAL_RESOURCE_NAMES } from '../functions';
+import { COMPLIANCE_EXPORT_SCHEDULE, COMPLIANCE_MAX_RECEIVE_COUNT, FANOUT_MAX_RECEIVE_COUNT, FANOUT_VISIBILITY_SECONDS, LOCAL_RESOURCE_NAMES } from '../functions';
 import { localFunctionArn } from './lambdas';
 
 export interface ProvisionedResources {
   readonly complianceQueueUrl: string;
   readonly complianceQueueArn: string;
   readonly complianceDeadLetterQueueUrl: string;
+  readonly fanOutQueueUrl: string;
+  readonly fanOutQueueArn: string;
+  readonly fanOutDeadLetterQueueUrl: string;
   readonly timerDeadLetterQueueArn: string;
   readonly scheduleGroup: string;
   readonly filesBucket: string;
@@ -20,7 +23,7 @@ export interface ProvisionedResources {
  * endpoint and LocalStack: the compliance queue with its dead-letter queue, the timers' dead-letter
  * queue, the schedule group and the chat files bucket. Every call is idempotent, so it runs at every start.
  */
-export async function provisionResources(endpoint: string, complianceVisibilitySeconds = 30): Promise<ProvisionedResources> {
+export async function provisionResources(endpoint: string, complianceVisibilitySeconds = 30, fanOutVisibilitySeconds = FANOUT_VISIBILITY_SECONDS): Promise<ProvisionedResources> {
   const sqs = new SQSClient({ endpoint });
   const scheduler = new SchedulerClient({ endpoint });
   const queueArn = async (QueueUrl: string) =>
@@ -42,6 +45,19 @@ export async function provisionResources(endpoint: string, complianceVisibilityS
       }),
     )
   ).QueueUrl!;
+  // The fan-out tier's queue of shards (docs/architecture.md, "Fan-out tier"), with its dead-letter queue.
+  const fanOutDeadLetterQueueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: LOCAL_RESOURCE_NAMES.fanOutDeadLetterQueue }))).QueueUrl!;
+  const fanOutQueueUrl = (
+    await sqs.send(
+      new CreateQueueCommand({
+        QueueName: LOCAL_RESOURCE_NAMES.fanOutQueue,
+        Attributes: {
+          VisibilityTimeout: String(fanOutVisibilitySeconds),
+          RedrivePolicy: JSON.stringify({ deadLetterTargetArn: await queueArn(fanOutDeadLetterQueueUrl), maxReceiveCount: FANOUT_MAX_RECEIVE_COUNT }),
+        },
+      }),
+    )
+  ).QueueUrl!;
   const timerDeadLetterQueueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: LOCAL_RESOURCE_NAMES.timerDeadLetterQueue }))).QueueUrl!;
   const timerDeadLetterQueueArn = await queueArn(timerDeadLetterQueueUrl);
   try {
@@ -57,6 +73,7 @@ export async function provisionResources(endpoint: string, complianceVisibilityS
     if (!(error instanceof BucketAlreadyOwnedByYou)) throw error;
   }
   const complianceQueueArn = await queueArn(complianceQueueUrl);
+  const fanOutQueueArn = await queueArn(fanOutQueueUrl);
   sqs.destroy();
   scheduler.destroy();
   s3.destroy();
@@ -64,6 +81,9 @@ export async function provisionResources(endpoint: string, complianceVisibilityS
     complianceQueueUrl,
     complianceQueueArn,
     complianceDeadLetterQueueUrl,
+    fanOutQueueUrl,
+    fanOutQueueArn,
+    fanOutDeadLetterQueueUrl,
     timerDeadLetterQueueArn,
     scheduleGroup: LOCAL_RESOURCE_NAMES.scheduleGroup,
     filesBucket: LOCAL_RESOURCE_NAMES.filesBucket,

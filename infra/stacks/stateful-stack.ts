@@ -11,7 +11,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import { TABLE_KEYS } from '../../shared/adapters/dynamodb';
-import { COMPLIANCE_MAX_RECEIVE_COUNT } from '../functions';
+import { COMPLIANCE_MAX_RECEIVE_COUNT, FANOUT_MAX_RECEIVE_COUNT, FANOUT_VISIBILITY_SECONDS } from '../functions';
 import { type DeploymentSettings, IDENTITY_GROUPS } from '../settings';
 
 export interface StatefulStackProps extends StackProps {
@@ -28,6 +28,9 @@ export class StatefulStack extends Stack {
   readonly jwtSecret?: Secret;
   readonly complianceQueue: Queue;
   readonly complianceDeadLetterQueue: Queue;
+  /** The fan-out tier's shards of large rooms' messages (docs/architecture.md, "Fan-out tier"), and where a shard that kept failing goes. */
+  readonly fanOutQueue: Queue;
+  readonly fanOutDeadLetterQueue: Queue;
   /** Timer firings Scheduler could not deliver (its own dead-letter queue, on the schedules). */
   readonly timerDeadLetterQueue: Queue;
   /** The on-failure destinations of the asynchronously invoked functions: an invocation Lambda gave up on. */
@@ -101,6 +104,15 @@ export class StatefulStack extends Stack {
       visibilityTimeout: Duration.seconds(90),
       deadLetterQueue: { queue: this.complianceDeadLetterQueue, maxReceiveCount: COMPLIANCE_MAX_RECEIVE_COUNT },
     });
+    this.fanOutDeadLetterQueue = new Queue(this, 'FanOutDeadLetterQueue', queueDefaults);
+    deadLetter(this.fanOutDeadLetterQueue, "The fan-out queue's redrive target");
+    this.fanOutQueue = new Queue(this, 'FanOutQueue', {
+      ...queueDefaults,
+      // A shard is live delivery: a day later clients have long read the message from history.
+      retentionPeriod: Duration.days(1),
+      visibilityTimeout: Duration.seconds(FANOUT_VISIBILITY_SECONDS),
+      deadLetterQueue: { queue: this.fanOutDeadLetterQueue, maxReceiveCount: FANOUT_MAX_RECEIVE_COUNT },
+    });
     this.timerDeadLetterQueue = new Queue(this, 'TimerDeadLetterQueue', queueDefaults);
     deadLetter(this.timerDeadLetterQueue, "Every timer schedule's DeadLetterConfig (Scheduler's delivery failures)");
     this.timerFailureQueue = new Queue(this, 'TimerFailureQueue', queueDefaults);
@@ -151,6 +163,7 @@ export class StatefulStack extends Stack {
       ['TimerDeadLetterAlarm', this.timerDeadLetterQueue, 'timer firings Scheduler could not deliver'],
       ['TimerFailureAlarm', this.timerFailureQueue, 'timer firings the timer function failed on three times'],
       ['ComplianceExportFailureAlarm', this.complianceExportFailureQueue, 'compliance export runs that failed'],
+      ['FanOutDeadLetterAlarm', this.fanOutDeadLetterQueue, 'fan-out shards of large rooms the worker failed on three times'],
     ] as const) {
       new Alarm(this, id, {
         metric: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),

@@ -12,8 +12,6 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { OAuthScope, UserPoolClient, type IUserPool, type UserPoolDomain } from 'aws-cdk-lib/aws-cognito';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { ManagedPolicy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { FilterPattern, LogGroup, MetricFilter, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { BucketDeployment, Source } from 'aws-cdk-lib/aws-s3-deployment';
@@ -24,11 +22,10 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
-import { FILE_KEY_PREFIX } from '../../shared/chat/files';
-import { AppFunction } from '../constructs/app-function';
+import { AppFunction, type TimerScheduling } from '../constructs/app-function';
 import { loadConfig } from '../../shared/config';
 import { METRIC_NAMES, METRICS_NAMESPACE } from '../../functions/lib/observability';
-import { APP_FUNCTIONS, AUTHORIZER, COMPLIANCE_EXPORT_SCHEDULE, type FunctionSpec, isAsync, RESERVED_CONCURRENCY } from '../functions';
+import { APP_FUNCTIONS, AUTHORIZER, COMPLIANCE_EXPORT_SCHEDULE, FANOUT_BATCH_SIZE, FANOUT_WORKER_CONCURRENCY, type FunctionSpec, type FunctionUses, RESERVED_CONCURRENCY, routeTable } from '../functions';
 import { type DeploymentSettings, IDENTITY_GROUPS } from '../settings';
 
 export interface StatelessStackProps extends StackProps {
@@ -37,6 +34,8 @@ export interface StatelessStackProps extends StackProps {
   /** Only with `uc:hs256Tokens`: the authorizer reads it at run time (never through its environment). */
   readonly jwtSecret?: ISecret;
   readonly complianceQueue: IQueue;
+  /** The fan-out tier's queue: the chat function sends shards, the fan-out worker consumes them. */
+  readonly fanOutQueue: IQueue;
   readonly timerDeadLetterQueue: IQueue;
   /** On-failure destinations of the asynchronously invoked functions, by function name. */
   readonly failureQueues: Readonly<Record<string, IQueue>>;
@@ -100,7 +99,34 @@ export class StatelessStack extends Stack {
       [{ id: 'AwsSolutions-IAM5', reason: "CDK's LambdaInvoke target grants the export function's versions and aliases (Arn:*): that function only.", appliesTo: [{ regex: '/^Resource::<ComplianceExportFunction.*\\.Arn>:\\*$/g' }] }],
       true,
     );
-    const schedulesArn = this.formatArn({ service: 'scheduler', resource: 'schedule', resourceName: `${this.scheduleGroup.scheduleGroupName}/*` });
+    const timerScheduling: TimerScheduling = {
+      scheduleGroupName: this.scheduleGroup.scheduleGroupName,
+      timerFunctionArn,
+      schedulerRole: this.schedulerRole,
+      deadLetterQueue: props.timerDeadLetterQueue,
+    };
+    const failureQueueOf = (spec: FunctionSpec): IQueue => {
+      const failures = props.failureQueues[spec.name];
+      if (!failures) throw new Error(`no on-failure destination for ${spec.name}`);
+      return failures;
+    };
+    // What invokes a function besides its WebSocket routes, by `trigger` (typed: a new trigger needs its line here).
+    const triggers: { readonly [T in NonNullable<FunctionSpec['trigger']>]: (fn: AppFunction, spec: FunctionSpec) => void } = {
+      scheduler: (fn, spec) => {
+        this.schedulerRole.addToPolicy(new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [timerFunctionArn] }));
+        // A timer firing is retried twice, then dead-lettered.
+        fn.bindFailureDestination(failureQueueOf(spec), 2);
+      },
+      complianceQueue: (fn, spec) =>
+        fn.bindQueueConsumer(props.complianceQueue, { batchSize: 10, maxBatchingWindow: Duration.seconds(1), maxConcurrency: RESERVED_CONCURRENCY[spec.name] ?? 2 }),
+      complianceExport: (fn, spec) => {
+        // The next export period is the export's retry.
+        fn.bindFailureDestination(failureQueueOf(spec), 0);
+        this.scheduleComplianceExport(fn, loadConfig(environment).COMPLIANCE_EXPORT_SECONDS, alarmAction);
+      },
+      // No batching window: a shard is live delivery. Batches run up to the worker's reserved concurrency at once.
+      fanOutQueue: (fn) => fn.bindQueueConsumer(props.fanOutQueue, { batchSize: FANOUT_BATCH_SIZE, maxConcurrency: FANOUT_WORKER_CONCURRENCY }),
+    };
 
     const build = (spec: FunctionSpec) => {
       const fn = new AppFunction(this, pascal(spec.name), {
@@ -109,79 +135,7 @@ export class StatelessStack extends Stack {
         functionName: spec.trigger === 'scheduler' ? timerFunctionName : undefined,
         reservedConcurrency: settings.reservedConcurrency ? RESERVED_CONCURRENCY[spec.name] : undefined,
       });
-      if (spec.uses.table) fn.bindTable(props.table, spec);
-      if (spec.uses.timers) {
-        fn.fn.addEnvironment('SCHEDULE_GROUP', this.scheduleGroup.scheduleGroupName);
-        fn.fn.addEnvironment('TIMER_FUNCTION_ARN', timerFunctionArn);
-        fn.fn.addEnvironment('SCHEDULER_ROLE_ARN', this.schedulerRole.roleArn);
-        fn.fn.addEnvironment('TIMER_DLQ_ARN', props.timerDeadLetterQueue.queueArn);
-        // shared/adapters/scheduler-timers.ts: create, update (recurring) and delete, in the app's group only.
-        fn.role.addToPolicy(
-          new PolicyStatement({ actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'], resources: [schedulesArn] }),
-        );
-        fn.role.addToPolicy(
-          new PolicyStatement({
-            actions: ['iam:PassRole'],
-            resources: [this.schedulerRole.roleArn],
-            conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
-          }),
-        );
-        NagSuppressions.addResourceSuppressions(
-          fn.role,
-          [{ id: 'AwsSolutions-IAM5', reason: 'Timer schedules are named per subject at run time (shared/timers/schedule-names.ts), all in the app\'s group.', appliesTo: [{ regex: '/^Resource::arn:.*:scheduler:.*schedule\\/.*\\/\\*$/g' }] }],
-          true,
-        );
-      }
-      if (spec.uses.complianceQueue) {
-        fn.fn.addEnvironment('COMPLIANCE_QUEUE_URL', props.complianceQueue.queueUrl);
-        fn.role.addToPolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [props.complianceQueue.queueArn] }));
-      }
-      if (spec.uses.files) {
-        fn.fn.addEnvironment('FILES_BUCKET', props.filesBucket.bucketName);
-        // A presigned URL carries the signer's permissions: exactly put and get of chat file objects. Its lifetime
-        // (FILE_URL_SECONDS) is capped by the role session's (at most 12 hours, docs/deploy.md): within it here.
-        fn.role.addToPolicy(new PolicyStatement({ actions: ['s3:PutObject', 's3:GetObject'], resources: [props.filesBucket.arnForObjects(`${FILE_KEY_PREFIX}*`)] }));
-        NagSuppressions.addResourceSuppressions(
-          fn.role,
-          [{ id: 'AwsSolutions-IAM5', reason: 'Chat file objects are keyed per room and file at run time, under the rooms/ prefix only.', appliesTo: [{ regex: '/^Resource::.*\\/rooms\\/\\*$/g' }] }],
-          true,
-        );
-      }
-      if (spec.trigger === 'scheduler') {
-        this.schedulerRole.addToPolicy(new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [timerFunctionArn] }));
-      }
-      if (spec.trigger === 'complianceQueue') {
-        fn.fn.addEventSource(
-          new SqsEventSource(props.complianceQueue, {
-            batchSize: 10,
-            maxBatchingWindow: Duration.seconds(1),
-            reportBatchItemFailures: true,
-            maxConcurrency: Math.max(2, RESERVED_CONCURRENCY[spec.name] ?? 2),
-          }),
-        );
-      }
-      if (spec.uses.complianceArchive) {
-        fn.fn.addEnvironment('COMPLIANCE_BUCKET', props.complianceBucket.bucketName);
-        // Put only: the export writes each batch once (If-None-Match) and never reads or deletes the archive.
-        fn.role.addToPolicy(new PolicyStatement({ actions: ['s3:PutObject'], resources: [props.complianceBucket.arnForObjects('compliance/*')] }));
-        NagSuppressions.addResourceSuppressions(
-          fn.role,
-          [{ id: 'AwsSolutions-IAM5', reason: 'One object per export batch, named at run time under compliance/.', appliesTo: [{ regex: '/^Resource::.*\\/compliance\\/\\*$/g' }] }],
-          true,
-        );
-      }
-      if (isAsync(spec)) {
-        // Lambda retries a failed asynchronous invocation, then sends it (wrapped in `requestPayload`) here.
-        const failures = props.failureQueues[spec.name];
-        if (!failures) throw new Error(`no on-failure destination for ${spec.name}`);
-        fn.fn.configureAsyncInvoke({
-          onFailure: new SqsDestination(failures),
-          // The next export period is the export's retry; a timer firing is retried twice.
-          retryAttempts: spec.trigger === 'complianceExport' ? 0 : 2,
-          maxEventAge: Duration.hours(1),
-        });
-      }
-      if (spec.trigger === 'complianceExport') this.scheduleComplianceExport(fn, loadConfig(environment).COMPLIANCE_EXPORT_SECONDS, alarmAction);
+      if (spec.trigger) triggers[spec.trigger](fn, spec);
       this.functionAlarms(spec, fn, alarmAction);
       this.functions.set(spec.name, fn);
       return fn;
@@ -194,8 +148,10 @@ export class StatelessStack extends Stack {
     });
 
     const functions = APP_FUNCTIONS.map((spec) => ({ spec, fn: build(spec) }));
+    // Route key → function: the same table the local gateway routes with (infra/local/cloud.ts).
+    const owners = routeTable(APP_FUNCTIONS);
     const integrationOf = (route: string) => {
-      const owner = functions.find(({ spec }) => spec.routes.includes(route));
+      const owner = functions.find(({ spec }) => spec.name === owners.get(route));
       if (!owner) throw new Error(`no function serves ${route}`);
       return new WebSocketLambdaIntegration(`${pascal(owner.spec.name)}${pascal(route)}Integration`, owner.fn.fn);
     };
@@ -250,20 +206,22 @@ export class StatelessStack extends Stack {
       const account = new CfnAccount(this, 'ApiGatewayAccount', { cloudWatchRoleArn: pushRole.roleArn });
       cfnStage.node.addDependency(account);
     }
-    for (const { spec, fn } of functions) {
-      if (!spec.uses.connections) continue;
-      fn.fn.addEnvironment('WS_MANAGEMENT_ENDPOINT', this.stage.callbackUrl);
-      fn.role.addToPolicy(
-        new PolicyStatement({
-          actions: ['execute-api:ManageConnections'],
-          resources: [this.formatArn({ service: 'execute-api', resource: this.api.apiId, resourceName: `${this.stage.stageName}/*/@connections/*` })],
-        }),
-      );
-      NagSuppressions.addResourceSuppressions(
-        fn.role,
-        [{ id: 'AwsSolutions-IAM5', reason: 'Connections are identified at run time: this API and stage only.', appliesTo: [{ regex: '/^Resource::arn:.*:execute-api:.*\\/@connections\\/\\*$/g' }] }],
-        true,
-      );
+    // One binder per kind of resource a spec's `uses` names (typed: a new key of FunctionUses needs its line here);
+    // each `bind…` sets the function's environment and grants exactly its calls (infra/constructs/app-function.ts).
+    const binders: { readonly [K in keyof FunctionUses]-?: (fn: AppFunction, use: NonNullable<FunctionUses[K]>) => void } = {
+      table: (fn, stores) => fn.bindTable(props.table, stores),
+      timers: (fn) => fn.bindTimers(timerScheduling),
+      complianceQueue: (fn) => fn.bindComplianceQueue(props.complianceQueue),
+      fanOutQueue: (fn) => fn.bindQueueProducer(props.fanOutQueue, 'FANOUT_QUEUE_URL'),
+      files: (fn) => fn.bindFilesBucket(props.filesBucket),
+      complianceArchive: (fn) => fn.bindComplianceArchive(props.complianceBucket),
+      connections: (fn) => fn.bindConnections(this.api, this.stage),
+    };
+    for (const [spec, fn] of [[AUTHORIZER, authorizerFunction] as const, ...functions.map(({ spec, fn }) => [spec, fn] as const)]) {
+      for (const key of Object.keys(binders) as (keyof FunctionUses)[]) {
+        const use = spec.uses[key];
+        if (use) (binders[key] as (fn: AppFunction, use: unknown) => void)(fn, use);
+      }
     }
     this.apiAlarms(alarmAction, props.table);
     new CfnOutput(this, 'WebSocketUrl', { value: this.stage.url });
@@ -295,8 +253,7 @@ export class StatelessStack extends Stack {
     if (this.clientId) authorizer.fn.addEnvironment('OIDC_AUDIENCE', this.clientId);
     if (props.jwtSecret) {
       // The ARN only: the authorizer reads the value at run time (Powertools Parameters, cached 5 minutes).
-      authorizer.fn.addEnvironment('AUTH_JWT_SECRET_ARN', props.jwtSecret.secretArn);
-      authorizer.role.addToPolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [props.jwtSecret.secretArn] }));
+      authorizer.bindSecret(props.jwtSecret, 'AUTH_JWT_SECRET_ARN');
     }
   }
 

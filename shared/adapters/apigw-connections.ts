@@ -1,15 +1,16 @@
 import {
-  ApiGatewayManagementApiClient,
+  type ApiGatewayManagementApiClient,
   DeleteConnectionCommand,
   GetConnectionCommand,
   GoneException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
-import { type Config, loadConfig } from '../config';
+import { awsCause } from './aws-errors';
+import { type ManagementApiBounds, managementApiClients } from './aws-clients/management-api';
+import { SerializedFrame } from '../connections/frame';
 import type { Connections, ConnectionStatus } from '../ports';
 
-/** The timeouts and attempts of one management API call (shared/config.ts). */
-export type ManagementApiBounds = Pick<Config, 'MANAGEMENT_API_MAX_ATTEMPTS' | 'MANAGEMENT_API_REQUEST_TIMEOUT_MS' | 'SDK_CONNECT_TIMEOUT_MS'>;
+export type { ManagementApiBounds };
 
 /** The first retry of a refused post waits about this long (jittered), doubling after. */
 const POST_RETRY_BASE_DELAY_MS = 50;
@@ -20,7 +21,9 @@ const POST_RETRY_BASE_DELAY_MS = 50;
  * always a pooled keep-alive socket the server had just closed, before the request arrived (seen in the fault
  * tests: "read ECONNRESET" with nothing received); a post lost that way would be lost for good.
  */
-export function surelyNotDelivered(error: unknown): boolean {
+export function surelyNotDelivered(failure: unknown): boolean {
+  // The SDK's own error, behind the domain's 503 it was translated into (./aws-errors.ts).
+  const error = awsCause(failure);
   if (typeof error !== 'object' || error === null) return false;
   const { $metadata, code, message } = error as { $metadata?: { httpStatusCode?: number }; code?: unknown; message?: unknown };
   const status = $metadata?.httpStatusCode;
@@ -42,23 +45,9 @@ export class ApiGatewayConnections implements Connections {
   private readonly postClient: ApiGatewayManagementApiClient;
   private readonly postAttempts: number;
 
-  constructor(endpoint: string | undefined, bounds: ManagementApiBounds = loadConfig()) {
-    // Fan-out posts in parallel: more sockets than the SDK's default 50, kept alive between invocations.
-    const agent = { keepAlive: true, maxSockets: 256 };
-    // The management API has no default endpoint; AWS_ENDPOINT_URL serves when no stage URL is given.
-    const options = {
-      ...(endpoint ? { endpoint } : {}),
-      // One hung post must not hold a whole fan-out: it times out and counts as failed.
-      requestHandler: {
-        httpAgent: agent,
-        httpsAgent: agent,
-        requestTimeout: bounds.MANAGEMENT_API_REQUEST_TIMEOUT_MS,
-        throwOnRequestTimeout: true,
-        connectionTimeout: bounds.SDK_CONNECT_TIMEOUT_MS,
-      },
-    };
-    this.client = new ApiGatewayManagementApiClient({ ...options, maxAttempts: bounds.MANAGEMENT_API_MAX_ATTEMPTS });
-    this.postClient = new ApiGatewayManagementApiClient({ ...options, maxAttempts: 1 });
+  constructor(endpoint: string | undefined, bounds: ManagementApiBounds) {
+    // The clients, built with the app's bounds and AWS errors translated (./aws-clients/management-api.ts).
+    ({ client: this.client, postClient: this.postClient } = managementApiClients(endpoint, bounds));
     this.postAttempts = bounds.MANAGEMENT_API_MAX_ATTEMPTS;
   }
 
@@ -68,7 +57,8 @@ export class ApiGatewayConnections implements Connections {
    * or one whose socket was reset (see surelyNotDelivered) is sent again. Clients fill any gap from history by seq.
    */
   async post(connectionId: string, payload: unknown): Promise<'delivered' | 'gone'> {
-    const data = new TextEncoder().encode(JSON.stringify(payload));
+    // A fan-out passes the frame serialised once (shared/connections/frame.ts).
+    const data = payload instanceof SerializedFrame ? payload.bytes : new TextEncoder().encode(JSON.stringify(payload));
     for (let attempt = 1; ; attempt += 1) {
       try {
         await this.postClient.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }));

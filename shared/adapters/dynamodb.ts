@@ -1,6 +1,4 @@
-import { type CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { loadConfig } from '../config';
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 
 /**
  * The single table's keys. Items are addressed by PK/SK; GSI1 serves the inverted lookups
@@ -40,30 +38,6 @@ export function tableDefinition(tableName: string): CreateTableCommandInput {
       },
     ],
   };
-}
-
-let documentClient: DynamoDBDocumentClient | undefined;
-
-/**
- * One client per process (module scope in Lambda). The endpoint comes from AWS_ENDPOINT_URL when set; a hung
- * request times out and the attempts are bounded (DYNAMODB_REQUEST_TIMEOUT_MS, DYNAMODB_MAX_ATTEMPTS).
- */
-export function dynamoDocumentClient(): DynamoDBDocumentClient {
-  if (documentClient) return documentClient;
-  const config = loadConfig();
-  const agent = { keepAlive: true, maxSockets: 256 };
-  const client = new DynamoDBClient({
-    maxAttempts: config.DYNAMODB_MAX_ATTEMPTS,
-    requestHandler: {
-      httpAgent: agent,
-      httpsAgent: agent,
-      requestTimeout: config.DYNAMODB_REQUEST_TIMEOUT_MS,
-      throwOnRequestTimeout: true,
-      connectionTimeout: config.SDK_CONNECT_TIMEOUT_MS,
-    },
-  });
-  documentClient = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-  return documentClient;
 }
 
 /** Epoch seconds for the TTL attribute: TTL deletes late, so code checks `expiresAt` itself. */

@@ -14,7 +14,7 @@ import type { PresenceStore, SubscriptionChange, UserPresence, WatchersPage } fr
 import type { Subscription } from '../presence/subscription';
 import { TABLE_KEYS, ttlSeconds } from './dynamodb';
 import { transactWrite } from './dynamodb-operations';
-import { isConditionFailure } from './dynamodb-errors';
+import { isConditionFailure } from './aws-errors';
 
 const DAY_MS = 24 * 3600 * 1000;
 /** A fan-out reads the index this many subscriptions at a time. */

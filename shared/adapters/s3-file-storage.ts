@@ -1,4 +1,4 @@
-import { GetObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { ChatFile, FileStorage, SignedUrl } from '../chat/ports';
 
@@ -40,21 +40,4 @@ export class S3FileStorage implements FileStorage {
 function attachment(name: string): string {
   const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
-}
-
-/**
- * With an endpoint override (the local cloud, LocalStack) buckets are addressed by path, since
- * `{bucket}.localhost` does not resolve. Checksums only when required: since SDK 3.729 a presigned PUT
- * would otherwise carry the CRC32 of an empty body, and S3 would refuse every real upload through it.
- */
-export function s3ClientConfig(endpointUrl = process.env.AWS_ENDPOINT_URL): S3ClientConfig {
-  return { forcePathStyle: Boolean(endpointUrl), requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' };
-}
-
-let s3Client: S3Client | undefined;
-
-/** One client per process (module scope in Lambda); the endpoint comes from AWS_ENDPOINT_URL when set. */
-export function s3SdkClient(): S3Client {
-  s3Client ??= new S3Client(s3ClientConfig());
-  return s3Client;
 }

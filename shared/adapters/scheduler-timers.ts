@@ -4,10 +4,9 @@ import {
   type CreateScheduleCommandInput,
   DeleteScheduleCommand,
   ResourceNotFoundException,
-  SchedulerClient,
+  type SchedulerClient,
   UpdateScheduleCommand,
 } from '@aws-sdk/client-scheduler';
-import { loadConfig } from '../config';
 import type { TimerFiring, TimerRequest, Timers } from '../ports';
 import { atExpression, rateExpression, scheduleName } from '../timers/schedule-names';
 
@@ -83,17 +82,4 @@ export async function putSchedule(client: SchedulerClient, schedule: CreateSched
       if (!(createError instanceof ConflictException)) throw createError;
     }
   }
-}
-
-let schedulerClient: SchedulerClient | undefined;
-
-/** One client per process; the endpoint comes from AWS_ENDPOINT_URL when set. */
-export function schedulerSdkClient(): SchedulerClient {
-  if (schedulerClient) return schedulerClient;
-  const config = loadConfig();
-  // A hung call times out and is retried (the SDK's 3 attempts), so it ends in a 503, not a dead invocation.
-  schedulerClient = new SchedulerClient({
-    requestHandler: { requestTimeout: config.SCHEDULER_REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true, connectionTimeout: config.SDK_CONNECT_TIMEOUT_MS },
-  });
-  return schedulerClient;
 }

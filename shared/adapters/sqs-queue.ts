@@ -1,5 +1,4 @@
-import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { loadConfig } from '../config';
+import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Queue } from '../ports';
 
 /** SQS allows ten messages per SendMessageBatch. */
@@ -54,16 +53,4 @@ export class SqsQueue implements Queue {
     if (attempt >= 2) throw new Error(`SQS refused ${failed.length} message(s): ${answer.Failed?.[0]?.Code ?? 'unknown'}`);
     await this.sendChunk(failed, attempt + 1);
   }
-}
-
-let sqsClient: SQSClient | undefined;
-
-export function sqsSdkClient(): SQSClient {
-  if (sqsClient) return sqsClient;
-  const config = loadConfig();
-  // A hung call times out and is retried (the SDK's 3 attempts), so it ends in a 503, not a dead invocation.
-  sqsClient = new SQSClient({
-    requestHandler: { requestTimeout: config.SQS_REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true, connectionTimeout: config.SDK_CONNECT_TIMEOUT_MS },
-  });
-  return sqsClient;
 }

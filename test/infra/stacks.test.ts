@@ -1,6 +1,7 @@
-import { App } from 'aws-cdk-lib';
+import { App, type CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { APP_FUNCTIONS, AUTHORIZER, COMPLIANCE_EXPORT_SCHEDULE, isAsync, RESERVED_CONCURRENCY } from '../../infra/functions';
+import { APP_FUNCTIONS, AUTHORIZER, COMPLIANCE_EXPORT_SCHEDULE, FANOUT_BATCH_SIZE, FANOUT_MAX_RECEIVE_COUNT, FANOUT_VISIBILITY_SECONDS, FANOUT_WORKER_CONCURRENCY, isAsync, queriesIndex, RESERVED_CONCURRENCY, routeTable, tableActionsOf } from '../../infra/functions';
+import { commandSchemas } from '../../shared/protocol/commands';
 import { scheduleName } from '../../shared/timers/schedule-names';
 import { AUTOMATIC_RULES } from '../../shared/conference/conference';
 import { CONTENT_PURGE_RULE, EXPIRY_RULE } from '../../shared/conference/service';
@@ -88,7 +89,8 @@ describe('stateless stack', () => {
 
 describe('timers and queues', () => {
   test('the compliance queue redrives to its dead-letter queue after a few receives', () => {
-    statefulTemplate.resourceCountIs('AWS::SQS::Queue', 5);
+    // Compliance and its DLQ, timers DLQ, timer and export failures, fan-out and its DLQ.
+    statefulTemplate.resourceCountIs('AWS::SQS::Queue', 7);
     statefulTemplate.hasResourceProperties('AWS::SQS::Queue', {
       RedrivePolicy: { deadLetterTargetArn: Match.anyValue(), maxReceiveCount: 5 },
     });
@@ -99,6 +101,20 @@ describe('timers and queues', () => {
       BatchSize: 10,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
+  });
+
+  test('issue 21: the fan-out queue redrives to its DLQ after 3 receives; its worker reads it with partial batch responses, 4 shards a batch, 50 at once; only chat sends to it', () => {
+    statefulTemplate.hasResourceProperties('AWS::SQS::Queue', {
+      VisibilityTimeout: FANOUT_VISIBILITY_SECONDS,
+      RedrivePolicy: { deadLetterTargetArn: Match.anyValue(), maxReceiveCount: FANOUT_MAX_RECEIVE_COUNT },
+    });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: FANOUT_BATCH_SIZE,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: FANOUT_WORKER_CONCURRENCY },
+    });
+    const withQueue = appFunctions().filter(([, fn]) => JSON.stringify(fn.Properties.Environment ?? {}).includes('FANOUT_QUEUE_URL'));
+    expect(withQueue.map(([id]) => id)).toEqual([expect.stringMatching(/^ChatFunction/)]);
   });
 
   test('a schedule group, and a role Scheduler assumes that may invoke only the timer function (and the compliance export)', () => {
@@ -187,7 +203,8 @@ describe('compliance export', () => {
     statefulTemplate.resourcePropertiesCountIs(
       'AWS::CloudWatch::Alarm',
       { MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' },
-      4,
+      // Compliance DLQ, timers DLQ, timer failures, export failures, fan-out DLQ.
+      5,
     );
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Errors', Namespace: 'AWS/Lambda' });
     template.hasResourceProperties('AWS::Logs::MetricFilter', {
@@ -341,5 +358,46 @@ describe('issue 19: sign-in, web app, failures an operator sees, durable and bou
     }
     const appRoles = Object.entries(template.findResources('AWS::IAM::Role')).filter(([id]) => !id.startsWith('Custom'));
     expect(JSON.stringify(appRoles)).not.toContain('AWSLambdaBasicExecutionRole');
+  });
+});
+
+describe('issue 18 item 5: routes from the action lists, grants from the specs', () => {
+  /** A function's (and its role policy's) logical id, from the stack's constructs (`default` is CDK's special id: no prefix). */
+  const logicalIdOf = (name: string, part: 'function' | 'policy') => {
+    const fn = stateless.functions.get(name)!;
+    const construct = part === 'function' ? fn.fn.node.defaultChild : fn.role.node.tryFindChild('DefaultPolicy')?.node.defaultChild;
+    return construct ? stateless.getLogicalId(construct as CfnElement) : undefined;
+  };
+  const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>;
+
+  test("every schema'd action is a route, integrated with the function the route table (and so the local gateway) names", () => {
+    const routes = Object.values(resources).filter((resource) => resource.Type === 'AWS::ApiGatewayV2::Route');
+    const keys = routes.map((route) => route.Properties.RouteKey as string);
+    expect(keys.filter((key) => !key.startsWith('$')).sort()).toEqual(Object.keys(commandSchemas).sort());
+    const owners = routeTable();
+    for (const route of routes) {
+      const target = JSON.stringify(route.Properties.Target);
+      const integrationId = /"Ref":"([^"]+)"/.exec(target)![1]!;
+      const functionArn = JSON.stringify(resources[integrationId]!.Properties.IntegrationUri);
+      const key = route.Properties.RouteKey as string;
+      expect({ key, integration: functionArn.includes(`"${logicalIdOf(owners.get(key)!, 'function')}"`) }).toEqual({ key, integration: true });
+    }
+  });
+
+  test("each function's role holds exactly the table calls of the stores its spec uses (the index only where one queries it); one that uses none gets neither grant nor TABLE_NAME", () => {
+    for (const spec of [AUTHORIZER, ...APP_FUNCTIONS]) {
+      const policy = resources[logicalIdOf(spec.name, 'policy')!];
+      const statements = ((policy?.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] } | undefined)?.Statement ?? []);
+      const onTable = statements.filter((statement) => !JSON.stringify(statement.Resource).includes('/index/')).flatMap((statement) => [statement.Action].flat()).filter((action) => action.startsWith('dynamodb:'));
+      expect({ fn: spec.name, actions: onTable.sort() }).toEqual({ fn: spec.name, actions: tableActionsOf(spec.uses).map((action) => `dynamodb:${action}`).sort() });
+      const onIndex = statements.filter((statement) => JSON.stringify(statement.Resource).includes('/index/'));
+      expect({ fn: spec.name, index: onIndex.map((statement) => statement.Action) }).toEqual({ fn: spec.name, index: queriesIndex(spec.uses) ? ['dynamodb:Query'] : [] });
+      const fn = resources[logicalIdOf(spec.name, 'function')!]!;
+      const variables = Object.keys((fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables);
+      expect({ fn: spec.name, tableName: variables.includes('TABLE_NAME') }).toEqual({ fn: spec.name, tableName: onTable.length > 0 });
+    }
+    // No function makes a condition-check-only transaction part, so none may.
+    expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).not.toContain('dynamodb:ConditionCheckItem');
+    expect(tableActionsOf(APP_FUNCTIONS.find((fn) => fn.name === 'system')!.uses)).toEqual([]);
   });
 });

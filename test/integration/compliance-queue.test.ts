@@ -1,11 +1,12 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { COMPLIANCE_SHARDS } from '../../shared/adapters/compliance-store-dynamodb';
-import { dynamoDocumentClient } from '../../shared/adapters/dynamodb';
+import { dynamoDocumentClient } from '../../shared/adapters/aws-clients/dynamodb';
 import { SqsQueue } from '../../shared/adapters/sqs-queue';
 import type { ComplianceEvent } from '../../shared/compliance/event';
 import { startTestCloud, type TestCloud } from '../support/cloud';
 import { waitFor } from '../support/client';
+import { loadConfig } from '../../shared/config';
 
 /** The compliance queue end to end: SQS adapter → local SQS → event-source poller → consumer → store. */
 let cloud: TestCloud;
@@ -33,7 +34,7 @@ function event(n: number): ComplianceEvent {
 async function pendingEventIds(): Promise<string[]> {
   const ids: string[] = [];
   for (let shard = 0; shard < COMPLIANCE_SHARDS; shard++) {
-    const page = await dynamoDocumentClient().send(
+    const page = await dynamoDocumentClient(loadConfig()).send(
       new QueryCommand({
         TableName: cloud.cloud.config.TABLE_NAME,
         KeyConditionExpression: 'PK = :pk',
@@ -99,7 +100,7 @@ test('text SQS refuses (U+FFFE, U+FFFF, lone surrogates) is refused raw by the l
   const stored = await waitFor('the two events stored', async () => {
     const found: ComplianceEvent[] = [];
     for (let shard = 0; shard < COMPLIANCE_SHARDS; shard++) {
-      const page = await dynamoDocumentClient().send(
+      const page = await dynamoDocumentClient(loadConfig()).send(
         new QueryCommand({ TableName: cloud.cloud.config.TABLE_NAME, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': `CPEND#${shard}` }, ConsistentRead: true }),
       );
       found.push(...(page.Items ?? []).map((item) => item.event as ComplianceEvent).filter((stored) => stored.eventId === single.eventId || stored.eventId === batched.eventId));

@@ -9,10 +9,11 @@ import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { ApiGatewayConnections } from '../../shared/adapters/apigw-connections';
 import { systemClock } from '../../shared/adapters/clock';
 import { DynamoConnectionStore } from '../../shared/adapters/connection-store-dynamodb';
-import { dynamoDocumentClient } from '../../shared/adapters/dynamodb';
+import { dynamoDocumentClient } from '../../shared/adapters/aws-clients/dynamodb';
 import { Delivery } from '../../shared/connections/delivery';
 import { startTestCloud, type TestCloud } from '../support/cloud';
 import { waitFor } from '../support/client';
+import { loadConfig } from '../../shared/config';
 
 let cloud: TestCloud;
 let management: ApiGatewayManagementApiClient;
@@ -27,7 +28,7 @@ afterAll(async () => {
 
 /** The connection id the gateway gave a client, read back from the store by user. */
 async function connectionIdOf(uri: string): Promise<string> {
-  const store = new DynamoConnectionStore(dynamoDocumentClient(), cloud.cloud.config.TABLE_NAME, systemClock);
+  const store = new DynamoConnectionStore(dynamoDocumentClient(loadConfig()), cloud.cloud.config.TABLE_NAME, systemClock);
   const records = await waitFor(`a connection of ${uri}`, async () => {
     const found = await store.listByUser(uri);
     return found.length > 0 ? found : undefined;
@@ -68,7 +69,7 @@ describe('the @connections management API, driven by the real SDK client', () =>
     const connectionId = await connectionIdOf('sip:delete@contoso.com');
     await management.send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
     await client.waitClosed();
-    const store = new DynamoConnectionStore(dynamoDocumentClient(), cloud.cloud.config.TABLE_NAME, systemClock);
+    const store = new DynamoConnectionStore(dynamoDocumentClient(loadConfig()), cloud.cloud.config.TABLE_NAME, systemClock);
     await waitFor('the record to be removed', async () => ((await store.get(connectionId)) === undefined ? true : undefined));
     await expect(management.send(new GetConnectionCommand({ ConnectionId: connectionId }))).rejects.toBeInstanceOf(GoneException);
   });
@@ -76,7 +77,7 @@ describe('the @connections management API, driven by the real SDK client', () =>
 
 describe('the connections adapter and delivery', () => {
   test('a stale connection (GoneException on post) is removed from the store', async () => {
-    const store = new DynamoConnectionStore(dynamoDocumentClient(), cloud.cloud.config.TABLE_NAME, systemClock);
+    const store = new DynamoConnectionStore(dynamoDocumentClient(loadConfig()), cloud.cloud.config.TABLE_NAME, systemClock);
     const live = await cloud.connect('sip:stale@contoso.com');
     const liveId = await connectionIdOf('sip:stale@contoso.com');
     // A record whose socket vanished without $disconnect, as API Gateway can leave behind.
@@ -89,16 +90,16 @@ describe('the connections adapter and delivery', () => {
       connectedAt: Date.now(),
       expiresAt: Date.now() + 60_000,
     });
-    const delivery = new Delivery(new ApiGatewayConnections(cloud.cloud.url), store, 4);
-    const report = await delivery.toUsers(['sip:stale@contoso.com'], { type: 'event', event: 'fanout' });
+    const delivery = new Delivery(new ApiGatewayConnections(cloud.cloud.url, loadConfig()), store, 4);
+    const report = await delivery.toUsers(['sip:stale@contoso.com'], { event: 'chat.removed', payload: { roomId: 'fanout-room', reason: 'deleted' } });
     expect(report).toEqual({ delivered: 1, removed: 1, failed: 0 });
-    await live.nextEvent('fanout');
+    await live.nextEvent('chat.removed');
     expect((await store.listByUser('sip:stale@contoso.com')).map((record) => record.connectionId)).toEqual([liveId]);
   });
 
   test('status() answers for a live connection and undefined for a gone one', async () => {
     await cloud.connect('sip:status@contoso.com');
-    const connections = new ApiGatewayConnections(cloud.cloud.url);
+    const connections = new ApiGatewayConnections(cloud.cloud.url, loadConfig());
     const status = await connections.status(await connectionIdOf('sip:status@contoso.com'));
     expect(status?.connectedAt).toBeGreaterThan(0);
     expect(await connections.status('Z29uZQ==')).toBeUndefined();

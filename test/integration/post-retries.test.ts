@@ -52,13 +52,13 @@ describe('postToConnection retries', () => {
 
   test('a 429 is sent again, up to MANAGEMENT_API_MAX_ATTEMPTS, then fails', async () => {
     script.push(429, 429, 429);
-    await expect(new ApiGatewayConnections(endpoint, bounds).post('c1', { hello: 1 })).rejects.toMatchObject({ $metadata: { httpStatusCode: 429 } });
+    await expect(new ApiGatewayConnections(endpoint, bounds).post('c1', { hello: 1 })).rejects.toMatchObject({ name: 'DependencyThrottledError', cause: { $metadata: { httpStatusCode: 429 } } });
     expect(posts).toBe(2);
   });
 
   test('a timed-out post is not sent again (it may have been delivered)', async () => {
     script.push('hang');
-    await expect(new ApiGatewayConnections(endpoint, bounds).post('c1', { hello: 1 })).rejects.toMatchObject({ name: 'TimeoutError' });
+    await expect(new ApiGatewayConnections(endpoint, bounds).post('c1', { hello: 1 })).rejects.toMatchObject({ name: 'DependencyUnavailableError', cause: { name: 'TimeoutError' } });
     expect(posts).toBe(1);
   });
 
