@@ -28,8 +28,11 @@ export interface FanOutShard {
 
 /** Where shards wait for a fan-out worker (SQS). */
 export interface FanOutQueue {
-  /** Queues every shard; rejects if any could not be queued. */
-  sendShards(shards: readonly FanOutShard[]): Promise<void>;
+  /**
+   * Queues the shards; answers those it could not queue (throttled, unavailable or refused by the queue, after its
+   * own retry), so the caller delivers them another way. Never rejects: some shards may already be queued.
+   */
+  sendShards(shards: readonly FanOutShard[]): Promise<readonly FanOutShard[]>;
 }
 
 /** What a failed attempt of a shard already did, so its retry never posts twice to a connection. */
@@ -78,8 +81,12 @@ export class TieredDelivery implements EventDelivery<ServerEventPayloads> {
     }
     const frame = SerializedFrame.of(serverEvent(event.event, event.payload as never));
     const shards = planFanOut(this.newId('fo'), frame, connectionIds, this.policy.shardSize);
-    await this.queue.sendShards(shards);
-    return { delivered: 0, removed: 0, failed: 0, queued: connectionIds.length, shards: shards.length };
+    const unqueued = await this.queue.sendShards(shards);
+    if (unqueued.length === 0) return { delivered: 0, removed: 0, failed: 0, queued: connectionIds.length, shards: shards.length };
+    // The post is stored and its retry replays without fan-out: what the queue did not take goes the direct path now.
+    const fallback = unqueued.flatMap((shard) => shard.connectionIds);
+    const direct = await this.direct.toConnections(fallback, event);
+    return { ...direct, queued: connectionIds.length - fallback.length, shards: shards.length - unqueued.length };
   }
 
   async toUsers(uris: readonly string[], event: DomainEvent<ServerEventPayloads>, exceptConnectionId?: string): Promise<TieredDeliveryReport> {
@@ -92,6 +99,8 @@ export class TieredDelivery implements EventDelivery<ServerEventPayloads> {
 export interface ShardReport {
   readonly delivered: number;
   readonly removed: number;
+  /** Posts API Gateway refused for good (a client fault other than 429): not retried. */
+  readonly refused: number;
   /** Connections an earlier attempt had done, not posted to again. */
   readonly skipped: number;
 }
@@ -133,12 +142,19 @@ export class ShardDelivery {
     let delivered = 0;
     let removed = 0;
     let failed = 0;
+    let refused = 0;
     await inParallel(todo, this.concurrency, async (connectionId) => {
       let outcome: 'delivered' | 'gone';
       try {
         outcome = await this.connections.post(connectionId, frame);
-      } catch {
-        failed++;
+      } catch (error) {
+        // A refusal for good (413 too large, 403) would fail every retry and page the DLQ alarm: counted, not retried.
+        if (!refusedForGood(error)) {
+          failed++;
+          return;
+        }
+        refused++;
+        done.push(connectionId);
         return;
       }
       done.push(connectionId);
@@ -155,8 +171,14 @@ export class ShardDelivery {
       await this.progress.record(shard.shardId, all);
       throw new ShardFailedError(shard.shardId, failed, all.length);
     }
-    return { delivered, removed, skipped: shard.connectionIds.length - todo.length };
+    return { delivered, removed, refused, skipped: shard.connectionIds.length - todo.length };
   }
+}
+
+/** An SDK client fault other than throttling (429): the same post would be refused again. */
+function refusedForGood(error: unknown): boolean {
+  const failure = error as { $fault?: string; $metadata?: { httpStatusCode?: number } } | undefined;
+  return failure?.$fault === 'client' && failure.$metadata?.httpStatusCode !== 429;
 }
 
 /** An in-memory ShardProgress (unit tests). */

@@ -16,7 +16,7 @@ describe('fan-out worker', () => {
       async deliver(s, retried) {
         seen.push([s.shardId, retried]);
         if (s.shardId === 'fo.1') throw new Error('one post failed');
-        return { delivered: 1, removed: 0, skipped: 0 };
+        return { delivered: 1, removed: 0, refused: 0, skipped: 0 };
       },
     });
     const event: SQSEvent = { Records: [record('m0', shard('fo.0')), record('m1', shard('fo.1'), 2), record('m2', { not: 'a shard' })] };
@@ -35,7 +35,7 @@ describe('fan-out worker', () => {
       async deliver(s) {
         await gate;
         if (s.shardId.endsWith('bad')) throw new Error('failed');
-        return { delivered: 1, removed: 0, skipped: 0 };
+        return { delivered: 1, removed: 0, refused: 0, skipped: 0 };
       },
     });
     const first = worker({ Records: [record('a0', shard('a.bad')), record('a1', shard('a.ok'))] }, context);

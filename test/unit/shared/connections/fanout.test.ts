@@ -1,4 +1,5 @@
-import { batchesOf } from '../../../../shared/adapters/fanout-queue-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { batchesOf, SqsFanOutQueue } from '../../../../shared/adapters/fanout-queue-sqs';
 import {
   type FanOutShard,
   MemoryShardProgress,
@@ -70,7 +71,7 @@ describe('planFanOut', () => {
 });
 
 describe('TieredDelivery', () => {
-  function tiered(directMax: number, shardSize: number, connectionIds: string[]) {
+  function tiered(directMax: number, shardSize: number, connectionIds: string[], unqueued: (shards: readonly FanOutShard[]) => readonly FanOutShard[] = () => []) {
     const direct: { calls: Array<readonly string[]>; toConnections: (ids: readonly string[]) => Promise<DeliveryReport> } = {
       calls: [],
       async toConnections(list) {
@@ -82,7 +83,13 @@ describe('TieredDelivery', () => {
     const delivery = new TieredDelivery(
       direct,
       { connectionIdsOf: async () => connectionIds },
-      { sendShards: async (shards) => void queued.push([...shards]) },
+      {
+        sendShards: async (shards) => {
+          const refused = unqueued(shards);
+          queued.push(shards.filter((shard) => !refused.includes(shard)));
+          return refused;
+        },
+      },
       { directMax, shardSize },
       (prefix) => `${prefix}_x`,
     );
@@ -111,15 +118,55 @@ describe('TieredDelivery', () => {
   });
 });
 
+describe('TieredDelivery when the queue cannot take a shard', () => {
+  test('a shard the fan-out queue refused (throttled, down, too large) is posted on the direct path: no follower loses the live message', async () => {
+    const direct: Array<readonly string[]> = [];
+    const queued: FanOutShard[] = [];
+    const delivery = new TieredDelivery(
+      { toConnections: async (list) => (direct.push(list), { delivered: list.length, removed: 0, failed: 0 }) },
+      { connectionIdsOf: async () => ids(30) },
+      // The second shard of three is refused.
+      { sendShards: async (shards) => (queued.push(shards[0]!, shards[2]!), [shards[1]!]) },
+      { directMax: 10, shardSize: 10 },
+      (prefix) => `${prefix}_x`,
+    );
+    const report = await delivery.toUsers(['sip:u@contoso.com'], message);
+    expect(direct).toEqual([ids(30).slice(10, 20)]);
+    expect(report).toMatchObject({ delivered: 10, queued: 20, shards: 2 });
+    expect([...queued.flatMap((shard) => shard.connectionIds), ...direct.flat()].sort()).toEqual(ids(30).sort());
+  });
+});
+
 describe('ShardDelivery', () => {
   const shard: FanOutShard = { shardId: 'fo_1.0', frame: '{"type":"event","event":"chat.message","seq":1}', connectionIds: ids(8) };
+
+  test('a post API Gateway refuses for good (a client fault such as 413 or 403, not 429) is not retried: the shard succeeds without it', async () => {
+    const refusing = {
+      posts: 0,
+      async post(connectionId: string) {
+        this.posts++;
+        if (connectionId === 'c2') throw Object.assign(new Error('payload too large'), { name: 'PayloadTooLargeException', $fault: 'client', $metadata: { httpStatusCode: 413 } });
+        if (connectionId === 'c5') throw Object.assign(new Error('slow down'), { name: 'TooManyRequestsException', $fault: 'client', $metadata: { httpStatusCode: 429 } });
+        return 'delivered' as const;
+      },
+      async status() {
+        return undefined;
+      },
+      async disconnect() {},
+    };
+    const progress = new MemoryShardProgress();
+    const worker = new ShardDelivery(refusing, { delete: async () => undefined }, progress, 4);
+    // The 429 is worth a retry, the 413 is not: the retry posts to c5 only.
+    await expect(worker.deliver(shard, false)).rejects.toMatchObject({ failed: 1 });
+    expect([...(await progress.done(shard.shardId))].sort()).toEqual(ids(8).filter((id) => id !== 'c5').sort());
+  });
 
   test('posts the same serialised frame to every connection and removes a gone one', async () => {
     const connections = new ScriptedConnections(new Set(), new Set(['c3']));
     const deleted: string[] = [];
     const progress = new MemoryShardProgress();
     const worker = new ShardDelivery(connections, { delete: async (id) => void deleted.push(id) }, progress, 4);
-    await expect(worker.deliver(shard, false)).resolves.toEqual({ delivered: 7, removed: 1, skipped: 0 });
+    await expect(worker.deliver(shard, false)).resolves.toEqual({ delivered: 7, removed: 1, refused: 0, skipped: 0 });
     expect(deleted).toEqual(['c3']);
     expect(new Set(connections.posts.map((p) => p.frame)).size).toBe(1);
     expect(progress.records.size).toBe(0); // nothing written on the happy path
@@ -135,7 +182,7 @@ describe('ShardDelivery', () => {
     expect([...(await progress.done(shard.shardId))].sort()).toEqual(ids(8).filter((id) => id !== 'c5').sort());
 
     connections.heal();
-    await expect(worker.deliver(shard, true)).resolves.toEqual({ delivered: 1, removed: 0, skipped: 7 });
+    await expect(worker.deliver(shard, true)).resolves.toEqual({ delivered: 1, removed: 0, refused: 0, skipped: 7 });
     for (const id of ids(8).filter((id) => id !== 'c5')) expect(connections.postsTo(id)).toBe(1);
     expect(connections.postsTo('c5')).toBe(2); // the failed attempt and the retry
   });
@@ -147,7 +194,7 @@ describe('ShardDelivery', () => {
     await expect(worker.deliver(shard, false)).rejects.toThrow(/2 post\(s\) failed/);
     await expect(worker.deliver(shard, true)).rejects.toThrow(/2 post\(s\) failed, 6 done/);
     connections.heal();
-    await expect(worker.deliver(shard, true)).resolves.toEqual({ delivered: 2, removed: 0, skipped: 6 });
+    await expect(worker.deliver(shard, true)).resolves.toEqual({ delivered: 2, removed: 0, refused: 0, skipped: 6 });
     for (const id of ['c0', 'c3', 'c4', 'c5', 'c6', 'c7']) expect(connections.postsTo(id)).toBe(1);
   });
 });
@@ -161,5 +208,23 @@ describe('batchesOf (SendMessageBatch limits)', () => {
     const body = 'y'.repeat(34 * 1024);
     const batches = batchesOf(Array.from({ length: 10 }, () => body));
     expect(batches.map((b) => b.length)).toEqual([7, 3]);
+  });
+});
+
+describe('SqsFanOutQueue answers what it could not queue', () => {
+  const shards = (n: number): FanOutShard[] => Array.from({ length: n }, (_, i) => ({ shardId: `fo.${i}`, frame: '{}', connectionIds: [`c${i}`] }));
+
+  test('a request that fails (throttled or unavailable after the SDK) answers all its shards; the others are queued', async () => {
+    let calls = 0;
+    const client = { send: async () => (++calls === 2 ? Promise.reject(new Error('throttled')) : { Failed: [] }) } as unknown as SQSClient;
+    const unsent = await new SqsFanOutQueue(client, 'url').sendShards(shards(25));
+    expect(unsent.map((shard) => shard.shardId)).toEqual(shards(25).slice(10, 20).map((shard) => shard.shardId));
+  });
+
+  test('entries refused twice are answered; entries refused once are sent again and queued', async () => {
+    const answers = [{ Failed: [{ Id: '1', Code: 'InternalError' }, { Id: '2', Code: 'InternalError' }] }, { Failed: [{ Id: '1', Code: 'InternalError' }] }];
+    const client = { send: async () => answers.shift() } as unknown as SQSClient;
+    const unsent = await new SqsFanOutQueue(client, 'url').sendShards(shards(3));
+    expect(unsent.map((shard) => shard.shardId)).toEqual(['fo.2']);
   });
 });
