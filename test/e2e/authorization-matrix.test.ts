@@ -1,5 +1,6 @@
 import { SignJWT } from 'jose';
 import { type IdentityKind, identityKinds } from '../../shared/auth/identity';
+import { inParallel } from '../../shared/concurrency';
 import { requireJwtSecret } from '../../shared/config';
 import { type Action, commandSchemas } from '../../shared/protocol/commands';
 import { startTestCloud, type TestCloud } from '../support/cloud';
@@ -638,15 +639,6 @@ async function contextFor(cell: Cell): Promise<CellContext> {
       return { ...base, subscriptionId: await subscriptionOf(owner) };
     }
   }
-}
-
-async function inParallel<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await work(items[next++]!);
-    }),
-  );
 }
 
 const answers = new Map<number, ResponseFrame | Error>();
