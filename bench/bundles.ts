@@ -1,6 +1,6 @@
 /**
- * Bundle size and module initialisation per function, as the CDK builds them (esbuild, minified, node22, CJS):
- * the cold-start proxy of docs/performance.md. `npm run bench` prints it; on its own:
+ * Bundle size and module initialisation per function, as the CDK builds them (esbuild, minified, node22, CJS, the
+ * SDK's ES module builds): the cold-start proxy of docs/performance.md. `npm run bench` prints it; on its own:
  * `npx tsx bench/bundles.ts [--json]` (init = `require` of the bundle in a fresh node, median of 5, without and
  * with the Lambda environment; BUNDLE_INIT_RUNS for more); `--save <dir>` and `--against <dir>` for before and after.
  */
@@ -8,10 +8,13 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { build, type Metafile } from 'esbuild';
+import { build, type BuildOptions, type Metafile } from 'esbuild';
 import { APP_FUNCTIONS, AUTHORIZER } from '../infra/functions';
 
 const ROOT = resolve(__dirname, '..');
+
+/** The CDK's bundling of every function (infra/constructs/app-function.ts): minified CJS for node22, ES module builds of the SDK first. */
+export const BUILD_OPTIONS: BuildOptions = { bundle: true, platform: 'node', target: 'node22', format: 'cjs', minify: true, mainFields: ['module', 'main'], logLevel: 'silent' };
 
 export interface BundleMeasure {
   readonly name: string;
@@ -41,7 +44,7 @@ export function requireMs(file: string, lambda: boolean): number {
   return Number(execFileSync(process.execPath, ['-e', script], { env: lambda ? LAMBDA_ENV : LOCAL_ENV }).toString().trim());
 }
 
-/** Packages worth naming in "what each function loads". */
+/** Packages worth naming in "what each function loads" (and zod, below). */
 const NOTABLE = /node_modules\/((?:@aws-sdk\/(?:client-[a-z0-9-]+|lib-dynamodb|s3-request-presigner))|@aws-lambda-powertools\/[a-z-]+|aws-xray-sdk-core|jose)\//;
 
 function notablePackages(metafile: Metafile): string[] {
@@ -49,6 +52,9 @@ function notablePackages(metafile: Metafile): string[] {
   for (const input of Object.keys(metafile.inputs)) {
     const match = NOTABLE.exec(input);
     if (match) found.add(match[1]!);
+    // The full zod (its classic API, about 450 KiB with its locales) or zod/mini only.
+    if (input.includes('node_modules/zod/v4/classic/')) found.add('zod');
+    if (input.includes('node_modules/zod/v4/mini/')) found.add('zod/mini');
   }
   return [...found].sort();
 }
@@ -63,7 +69,7 @@ export async function measureBundles(runs = Number(process.env.BUNDLE_INIT_RUNS 
   const measures: BundleMeasure[] = [];
   for (const spec of [AUTHORIZER, ...APP_FUNCTIONS]) {
     const outfile = join(dir, `${spec.name}.js`);
-    const result = await build({ entryPoints: [join(ROOT, spec.entry)], outfile, bundle: true, platform: 'node', target: 'node22', format: 'cjs', minify: true, metafile: true, logLevel: 'silent' });
+    const result = await build({ ...BUILD_OPTIONS, entryPoints: [join(ROOT, spec.entry)], outfile, metafile: true });
     const local: number[] = [];
     const lambda: number[] = [];
     for (let run = 0; run < runs; run++) {
@@ -90,7 +96,7 @@ export async function compareBundles(beforeDir: string, runs = Number(process.en
   for (const spec of [AUTHORIZER, ...APP_FUNCTIONS]) {
     const after = join(dir, `${spec.name}.js`);
     const before = join(beforeDir, `${spec.name}.js`);
-    await build({ entryPoints: [join(ROOT, spec.entry)], outfile: after, bundle: true, platform: 'node', target: 'node22', format: 'cjs', minify: true, logLevel: 'silent' });
+    await build({ ...BUILD_OPTIONS, entryPoints: [join(ROOT, spec.entry)], outfile: after });
     const hasBefore = existsSync(before);
     const samples = { beforeLocal: [] as number[], beforeLambda: [] as number[], afterLocal: [] as number[], afterLambda: [] as number[] };
     for (let run = 0; run < runs; run++) {
@@ -115,7 +121,7 @@ export async function compareBundles(beforeDir: string, runs = Number(process.en
 export async function saveBundles(dir: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
   for (const spec of [AUTHORIZER, ...APP_FUNCTIONS]) {
-    await build({ entryPoints: [join(ROOT, spec.entry)], outfile: join(dir, `${spec.name}.js`), bundle: true, platform: 'node', target: 'node22', format: 'cjs', minify: true, logLevel: 'silent' });
+    await build({ ...BUILD_OPTIONS, entryPoints: [join(ROOT, spec.entry)], outfile: join(dir, `${spec.name}.js`) });
   }
 }
 

@@ -4,7 +4,7 @@ import { noTimers } from './lib/compose/lazy';
 import { presenceService } from './lib/compose/presence';
 import type { Dependencies } from './lib/dependencies';
 import { loggableError, logger } from './lib/logger';
-import { lambdaHandler } from './lib/observability';
+import { untracedLambdaHandler } from './lib/lambda-handler';
 import { identityOf, type RouteResult, type WebSocketEvent } from './lib/websocket-event';
 
 /**
@@ -30,4 +30,4 @@ export function makeConnectHandler(deps: Pick<Dependencies, 'connectionStore' | 
 
 // The table and the management API only: a connect publishes presence, which never arms a timer.
 const edge = edgeDependencies(processConfig());
-export const handler = lambdaHandler(makeConnectHandler({ ...edge, presence: presenceService(edge, noTimers('connect')) }));
+export const handler = untracedLambdaHandler(makeConnectHandler({ ...edge, presence: presenceService(edge, noTimers('connect')) }));

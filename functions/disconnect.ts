@@ -5,7 +5,7 @@ import { complianceOnFirstUse, timersOnFirstUse } from './lib/compose/lazy';
 import { presenceService } from './lib/compose/presence';
 import type { Dependencies } from './lib/dependencies';
 import { loggableError, logger } from './lib/logger';
-import { lambdaHandler } from './lib/observability';
+import { untracedLambdaHandler } from './lib/lambda-handler';
 import { identityOf, type RouteResult, type WebSocketEvent } from './lib/websocket-event';
 
 /** `$disconnect` is best-effort on API Gateway: a missed one is caught by GoneException on the next post. */
@@ -32,6 +32,6 @@ const edge = edgeDependencies(config);
 // compliance events. The Scheduler and SQS clients are loaded then, not at every `$disconnect`'s init.
 const timers = timersOnFirstUse(() => (require('./lib/compose/timers') as typeof import('./lib/compose/timers')).schedulerTimers(config));
 const compliance = complianceOnFirstUse(() => (require('./lib/compose/compliance') as typeof import('./lib/compose/compliance')).complianceQueue(config));
-export const handler = lambdaHandler(
+export const handler = untracedLambdaHandler(
   makeDisconnectHandler({ ...edge, presence: presenceService(edge, timers), conferences: conferenceService(edge, { timers, compliance }) }),
 );

@@ -1,21 +1,17 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import type { Metrics, MetricUnit as PowertoolsMetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Tracer } from '@aws-lambda-powertools/tracer';
-import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { Delivery, type DeliveryReport } from '../../shared/connections/delivery';
-import { logger } from './logger';
+import { untracedLambdaHandler } from './lambda-handler';
 
-/** The namespace of the app's own metrics (docs/deploy.md, "Dashboard"); the stack's alarms and dashboard read it. */
-export const METRICS_NAMESPACE = 'UcBackend';
+// The metrics (Powertools Metrics on Lambda) live in ./metrics.ts, which the connection-path functions import without
+// the Tracer; re-exported here for every other importer.
+export { emitMetric, MeasuredDelivery, METRIC_NAMES, METRICS_NAMESPACE, MetricUnit, recordCommand, recordFanOut } from './metrics';
 
 /**
- * On Lambda, where X-Ray and CloudWatch receive them. Outside it (the local cloud, tests) Powertools' Tracer
- * disables itself and metric lines would only be noise on stdout, so there neither module is even loaded: Tracer
- * (with the X-Ray SDK) and Metrics are required at init on Lambda only (docs/performance.md, "Bundles and init").
+ * On Lambda, where X-Ray receives them. Outside it (the local cloud, tests) Powertools' Tracer disables itself, so
+ * there the module is not even loaded: the Tracer (with the X-Ray SDK) is required at init on Lambda only, and only
+ * by the functions that wrap their handler with `lambdaHandler` below (docs/performance.md, "Bundles and init").
  */
-const onLambda = Boolean(process.env.AWS_LAMBDA_FUNCTION_NAME);
-const tracingOn = onLambda && process.env.POWERTOOLS_TRACE_ENABLED !== 'false';
+const tracingOn = Boolean(process.env.AWS_LAMBDA_FUNCTION_NAME) && process.env.POWERTOOLS_TRACE_ENABLED !== 'false';
 
 /**
  * X-Ray through Powertools: a segment per invocation (the function's active tracing) with the handler's
@@ -25,66 +21,14 @@ export const tracer: Tracer | undefined = tracingOn
   ? new (require('@aws-lambda-powertools/tracer') as typeof import('@aws-lambda-powertools/tracer')).Tracer({ serviceName: 'uc-backend' })
   : undefined;
 
-/** Powertools Metrics (CloudWatch embedded metric format, one JSON line per metric), on Lambda only. */
-const metrics: Metrics | undefined = onLambda
-  ? new (require('@aws-lambda-powertools/metrics') as typeof import('@aws-lambda-powertools/metrics')).Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'uc-backend' })
-  : undefined;
-
-/** The units the app's metrics use (Powertools' names), without loading Powertools Metrics to name them. */
-export const MetricUnit = { Count: 'Count', Milliseconds: 'Milliseconds', Seconds: 'Seconds' } as const satisfies Partial<typeof PowertoolsMetricUnit>;
-
-/** The metrics the app emits, with their dimensions (the stack's dashboard lists the same names). */
-export const METRIC_NAMES = {
-  /** One per command, dimensions `action` and `status` (200, 400, 403, 429, 503, ...). */
-  command: 'Commands',
-  commandDuration: 'CommandDurationMs',
-  /** Connections one delivery posted to, and how long the fan-out took. */
-  fanOutSize: 'FanOutSize',
-  fanOutDuration: 'FanOutDurationMs',
-  /** Seconds between a timer's due time and its firing reaching the timer function, dimension `rule`. */
-  timerLateness: 'TimerLatenessSeconds',
-  /** The age of the oldest compliance event waiting for export, after each export run. */
-  complianceExportLag: 'ComplianceExportLagSeconds',
-} as const;
-
-/** Emits one metric at once (a single-metric EMF line), so concurrent commands never share a buffer. */
-export function emitMetric(name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number, dimensions: Readonly<Record<string, string>> = {}): void {
-  if (!metrics || !Number.isFinite(value)) return;
-  const single = metrics.singleMetric();
-  for (const [key, dimension] of Object.entries(dimensions)) single.addDimension(key, dimension);
-  single.addMetric(name, unit, value);
-}
-
-export function recordCommand(action: string, status: number, durationMs: number): void {
-  emitMetric(METRIC_NAMES.command, MetricUnit.Count, 1, { action, status: String(status) });
-  emitMetric(METRIC_NAMES.commandDuration, MetricUnit.Milliseconds, durationMs, { action });
-}
-
-export function recordFanOut(size: number, durationMs: number): void {
-  emitMetric(METRIC_NAMES.fanOutSize, MetricUnit.Count, size);
-  emitMetric(METRIC_NAMES.fanOutDuration, MetricUnit.Milliseconds, durationMs);
-}
-
 /**
- * The Lambda form of every handler: middy with Powertools' `injectLambdaContext` (the request id, function
- * name and cold start on every log line) and, on Lambda, the Tracer's handler subsegment. The raw handler stays
- * exported for tests.
+ * The Lambda form of every handler but the connection path's (./lambda-handler.ts): middy with Powertools'
+ * `injectLambdaContext` (the request id, function name and cold start on every log line) and, on Lambda, the
+ * Tracer's handler subsegment. The raw handler stays exported for tests.
  */
 export function lambdaHandler<E, R>(handler: (event: E, context: Context) => Promise<R>) {
-  const wrapped = middy(handler).use(injectLambdaContext(logger));
+  const wrapped = untracedLambdaHandler(handler);
   if (!tracer) return wrapped;
   const { captureLambdaHandler } = require('@aws-lambda-powertools/tracer/middleware') as typeof import('@aws-lambda-powertools/tracer/middleware');
   return wrapped.use(captureLambdaHandler(tracer, { captureResponse: false }));
-}
-
-/** The app's fan-out with its size and duration measured (FanOutSize, FanOutDurationMs). */
-export class MeasuredDelivery extends Delivery {
-  protected override async postFrame(connectionIds: readonly string[], frame: unknown): Promise<DeliveryReport> {
-    const started = performance.now();
-    try {
-      return await super.postFrame(connectionIds, frame);
-    } finally {
-      recordFanOut(connectionIds.length, performance.now() - started);
-    }
-  }
 }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { type Identity, identitySchema } from '../../shared/auth/identity';
 import { UnauthorizedError } from '../../shared/errors';
 

@@ -89,6 +89,10 @@ export class AppFunction extends Construct {
         target: 'node22',
         minify: true,
         sourceMap: true,
+        // The ES module builds of the AWS SDK (its `module` field) rather than its CommonJS ones: esbuild then drops the
+        // commands and serializers a function never calls, a third of each SDK client's bytes and of its init
+        // (docs/performance.md, "Bundles and init"). bench/bundles.ts builds with the same options.
+        mainFields: ['module', 'main'],
         // Bundle the pinned SDK rather than the runtime's, so what was tested is what runs.
         externalModules: [],
       },

@@ -9,16 +9,20 @@ import {
   type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { EndpointPresence, Presence, PresenceRecord } from '../presence/presence';
+import type { EndpointPresence, Presence, PresenceRecord, UserState, UserStateChange } from '../presence/presence';
 import type { PresenceStore, SubscriptionChange, UserPresence, WatchersPage } from '../presence/ports';
 import type { Subscription } from '../presence/subscription';
 import { TABLE_KEYS, ttlSeconds } from './dynamodb';
-import { transactWrite } from './dynamodb-operations';
+import { batchGetAll, transactWrite } from './dynamodb-operations';
 import { isConditionFailure } from './aws-errors';
 
 const DAY_MS = 24 * 3600 * 1000;
-/** A fan-out reads the index this many subscriptions at a time. */
-const WATCHERS_PAGE_SIZE = 100;
+/**
+ * A fan-out reads the index this many subscriptions at a time: one Query page (index items are ~100 bytes, far
+ * under the 1 MB page) whose subscriptions are then read by parallel BatchGetItems (issue 21: 100 a page made a
+ * 1,000-subscriber publish ten read rounds in a row).
+ */
+const WATCHERS_PAGE_SIZE = 1000;
 /** BatchGetItem and BatchWriteItem limits. */
 const BATCH_GET_LIMIT = 100;
 const BATCH_WRITE_LIMIT = 25;
@@ -28,6 +32,8 @@ const UNPROCESSED_RETRIES = 5;
 const presencePartition = (uri: string) => `PRES#${uri}`;
 const endpointKey = (uri: string, connectionId: string) => ({ PK: presencePartition(uri), SK: `EP#${connectionId}` });
 const aggregateKey = (uri: string) => ({ PK: presencePartition(uri), SK: 'AGG' });
+/** The user's own state (explicit availability, note: SPEC §9), beside the endpoints it applies to. */
+const userStateKey = (uri: string) => ({ PK: presencePartition(uri), SK: 'USER' });
 const subscriptionKey = (subscriptionId: string) => ({ PK: `PSUB#${subscriptionId}`, SK: 'META' });
 const watchKey = (targetUri: string, subscriptionId: string) => ({ PK: `PWATCH#${targetUri}`, SK: subscriptionId });
 
@@ -35,8 +41,8 @@ type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[numb
 
 /**
  * Presence in the single table:
- * - `PRES#{uri}` holds a user's endpoints (`EP#{connectionId}`) and their aggregate (`AGG`), so
- *   aggregation reads one partition in one strongly consistent query;
+ * - `PRES#{uri}` holds a user's endpoints (`EP#{connectionId}`), their own state (`USER`: explicit availability and
+ *   note) and their aggregate (`AGG`), so aggregation reads one partition in one strongly consistent query;
  * - `PSUB#{id}` / `META` is a subscription, indexed on GSI1 under its owner (`USER#{uri}` / `PSUB#{id}`) so
  *   it can be found again from a new connection (`session.resume`);
  * - `PWATCH#{targetUri}` / `{subscriptionId}` is the index from a target to the subscriptions watching it:
@@ -46,11 +52,14 @@ export class DynamoPresenceStore implements PresenceStore {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
+    /** Watch index items per `watchersPage` (smaller in the contract test, to see several pages). */
+    private readonly watchersPageSize = WATCHERS_PAGE_SIZE,
   ) {}
 
   async readUser(uri: string): Promise<UserPresence> {
     const endpoints: EndpointPresence[] = [];
     let aggregate: PresenceRecord | undefined;
+    let user: UserState | undefined;
     let cursor: Record<string, unknown> | undefined;
     do {
       const page = await this.client.send(
@@ -64,11 +73,12 @@ export class DynamoPresenceStore implements PresenceStore {
       );
       for (const item of page.Items ?? []) {
         if (item.SK === 'AGG') aggregate = toRecord(item);
+        else if (item.SK === 'USER') user = toUserState(item);
         else if (String(item.SK).startsWith('EP#')) endpoints.push(toEndpoint(item));
       }
       cursor = page.LastEvaluatedKey;
     } while (cursor);
-    return aggregate ? { endpoints, aggregate } : { endpoints };
+    return { endpoints, ...(user ? { user } : {}), ...(aggregate ? { aggregate } : {}) };
   }
 
   async readAggregates(uris: readonly string[]): Promise<Map<string, PresenceRecord>> {
@@ -126,6 +136,48 @@ export class DynamoPresenceStore implements PresenceStore {
       );
     } catch (error) {
       // The endpoint closed meanwhile: nothing to mark.
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async updateUserState(uri: string, change: UserStateChange): Promise<void> {
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const sets: string[] = [];
+    const removes: string[] = [];
+    let keepUntil = 0;
+    for (const part of ['state', 'note'] as const) {
+      const value = change[part];
+      if (value === undefined) continue;
+      names[`#${part}`] = part;
+      if (value === null) {
+        removes.push(`#${part}`);
+      } else {
+        sets.push(`#${part} = :${part}`);
+        values[`:${part}`] = value;
+        keepUntil = Math.max(keepUntil, value.expiresAt);
+      }
+    }
+    if (sets.length === 0 && removes.length === 0) return;
+    if (sets.length > 0) {
+      // A part set now outlives every part set before it (the same lifetime from a later time): TTL follows it.
+      names['#ttl'] = TABLE_KEYS.ttlAttribute;
+      sets.push('#ttl = :ttl');
+      values[':ttl'] = ttlSeconds(keepUntil + DAY_MS);
+    }
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: userStateKey(uri),
+          UpdateExpression: [sets.length > 0 ? `SET ${sets.join(', ')}` : '', removes.length > 0 ? `REMOVE ${removes.join(', ')}` : ''].join(' ').trim(),
+          // Only removing: nothing to create when the user has no state.
+          ...(sets.length === 0 ? { ConditionExpression: 'attribute_exists(PK)' } : {}),
+          ExpressionAttributeNames: names,
+          ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
+        }),
+      );
+    } catch (error) {
       if (!isConditionFailure(error)) throw error;
     }
   }
@@ -213,19 +265,12 @@ export class DynamoPresenceStore implements PresenceStore {
   }
 
   async getSubscriptions(subscriptionIds: readonly string[]): Promise<Map<string, Subscription>> {
+    // Chunks of 100 read a few at once, unprocessed keys retried (UnprocessedBatchError, a 503, when they stay).
+    const items = await batchGetAll(this.client, this.tableName, subscriptionIds.map((id) => subscriptionKey(id)));
     const subscriptions = new Map<string, Subscription>();
-    for (let start = 0; start < subscriptionIds.length; start += BATCH_GET_LIMIT) {
-      let keys: Record<string, unknown>[] = subscriptionIds.slice(start, start + BATCH_GET_LIMIT).map((id) => subscriptionKey(id));
-      for (let attempt = 0; keys.length > 0; attempt++) {
-        if (attempt > UNPROCESSED_RETRIES) throw new Error(`${keys.length} subscriptions could not be read (throttled)`);
-        if (attempt > 0) await backoff(attempt);
-        const answer = await this.client.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }));
-        for (const item of answer.Responses?.[this.tableName] ?? []) {
-          const subscription = toSubscription(item);
-          subscriptions.set(subscription.subscriptionId, subscription);
-        }
-        keys = answer.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
-      }
+    for (const item of items) {
+      const subscription = toSubscription(item);
+      subscriptions.set(subscription.subscriptionId, subscription);
     }
     return subscriptions;
   }
@@ -238,7 +283,7 @@ export class DynamoPresenceStore implements PresenceStore {
         ExpressionAttributeValues: { ':pk': `PWATCH#${targetUri}` },
         // Consistent: a subscription created just before a publish must be in its fan-out (see the service).
         ConsistentRead: true,
-        Limit: WATCHERS_PAGE_SIZE,
+        Limit: this.watchersPageSize,
         ExclusiveStartKey: cursor ? watchKey(targetUri, cursor) : undefined,
       }),
     );
@@ -333,6 +378,10 @@ function backoff(attempt: number): Promise<void> {
 
 function toRecord(item: Record<string, unknown>): PresenceRecord {
   return { presence: item.presence as Presence, version: Number(item.version) };
+}
+
+function toUserState(item: Record<string, unknown>): UserState {
+  return { ...(item.state ? { state: item.state as UserState['state'] } : {}), ...(item.note ? { note: item.note as UserState['note'] } : {}) };
 }
 
 function toEndpoint(item: Record<string, unknown>): EndpointPresence {

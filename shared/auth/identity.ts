@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 /** Who is behind a connection (SPEC §1). */
 export const identityKinds = ['enterprise', 'federated', 'anonymous', 'pstn', 'application', 'admin'] as const;
@@ -21,16 +21,17 @@ export interface Identity {
  */
 // ASCII only, without `"` and `\` (RFC 3261 escapes anything else as %XX), and at most 128 characters: a URI then
 // takes as many bytes in a JSON frame as it has characters, so lists of them fit in one 32 KB frame (limits.ts).
-export const sipUri = z
-  .string()
-  .max(128)
-  .regex(/^sip:[!#-?A-[\]-~]+@[!#-?A-[\]-~]+$/i, 'expected a SIP URI like sip:alice@contoso.com')
-  .transform((uri) => uri.toLowerCase());
+// zod/mini (the same checks and messages as the full zod; they compose in its schemas): the connection-path functions
+// validate identities without loading the full library (docs/performance.md, "Bundles and init").
+export const sipUri = z.pipe(
+  z.string().check(z.maxLength(128), z.regex(/^sip:[!#-?A-[\]-~]+@[!#-?A-[\]-~]+$/i, 'expected a SIP URI like sip:alice@contoso.com')),
+  z.transform((uri: string) => uri.toLowerCase()),
+);
 
 export const identitySchema = z.object({
   uri: sipUri,
   kind: z.enum(identityKinds),
-  name: z.string().max(256),
+  name: z.string().check(z.maxLength(256)),
   device: z.enum(deviceKinds),
 });
 

@@ -1,5 +1,6 @@
 import { createRemoteJWKSet, errors as joseErrors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
-import { z } from 'zod';
+// zod/mini, not the full zod: the authorizer runs at every connect (docs/performance.md, "Bundles and init").
+import * as z from 'zod/mini';
 import { UnauthorizedError } from '../errors';
 import { deviceKinds, type DeviceKind, type Identity, type IdentityKind, identityKinds, sipUri } from './identity';
 import { DEFAULT_TOKEN_LIMITS, type TokenLimits } from './tokens';
@@ -34,15 +35,15 @@ export interface OidcMapping {
 export const OIDC_ALGORITHMS = ['RS256', 'ES256'] as const;
 
 const settingsSchema = z.object({
-  OIDC_ISSUER: z.url().optional(),
-  OIDC_AUDIENCE: z.string().min(1).optional(),
-  OIDC_URI_CLAIM: z.string().min(1).default('email'),
-  OIDC_NAME_CLAIM: z.string().min(1).default('name'),
-  OIDC_GROUPS_CLAIM: z.string().min(1).default('cognito:groups'),
-  OIDC_ADMIN_GROUP: z.string().min(1).default('admin'),
-  OIDC_APPLICATION_GROUP: z.string().min(1).default('application'),
-  HOME_DOMAIN: z.string().min(1).default('contoso.com'),
-  OIDC_KIND_CLAIM: z.string().min(1).optional(),
+  OIDC_ISSUER: z.optional(z.url()),
+  OIDC_AUDIENCE: z.optional(z.string().check(z.minLength(1))),
+  OIDC_URI_CLAIM: z._default(z.string().check(z.minLength(1)), 'email'),
+  OIDC_NAME_CLAIM: z._default(z.string().check(z.minLength(1)), 'name'),
+  OIDC_GROUPS_CLAIM: z._default(z.string().check(z.minLength(1)), 'cognito:groups'),
+  OIDC_ADMIN_GROUP: z._default(z.string().check(z.minLength(1)), 'admin'),
+  OIDC_APPLICATION_GROUP: z._default(z.string().check(z.minLength(1)), 'application'),
+  HOME_DOMAIN: z._default(z.string().check(z.minLength(1)), 'contoso.com'),
+  OIDC_KIND_CLAIM: z.optional(z.string().check(z.minLength(1))),
 });
 
 /** The mapping from the environment (the stack sets OIDC_*), or undefined when no issuer is configured. */

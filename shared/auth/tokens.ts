@@ -1,13 +1,14 @@
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
-import { z } from 'zod';
+// zod/mini, not the full zod: the authorizer runs at every connect (docs/performance.md, "Bundles and init").
+import * as z from 'zod/mini';
 import { UnauthorizedError } from '../errors';
 import { deviceKinds, type Identity, identityKinds, sipUri } from './identity';
 
 const claimsSchema = z.object({
   sub: sipUri,
   kind: z.enum(identityKinds),
-  name: z.string().max(256).default(''),
-  device: z.enum(deviceKinds).default('desktop'),
+  name: z._default(z.string().check(z.maxLength(256)), ''),
+  device: z._default(z.enum(deviceKinds), 'desktop'),
 });
 
 function secretKey(secret: string): Uint8Array {

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { type $ZodType, type output, safeParse } from 'zod/v4/core';
 import { AppError, BadRequestError } from '../errors';
 import type { ServerEventName, ServerEventPayloads } from './events';
 
@@ -62,9 +62,12 @@ export function ridOf(text: string | null | undefined): string | undefined {
   return undefined;
 }
 
-/** Validates a command's arguments; the 400 names the first failing field and what was expected. */
-export function validateArgs<S extends z.ZodType>(schema: S, args: Record<string, unknown>): z.infer<S> {
-  const parsed = schema.safeParse(args);
+/**
+ * Validates a command's arguments; the 400 names the first failing field and what was expected. A full zod or a
+ * zod/mini schema (the `system` function's, functions/system.ts): both are zod's core schemas, checked alike.
+ */
+export function validateArgs<S extends $ZodType>(schema: S, args: Record<string, unknown>): output<S> {
+  const parsed = safeParse(schema, args);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const field = issue?.path.join('.') ?? '';

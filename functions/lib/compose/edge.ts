@@ -5,7 +5,7 @@ import { DynamoConnectionStore } from '../../../shared/adapters/connection-store
 import type { Config } from '../../../shared/config';
 import type { Delivery } from '../../../shared/connections/delivery';
 import type { Clock, ConnectionStore, Connections } from '../../../shared/ports';
-import { MeasuredDelivery } from '../observability';
+import { MeasuredDelivery } from '../metrics';
 
 /** What every function on the WebSocket path needs: the table's connections, the management API, delivery. */
 export interface EdgeDependencies {

@@ -11,6 +11,7 @@ describe('PresenceStore contract: DynamoPresenceStore on DynamoDB Local', () => 
     const raw = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
     const tableName = `uc-presence-contract-${randomUUID().slice(0, 8)}`;
     await ensureTable(raw, tableName);
-    return new DynamoPresenceStore(DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } }), tableName);
+    // Pages of 100 (1,000 in production): the contract's 101 watchers then span two pages.
+    return new DynamoPresenceStore(DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } }), tableName, 100);
   });
 });
