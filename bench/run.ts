@@ -162,6 +162,16 @@ async function costPerOperation(cloud: LocalCloud) {
   };
   const { poster, roomId, clients } = await roomWithFollowers(cloud, 10);
   await measure('`chat.grpchat` (10 followers)', 20, (n) => ok(poster, 'chat.grpchat', { roomId, text: `cost ${n}` }));
+  // SPEC §9 (issue 22 item 2): a mark that moves the marker (the room has the 20 posts above), and a resume that
+  // reports the counts of 50 followed rooms (their markers: one BatchGetItem; no history read).
+  await measure('`chat.markread` (the marker moves)', 20, (n) => ok(poster, 'chat.markread', { roomId, seq: n + 1 }));
+  const reader = await connect(cloud, 'reader');
+  await inBatches(Array.from({ length: 50 }, (_, n) => n), 10, async (n) => {
+    const followed = (await ok(reader, 'room.create', { name: `followed ${n}`, privacy: 'open' })) as { roomId: string };
+    await ok(reader, 'chat.join', { roomId: followed.roomId });
+  });
+  await measure('`session.resume` (50 followed rooms with their counts, nothing missed)', 20, () => ok(reader, 'session.resume', {}));
+  await reader.close();
   const alice = await connect(cloud, 'alice');
   const bobUri = `sip:bob-${++userSeq}@contoso.com`;
   const first = (await ok(alice, 'im.send', { to: bobUri, text: 'hi' })) as { conversationId: string };
@@ -248,6 +258,26 @@ async function fanOutOnly() {
   }
 }
 
+/** Issue 21's presence target: the 1,000-subscriber publish no slower than the 1,000-follower chat fan-out of the same run. */
+function presenceTarget(presenceP50: number, chatP50: number, write: (line?: string) => void) {
+  const met = presenceP50 <= chatP50;
+  write(`Target: \`presence.publish\` → all 1,000 \`presence.notify\` p50 ≤ the 1,000-follower chat fan-out p50 of this run (${ms(chatP50)}): ${ms(presenceP50)}, ${met ? 'met' : '**not met**'}.`);
+}
+
+/** `npm run bench -- presence`: the 1,000-follower chat fan-out and the 1,000-subscriber presence publish alone, on stdout. */
+async function presenceOnly() {
+  const cloud = await startLocalCloud({ port: 0, inMemory: true, dynamoEndpoint: process.env.DYNAMODB_LOCAL_ENDPOINT, env: { POWERTOOLS_LOG_LEVEL: 'ERROR' } });
+  try {
+    const write = (line = '') => console.log(line);
+    const fan = await fanOutSection(cloud, write, [1000]);
+    const presence = await presenceFanOut(cloud, 1000, 10);
+    write(`presence.publish → 1,000 presence.notify: p50 ${ms(presence.p50)}, p99 ${ms(presence.p99)}`);
+    presenceTarget(presence.p50, fan[1000]!.p50, write);
+  } finally {
+    await cloud.stop();
+  }
+}
+
 /** A hand-written section of the current docs/performance.md (heading to the next `## `), to carry over; none: nothing. */
 function keptSection(heading: string): string[] {
   let text = '';
@@ -264,6 +294,7 @@ function keptSection(heading: string): string[] {
 
 async function main() {
   if (process.argv.includes('fanout')) return fanOutOnly();
+  if (process.argv.includes('presence')) return presenceOnly();
   const started = Date.now();
   const cloud = await startLocalCloud({ port: 0, inMemory: true, env: { POWERTOOLS_LOG_LEVEL: 'ERROR' } });
   instrumentStore();
@@ -288,6 +319,8 @@ async function main() {
     out();
     const presence = await presenceFanOut(cloud, 1000, 10);
     out(`\`presence.publish\` until all 1,000 subscribers have \`presence.notify\`: p50 ${ms(presence.p50)}, p99 ${ms(presence.p99)}.`);
+    out();
+    presenceTarget(presence.p50, fan[1000]!.p50, out);
     out();
     out('## Cost per operation (DynamoDB ReturnConsumedCapacity, averaged over 20 calls)');
     out();
@@ -334,13 +367,15 @@ async function main() {
     for (const row of bundleRows(await measureBundles())) out(row);
     // The before-and-after of issue 21 item 3, measured once against the older tree's bundles: kept as written.
     for (const line of keptSection('## Bundles and init, before and after')) out(line);
+    for (const line of keptSection('## Bundles and init after issue 21 item 3 (connection path)')) out(line);
     out();
     out('## Reading the figures');
     out();
     out('- Fan-out reads the room\'s followers (one Query page) and all their endpoints in BatchGetItems of the');
     out('  users\' connection sets (100 users a request, 8 requests at once), then posts with bounded parallelism');
     out('  (`FANOUT_CONCURRENCY`) up to `FANOUT_DIRECT_MAX` connections, else queues shards for the fan-out workers.');
-    out('- A presence publish writes the endpoint and the aggregate (its `version` + 1) and nothing per subscriber:');
+    out('- A presence publish writes one item (a user\'s choice: their explicit state, `PRES#{uri}` / `USER`; a machine');
+    out('  state: the endpoint) and the aggregate (its `version` + 1), and nothing per subscriber:');
     out('  the index is read a page at a time and each page\'s subscriptions in one BatchGetItem; gaps are found by');
     out('  the target\'s `version`, so presence fan-out grows with the subscribers in reads and posts, not writes.');
     out('- Module initialisation is dominated by the AWS SDK clients (the `system` and `default` functions, which');

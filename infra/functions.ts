@@ -111,8 +111,8 @@ export const APP_FUNCTIONS: readonly FunctionSpec[] = [
     name: 'session',
     entry: 'functions/session.ts',
     routes: SESSION_ACTIONS,
-    // Missed chat messages it returns are a read, archived like chat.bccontext.
-    uses: { table: ['connections', 'presence', 'chat', 'complianceOutbox'], connections: true, complianceQueue: true },
+    // Missed chat messages it returns are a read, archived like chat.bccontext; IM read state (issue 22 item 3).
+    uses: { table: ['connections', 'presence', 'chat', 'conversations', 'complianceOutbox'], connections: true, complianceQueue: true },
   },
   {
     name: 'conference',
@@ -131,7 +131,8 @@ export const APP_FUNCTIONS: readonly FunctionSpec[] = [
     name: 'chat',
     entry: 'functions/chat.ts',
     routes: CHAT_ACTIONS,
-    uses: { table: ['connections', 'chat', 'complianceOutbox'], connections: true, complianceQueue: true, files: true, fanOutQueue: true },
+    // chat.occupants reads the presence aggregates of a room's followers.
+    uses: { table: ['connections', 'presence', 'chat', 'complianceOutbox'], connections: true, complianceQueue: true, files: true, fanOutQueue: true },
   },
   // The fan-out tier's worker: posts the shards the chat function queues for large rooms, removing gone connections.
   {
@@ -220,8 +221,8 @@ const TABLE_ACTION_ORDER: readonly TableAction[] = ['GetItem', 'BatchGetItem', '
 export const STORE_TABLE_ACTIONS: Readonly<Record<TableStore, readonly TableAction[]>> = {
   connections: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
   presence: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'],
-  conversations: ['GetItem', 'Query', 'PutItem', 'UpdateItem'],
-  conferences: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'],
+  conversations: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
+  conferences: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'ConditionCheckItem'],
   chat: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'],
   // Its Put rides in the command's own transaction (so the command's function needs PutItem for it too).
   complianceOutbox: ['Query', 'PutItem', 'DeleteItem'],
@@ -230,7 +231,7 @@ export const STORE_TABLE_ACTIONS: Readonly<Record<TableStore, readonly TableActi
 };
 
 /** The stores that query the table's global secondary index (GSI1, `IndexName` in their adapters). */
-export const STORES_QUERYING_INDEX: readonly TableStore[] = ['connections', 'presence', 'conferences', 'chat'];
+export const STORES_QUERYING_INDEX: readonly TableStore[] = ['connections', 'presence', 'conversations', 'conferences', 'chat'];
 
 /** Whether a function queries the index: granted Query on `…/index/*` only then. */
 export function queriesIndex(uses: FunctionUses): boolean {

@@ -16,6 +16,7 @@ import type {
   TerminationReason,
 } from './protocol';
 import { CLIENT_ID_FIELD, type ClientCore, type PendingRequest, RETRYABLE_STATUSES, randomId, SAFE_TO_RESEND } from './requests';
+import { ImFeed } from './conversations';
 import { RoomFeed } from './rooms';
 
 export { ConnectionLostError, UcError } from './errors';
@@ -38,6 +39,8 @@ export class UcClient {
   /** The areas: rooms (seq, gaps, resume) and presence (tracker, refresh, resubscribe). */
   private readonly rooms: RoomFeed;
   private readonly presenceSync: PresenceSync;
+  /** IM (issue 22 item 3): the newest IM seen, sent as `imSince` on every resume; resumed messages emitted once. */
+  private readonly ims: ImFeed;
   private ridCounter = 0;
   private lastSentAt = 0;
   private pingTimer?: ReturnType<typeof setInterval>;
@@ -51,6 +54,22 @@ export class UcClient {
     const core: ClientCore = { request: (action, args) => this.request(action, args), events: this.hub, state: () => this.state, options };
     this.rooms = new RoomFeed(core);
     this.presenceSync = new PresenceSync(core);
+    this.ims = new ImFeed(core);
+  }
+
+  /** The `ts` of the newest IM this client saw: the next resume's `imSince`. */
+  get lastImTs(): number | undefined {
+    return this.ims.lastSeenTs;
+  }
+
+  /** `im.markread`: the read marker moves forward to the message on every device; the others get `im.read`. */
+  markImRead(conversationId: string, messageId: string) {
+    return this.request('im.markread', { conversationId, messageId });
+  }
+
+  /** `im.conversations`: this user's conversations, latest activity first, with `unread`. */
+  imConversations(args: CommandArgs<'im.conversations'> = {}) {
+    return this.request('im.conversations', args);
   }
 
   get connectionState(): ConnectionState {
@@ -132,6 +151,26 @@ export class UcClient {
     return this.request('chat.grpchat', { roomId, text, ...extra });
   }
 
+  /** `chat.edit`: the author changes a room message's text; readers get `chat.edited`. */
+  editPost(roomId: string, messageId: string, text: string) {
+    return this.request('chat.edit', { roomId, messageId, text });
+  }
+
+  /** `chat.retract`: the author or a manager leaves a tombstone at the message's seq; readers get `chat.retracted`. */
+  retractPost(roomId: string, messageId: string) {
+    return this.request('chat.retract', { roomId, messageId });
+  }
+
+  /** `im.edit`: the author changes an IM's text; the participants get `im.edited`. */
+  editIm(conversationId: string, messageId: string, text: string) {
+    return this.request('im.edit', { conversationId, messageId, text });
+  }
+
+  /** `im.retract`: the author takes an IM back; the participants get `im.retracted`. */
+  retractIm(conversationId: string, messageId: string) {
+    return this.request('im.retract', { conversationId, messageId });
+  }
+
   /** Uploads a file to a room (`chat.file.upload`, then the bytes with PUT) and answers its `fileId`. */
   async uploadFile(roomId: string, file: UploadableFile, fetcher: Fetcher = globalThis.fetch as unknown as Fetcher) {
     const contentType = file.type || 'application/octet-stream';
@@ -165,7 +204,9 @@ export class UcClient {
     this.setState('open');
     this.startPings();
     // Resume first, so the missed messages come before anything the queued commands cause.
-    const resumed = await this.rooms.resume(reconnect);
+    // IM since the newest seen rides on the same request; the messages it brings are emitted before `resumed`.
+    const imArgs = this.ims.resumeArgs();
+    const resumed = await this.rooms.resume(reconnect, imArgs, (answer) => this.ims.resumed(answer, imArgs.imSince));
     for (const request of [...this.queued]) {
       this.queued.delete(request);
       this.transmit(request);
@@ -268,6 +309,7 @@ export class UcClient {
     const { type: _type, event, ...payload } = frame;
     if (event === 'chat.message') return this.rooms.deliver(payload as unknown as ChatMessage);
     if (event === 'presence.notify') this.presenceSync.notify(payload as unknown as ServerEvents['presence.notify']);
+    if (event === 'im.message') this.ims.live(payload as unknown as ServerEvents['im.message']);
     const ended = event === 'presence.subscriptionState' && payload.state === 'terminated';
     if (ended) this.presenceSync.tracker.forget(String(payload.subscriptionId));
     this.emit(event as ServerEventName, payload as never);
@@ -294,6 +336,9 @@ export class UcClient {
         if (resumed.presence) this.presenceSync.snapshots(resumed.presence.subscriptions, true);
         break;
       }
+      case 'im.send':
+        this.ims.sent(body as CommandResults['im.send']);
+        break;
       case 'chat.grpchat': {
         const posted = body as CommandResults['chat.grpchat'];
         this.rooms.posted(posted.roomId, posted.seq);

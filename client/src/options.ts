@@ -44,6 +44,11 @@ export interface UcClientOptions {
   /** How long a seq gap in a room may stay open (events of concurrent posts cross) before it is read from history (default 1 s). */
   readonly gapFillDelayMs?: number;
   /**
+   * IM resume before this client saw any IM: `imSince` is when it first connected, by its own clock, less this much
+   * for the difference between its clock and the server's (default 5 s; what it brings again is dropped by id).
+   */
+  readonly imClockSkewMs?: number;
+  /**
    * Re-subscribe a presence subscription this client holds when it ends unexpectedly (`terminated` for another
    * reason than `unsubscribed`), as the seed presence-connectivity-failures advises (default on): after
    * `initialDelayMs` (1 s), doubling up to `maxDelayMs` (60 s) while it keeps ending, with jitter.

@@ -7,6 +7,7 @@ export const CLIENT_ID_FIELD: Partial<Record<Action, 'clientMsgId' | 'clientId'>
   'im.send': 'clientMsgId',
   'chat.grpchat': 'clientMsgId',
   'conf.schedule': 'clientId',
+  'conf.message': 'clientMsgId',
   'room.create': 'clientId',
   'presence.subscribe': 'clientId',
 };
@@ -17,6 +18,8 @@ export const SAFE_TO_RESEND = new Set<string>([
   'chat.getserverinfo',
   'conf.get',
   'conf.content.list',
+  'conf.list',
+  'conf.messages',
   'im.history',
   'presence.refresh',
   'presence.publish',
@@ -24,9 +27,20 @@ export const SAFE_TO_RESEND = new Set<string>([
   'chat.chansrch',
   'chat.bccontext',
   'chat.search',
+  'chat.occupants',
   'chat.join',
   'chat.bjoin',
   'chat.file.download',
+  // Idempotent (SPEC §9): the same text again changes nothing; a retracted message answers its tombstone again.
+  'chat.edit',
+  'chat.retract',
+  'im.edit',
+  'im.retract',
+  // Issue 22 item 3: a read marker never moves back, so marking again changes nothing; a list is a read.
+  'im.markread',
+  'im.conversations',
+  // SPEC §9: a room's read marker never moves back either (issue 22 item 2).
+  'chat.markread',
 ]);
 
 export const RETRYABLE_STATUSES = new Set([429, 503]);

@@ -1,4 +1,4 @@
-import type { ChatMessage, CommandResult } from './protocol';
+import type { ChatMessage, CommandArgs, CommandResult } from './protocol';
 import type { ClientCore } from './requests';
 import { RoomSequence } from './room-sequence';
 import { MAX_RESUME_ROOMS } from '../../shared/protocol/limits';
@@ -33,7 +33,15 @@ export class RoomFeed {
     return found.sort((a, b) => a.seq - b.seq);
   }
 
-  async resume(reconnect: boolean): Promise<CommandResult<'session.resume'>> {
+  /**
+   * `extra`: what the other areas add to the first request (IM's `imSince`); `beforeResumed` delivers what they got
+   * back before `resumed` is emitted.
+   */
+  async resume(
+    reconnect: boolean,
+    extra: Pick<CommandArgs<'session.resume'>, 'imSince'> = {},
+    beforeResumed?: (answer: CommandResult<'session.resume'>) => Promise<void>,
+  ): Promise<CommandResult<'session.resume'>> {
     const since = this.lastSeqByRoom();
     // A frame holds `since` for MAX_RESUME_ROOMS rooms: each request sends the known rooms after the last one answered
     // (answers come in room id order), and a known room answered without its `since` is read from history below.
@@ -46,7 +54,7 @@ export class RoomFeed {
       for (const roomId of chunk) sent.add(roomId);
       return chunk.length > 0 ? { since: Object.fromEntries(chunk.map((roomId) => [roomId, since[roomId]!])) } : {};
     };
-    const first = await this.core.request('session.resume', sinceAfter());
+    const first = await this.core.request('session.resume', { ...extra, ...sinceAfter() });
     // One answer is one frame: the rest of the followed rooms come with `cursor`, page by page (docs/protocol.md).
     const rooms = [...(first.rooms ?? [])];
     for (let cursor = first.cursor; cursor !== undefined; ) {
@@ -62,6 +70,7 @@ export class RoomFeed {
       const delivered = room.more || unsent ? await this.messagesAfter(room.roomId, sequence.watermark) : room.messages;
       for (const message of delivered) this.deliver(message);
     }
+    await beforeResumed?.(answer);
     this.core.events.emit('resumed', { ...answer, reconnect });
     return answer;
   }

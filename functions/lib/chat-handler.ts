@@ -30,7 +30,17 @@ export function makeChatHandler(deps: Pick<Dependencies, 'config' | 'chat'>) {
       }
       return deps.chat.post(context, args);
     },
+    'chat.edit': async (args, context) => {
+      if (Buffer.byteLength(args.text, 'utf8') > deps.config.CHAT_MAX_MESSAGE_BYTES) {
+        throw new TooLargeError(`field 'text': over ${deps.config.CHAT_MAX_MESSAGE_BYTES} bytes`);
+      }
+      return deps.chat.edit(context, args);
+    },
+    'chat.retract': async (args, context) => deps.chat.retract(context, args),
+    'chat.markread': async ({ roomId, seq }, context) => deps.chat.markRead(context, roomId, seq),
     'chat.getinv': async (_args, { identity }) => deps.chat.invitations(identity),
+    'chat.declineinv': async ({ roomId }, { identity }) => deps.chat.declineInvitation(identity, roomId),
+    'chat.occupants': async ({ roomId, cursor }, { identity }) => deps.chat.occupants(identity, roomId, cursor),
     'chat.search': async ({ roomId, query, limit, cursor }, context) => deps.chat.search(context, roomId, query, limit, cursor),
     'chat.file.upload': async (args, context) => {
       if (args.size > deps.config.CHAT_MAX_FILE_BYTES) throw new TooLargeError(`field 'size': over ${deps.config.CHAT_MAX_FILE_BYTES} bytes`);

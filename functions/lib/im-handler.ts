@@ -20,5 +20,15 @@ export function makeImHandler(deps: Pick<Dependencies, 'conversations' | 'config
     'im.leave': async ({ conversationId }, { identity, connectionId }) => deps.conversations.leave(identity, connectionId, conversationId),
     'im.history': async ({ conversationId, before, limit }, { identity }) =>
       deps.conversations.history(identity, conversationId, limit ?? deps.config.CHAT_HISTORY_PAGE_SIZE, before),
+    'im.edit': async (args, { identity, connectionId }) => {
+      if (Buffer.byteLength(args.text, 'utf8') > deps.config.IM_MAX_MESSAGE_BYTES) {
+        throw new TooLargeError(`field 'text': over ${deps.config.IM_MAX_MESSAGE_BYTES} bytes`);
+      }
+      return deps.conversations.edit(identity, connectionId, args);
+    },
+    'im.retract': async (args, { identity, connectionId }) => deps.conversations.retract(identity, connectionId, args),
+    'im.markread': async ({ conversationId, messageId }, { identity, connectionId }) =>
+      deps.conversations.markRead(identity, connectionId, conversationId, messageId),
+    'im.conversations': async ({ limit, cursor }, { identity }) => deps.conversations.conversations(identity, limit ?? 20, cursor),
   } satisfies RoutesOf<AreaAction<'im'>>);
 }

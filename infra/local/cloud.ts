@@ -159,6 +159,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       // Node 20 is this machine's runtime; the SDK's notice about its future support is noise here.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+      // Join links open the web app this cloud serves (SPEC §9), unless `env` names another (main.ts passes the shell's).
+      WEB_APP_URL: url,
       ...(options.env ?? {}),
       COMPLIANCE_EXPORT_DIR: complianceExportDir,
       AWS_ENDPOINT_URL: externalEndpoint ?? url,

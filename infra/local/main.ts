@@ -21,6 +21,8 @@ async function main(): Promise<void> {
       port: values.port === undefined ? undefined : Number(values.port),
       dataDir: values['data-dir'],
       expose: values.expose,
+      // A web app served elsewhere (a Vite dev server): join links open it instead of this cloud's.
+      ...(process.env.WEB_APP_URL ? { env: { WEB_APP_URL: process.env.WEB_APP_URL } } : {}),
     });
   } catch (error) {
     console.error(`local cloud failed to start: ${(error as Error).message}`);

@@ -8,6 +8,9 @@ import { issueToken } from '../../shared/auth/tokens';
 import { type EdgeRequest, type EdgeService, isAwsRequest, sendJson } from './edge';
 
 /** Where `npm run build:web` (Vite) puts the browser app. */
+/** `/join/{confId}`: a meeting's join link, served the app's page (as CloudFront's error fallback does on AWS). */
+const JOIN_LINK_PATH = /^\/join\/[A-Za-z0-9_.-]{1,128}$/;
+
 export const WEB_DIST_DIR = resolve(__dirname, '..', '..', 'web', 'dist');
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
@@ -78,9 +81,11 @@ export class LocalWebApp implements EdgeService {
       send(response, request, 200, { 'content-type': CONTENT_TYPES['.json']!, 'cache-control': 'no-cache' }, config);
       return true;
     }
-    const isPage = request.path === '/' || request.path === '/index.html';
+    // A meeting's join link (`{WEB_APP_URL}/join/{confId}`, SPEC §9) is the app's page too; the app reads the path.
+    const isJoinLink = JOIN_LINK_PATH.test(request.path);
+    const isPage = request.path === '/' || request.path === '/index.html' || isJoinLink;
     const isAsset = request.path.startsWith('/assets/');
-    const file = this.fileOf(request.path === '/' ? '/index.html' : request.path);
+    const file = this.fileOf(request.path === '/' || isJoinLink ? '/index.html' : request.path);
     if (file === undefined) {
       // An escape from web/dist under a path of ours is refused; elsewhere the path is not ours to answer.
       if (!isPage && !isAsset) return false;

@@ -286,6 +286,8 @@ export class StatelessStack extends Stack {
       { id: 'AwsSolutions-CFR4', reason: "The default *.cloudfront.net certificate; CloudFront then negotiates TLS 1.2+ itself. A custom domain sets TLSv1.2_2021." },
     ]);
     const appUrl = `https://${distribution.distributionDomainName}`;
+    // Join links (`conf.schedule`, `conf.list`) open the web app at `{WEB_APP_URL}/join/{confId}` (SPEC §9).
+    this.functions.get('conference')?.fn.addEnvironment('WEB_APP_URL', appUrl);
     if (props.userPool && props.userPoolDomain) {
       const client = new UserPoolClient(this, 'WebAppClient', {
         userPool: props.userPool,

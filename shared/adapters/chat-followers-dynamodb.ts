@@ -1,8 +1,9 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { Page } from '../chat/ports';
 import type { ComplianceEvent } from '../compliance/event';
 import { outboxPut } from './compliance-outbox-dynamodb';
 import { TABLE_KEYS } from './dynamodb';
-import { ChatItems, followerKey } from './chat-items-dynamodb';
+import { ChatItems, cutPage, decodeCursor, followerKey } from './chat-items-dynamodb';
 
 /** Who follows a room: `ROOM#{id}` / `FOLLOWER#{uri}`, found by user through GSI1 (`FOLLOWS#{uri}`). */
 export class DynamoFollowerItems extends ChatItems {
@@ -27,6 +28,20 @@ export class DynamoFollowerItems extends ChatItems {
   async followers(roomId: string): Promise<string[]> {
     const items = await this.queryAll({ KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)', ExpressionAttributeValues: { ':pk': `ROOM#${roomId}`, ':prefix': 'FOLLOWER#' } });
     return items.map((item) => String(item.uri));
+  }
+
+  async followersPage(roomId: string, limit: number, cursor?: string): Promise<Page<string>> {
+    const page = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+        ExpressionAttributeValues: { ':pk': `ROOM#${roomId}`, ':prefix': 'FOLLOWER#' },
+        ExclusiveStartKey: cursor ? { PK: `ROOM#${roomId}`, SK: decodeCursor(cursor, 'cursor', 'FOLLOWER#') } : undefined,
+        Limit: limit + 1,
+        ProjectionExpression: 'SK, uri',
+      }),
+    );
+    return cutPage(page.Items ?? [], limit, (item) => String(item.uri));
   }
 
   async followedRooms(uri: string): Promise<string[]> {

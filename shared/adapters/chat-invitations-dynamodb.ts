@@ -44,6 +44,25 @@ export class DynamoInvitationItems extends ChatItems {
     return (Count ?? 0) > 0;
   }
 
+  async holdsInvitation(uri: string, roomId: string): Promise<boolean> {
+    return (await this.invitationsTo(uri, roomId)).length > 0;
+  }
+
+  async removeInvitations(uri: string, roomId: string): Promise<void> {
+    const held = await this.invitationsTo(uri, roomId);
+    await this.batchWrite(held.map((item): WriteRequest => ({ DeleteRequest: { Key: { PK: item.PK, SK: item.SK } } })));
+  }
+
+  /** The user's invitations to the room, seen or not: one query of `INV#{uri}` (the last 30 days'), filtered on the room. */
+  private invitationsTo(uri: string, roomId: string): Promise<Record<string, unknown>[]> {
+    return this.queryAll({
+      KeyConditionExpression: 'PK = :pk',
+      FilterExpression: 'roomId = :roomId',
+      ExpressionAttributeValues: { ':pk': `INV#${uri}`, ':roomId': roomId },
+      ProjectionExpression: 'PK, SK',
+    });
+  }
+
   async takeUnseenInvitations(uri: string, now: number, fit?: PageFit<Invitation>): Promise<{ invitations: Invitation[]; more: boolean }> {
     const unseen = await this.queryAll({
       KeyConditionExpression: 'PK = :pk',

@@ -25,6 +25,8 @@ export const ALL_CATEGORIES = '*';
 export const roomKey = (roomId: string) => ({ PK: `ROOM#${roomId}`, SK: 'META' });
 export const seqKey = (seq: number) => `MSG#${String(seq).padStart(12, '0')}`;
 export const messageKey = (roomId: string, seq: number) => ({ PK: `ROOM#${roomId}`, SK: seqKey(seq) });
+/** A message id's pointer to its seq (`chat.edit`, `chat.retract` name a message by id); outside the `MSG#` range history reads. */
+export const messageIdKey = (roomId: string, messageId: string) => ({ PK: `ROOM#${roomId}`, SK: `MID#${messageId}` });
 export const followerKey = (roomId: string, uri: string) => ({ PK: `ROOM#${roomId}`, SK: `FOLLOWER#${uri}` });
 export const associationKey = (roomId: string, role: AssociationRole, uri: string) => ({ PK: `ROOM#${roomId}`, SK: `ROLE#${role}#${uri}` });
 export const directoryKey = (category: string, room: Pick<Room, 'name' | 'roomId'>) => ({ PK: `ROOMDIR#${category}`, SK: `${room.name.toLowerCase()}#${room.roomId}` });

@@ -1,14 +1,54 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { ChatMessage, Page } from '../chat/ports';
+import type { ComplianceEvent } from '../compliance/event';
 import type { PageFit } from '../protocol/frame-fit';
-import { ChatItems, cutPage, decodeCursor, messageKey, seqKey, tokenPartition, toMessage, type WriteRequest } from './chat-items-dynamodb';
+import { outboxPut } from './compliance-outbox-dynamodb';
+import { transactWrite } from './dynamodb-operations';
+import { ChatItems, cutPage, decodeCursor, messageIdKey, messageKey, seqKey, tokenPartition, toMessage, type WriteRequest } from './chat-items-dynamodb';
 
-/** Reads of a room's messages (`ROOM#{id}` / `MSG#{seq}`) and their search index (`RTOK#{roomId}#{token}`). */
+/**
+ * Reads of a room's messages (`ROOM#{id}` / `MSG#{seq}`, found by id through `MID#{messageId}`), their search index
+ * (`RTOK#{roomId}#{token}`), and their revisions (`chat.edit`, `chat.retract`).
+ */
 export class DynamoMessageItems extends ChatItems {
   async indexMessage(message: ChatMessage, tokens: readonly string[]): Promise<void> {
     await this.batchWrite(
       tokens.map((token): WriteRequest => ({ PutRequest: { Item: { PK: tokenPartition(message.roomId, token), SK: String(message.seq).padStart(12, '0'), seq: message.seq } } })),
     );
+  }
+
+  async unindexMessage(message: ChatMessage, tokens: readonly string[]): Promise<void> {
+    await this.batchWrite(
+      tokens.map((token): WriteRequest => ({ DeleteRequest: { Key: { PK: tokenPartition(message.roomId, token), SK: String(message.seq).padStart(12, '0') } } })),
+    );
+  }
+
+  async messageById(roomId: string, messageId: string): Promise<ChatMessage | undefined> {
+    const pointer = await this.client.send(new GetCommand({ TableName: this.tableName, Key: messageIdKey(roomId, messageId), ConsistentRead: true }));
+    if (typeof pointer.Item?.seq !== 'number') return undefined;
+    const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: messageKey(roomId, pointer.Item.seq), ConsistentRead: true }));
+    return Item && Item.messageId === messageId ? toMessage(Item) : undefined;
+  }
+
+  async reviseMessage(seen: ChatMessage, next: ChatMessage, event: ComplianceEvent): Promise<boolean> {
+    // The message replaced whole (a tombstone drops the text and the file), on condition that it is still the version
+    // read: `editedAt` rises with every edit, and a tombstone is final. One transaction with the outbox item.
+    // A transaction cancelled by another one on the same message (TransactionConflict) lost the race too: decide again.
+    const failed = await transactWrite(this.client, [
+      {
+        Put: {
+          TableName: this.tableName,
+          Item: { ...messageKey(seen.roomId, seen.seq), ...next },
+          ConditionExpression:
+            seen.editedAt === undefined
+              ? 'messageId = :id AND attribute_not_exists(retracted) AND attribute_not_exists(editedAt)'
+              : 'messageId = :id AND attribute_not_exists(retracted) AND editedAt = :seen',
+          ExpressionAttributeValues: { ':id': seen.messageId, ...(seen.editedAt === undefined ? {} : { ':seen': seen.editedAt }) },
+        },
+      },
+      outboxPut(this.tableName, event),
+    ], { conflictAsLost: true });
+    return failed.length === 0;
   }
 
   async history(roomId: string, limit: number, before?: string, fit?: PageFit<ChatMessage>): Promise<Page<ChatMessage>> {

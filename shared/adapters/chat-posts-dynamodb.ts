@@ -4,7 +4,7 @@ import type { ComplianceEvent } from '../compliance/event';
 import { isConditionFailure } from './aws-errors';
 import { outboxPut } from './compliance-outbox-dynamodb';
 import { TABLE_KEYS, ttlSeconds } from './dynamodb';
-import { ChatItems, IDEMPOTENCY_RETENTION_MS, messageKey, postKey, roomKey, type TransactItem } from './chat-items-dynamodb';
+import { ChatItems, IDEMPOTENCY_RETENTION_MS, messageIdKey, messageKey, postKey, roomKey, type TransactItem } from './chat-items-dynamodb';
 
 /** A post's writes: its reservation and answer (`IDEM#…chat.grpchat…`), the room's seq counter, and the all-or-nothing commit. */
 export class DynamoPostItems extends ChatItems {
@@ -92,6 +92,8 @@ export class DynamoPostItems extends ChatItems {
     // post: the counter gave the seq to this post alone (a retry reuses the seq its reservation recorded).
     const items: TransactItem[] = [
       { Put: { TableName: this.tableName, Item: { ...messageKey(message.roomId, message.seq), ...message }, ConditionExpression: 'attribute_not_exists(PK)' } },
+      // The id's pointer to the seq (SPEC §9: edits and retractions name the message by id). Unconditional: the id is this post's own.
+      { Put: { TableName: this.tableName, Item: { ...messageIdKey(message.roomId, message.messageId), seq: message.seq } } },
     ];
     if (completed) {
       items.push({

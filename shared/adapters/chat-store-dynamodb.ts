@@ -5,6 +5,8 @@ import { DynamoFollowerItems } from './chat-followers-dynamodb';
 import { DynamoInvitationItems } from './chat-invitations-dynamodb';
 import { DynamoMessageItems } from './chat-messages-dynamodb';
 import { DynamoPostItems } from './chat-posts-dynamodb';
+import { DynamoReadMarkerItems } from './chat-read-markers-dynamodb';
+import { DynamoRoomWordItems } from './chat-room-words-dynamodb';
 import { DynamoRoomItems } from './chat-rooms-dynamodb';
 
 /**
@@ -21,6 +23,8 @@ export class DynamoChatStore implements ChatStore {
   private readonly posts: DynamoPostItems;
   private readonly messages: DynamoMessageItems;
   private readonly files: DynamoFileItems;
+  private readonly words: DynamoRoomWordItems;
+  private readonly markers: DynamoReadMarkerItems;
 
   constructor(client: DynamoDBDocumentClient, tableName: string) {
     this.rooms = new DynamoRoomItems(client, tableName);
@@ -29,6 +33,8 @@ export class DynamoChatStore implements ChatStore {
     this.posts = new DynamoPostItems(client, tableName);
     this.messages = new DynamoMessageItems(client, tableName);
     this.files = new DynamoFileItems(client, tableName);
+    this.words = new DynamoRoomWordItems(client, tableName);
+    this.markers = new DynamoReadMarkerItems(client, tableName);
   }
 
   // Rooms, their directory entries and association items, categories.
@@ -44,6 +50,9 @@ export class DynamoChatStore implements ChatStore {
   readonly getCategory: ChatStore['getCategory'] = (...args) => this.rooms.getCategory(...args);
   readonly putCategory: ChatStore['putCategory'] = (...args) => this.rooms.putCategory(...args);
   readonly directory: ChatStore['directory'] = (...args) => this.rooms.directory(...args);
+  // The word index of listed rooms (chat.chansrch).
+  readonly syncRoomWords: ChatStore['syncRoomWords'] = (...args) => this.words.syncRoomWords(...args);
+  readonly roomsByWord: ChatStore['roomsByWord'] = (...args) => this.words.roomsByWord(...args);
 
   // Followers.
   readonly follow: ChatStore['follow'] = (...args) => this.follows.follow(...args);
@@ -52,6 +61,7 @@ export class DynamoChatStore implements ChatStore {
   readonly followedRooms: ChatStore['followedRooms'] = (...args) => this.follows.followedRooms(...args);
   readonly isFollowing: ChatStore['isFollowing'] = (...args) => this.follows.isFollowing(...args);
   readonly countFollowed: ChatStore['countFollowed'] = (...args) => this.follows.countFollowed(...args);
+  readonly followersPage: ChatStore['followersPage'] = (...args) => this.follows.followersPage(...args);
 
   // Posts: reservation, seq, commit.
   readonly getPost: ChatStore['getPost'] = (...args) => this.posts.getPost(...args);
@@ -63,6 +73,9 @@ export class DynamoChatStore implements ChatStore {
 
   // Messages and their search index.
   readonly indexMessage: ChatStore['indexMessage'] = (...args) => this.messages.indexMessage(...args);
+  readonly unindexMessage: ChatStore['unindexMessage'] = (...args) => this.messages.unindexMessage(...args);
+  readonly messageById: ChatStore['messageById'] = (...args) => this.messages.messageById(...args);
+  readonly reviseMessage: ChatStore['reviseMessage'] = (...args) => this.messages.reviseMessage(...args);
   readonly history: ChatStore['history'] = (...args) => this.messages.history(...args);
   readonly messagesAfter: ChatStore['messagesAfter'] = (...args) => this.messages.messagesAfter(...args);
   readonly seqsWithToken: ChatStore['seqsWithToken'] = (...args) => this.messages.seqsWithToken(...args);
@@ -73,9 +86,18 @@ export class DynamoChatStore implements ChatStore {
   readonly putFile: ChatStore['putFile'] = (...args) => this.files.putFile(...args);
   readonly getFile: ChatStore['getFile'] = (...args) => this.files.getFile(...args);
 
+  // Read markers and mention counters (SPEC §9).
+  readonly readMarkers: ChatStore['readMarkers'] = (...args) => this.markers.readMarkers(...args);
+  readonly startReading: ChatStore['startReading'] = (...args) => this.markers.startReading(...args);
+  readonly markRead: ChatStore['markRead'] = (...args) => this.markers.markRead(...args);
+  readonly recordMention: ChatStore['recordMention'] = (...args) => this.markers.recordMention(...args);
+  readonly pruneMentions: ChatStore['pruneMentions'] = (...args) => this.markers.pruneMentions(...args);
+
   // Invitations.
   readonly putInvitations: ChatStore['putInvitations'] = (...args) => this.invites.putInvitations(...args);
   readonly countUnseenInvitations: ChatStore['countUnseenInvitations'] = (...args) => this.invites.countUnseenInvitations(...args);
   readonly holdsUnseenInvitation: ChatStore['holdsUnseenInvitation'] = (...args) => this.invites.holdsUnseenInvitation(...args);
   readonly takeUnseenInvitations: ChatStore['takeUnseenInvitations'] = (...args) => this.invites.takeUnseenInvitations(...args);
+  readonly holdsInvitation: ChatStore['holdsInvitation'] = (...args) => this.invites.holdsInvitation(...args);
+  readonly removeInvitations: ChatStore['removeInvitations'] = (...args) => this.invites.removeInvitations(...args);
 }

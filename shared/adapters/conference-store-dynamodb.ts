@@ -5,17 +5,33 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  QueryCommand,
   type QueryCommandInput,
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type { ComplianceEvent } from '../compliance/event';
-import type { Conference, LobbyEntry, Participant } from '../conference/conference';
-import type { AddOutcome, ConferenceContent, ConferenceStore, EntryConditions, ScheduleResult } from '../conference/ports';
+import type { Conference, LobbyEntry, Participant, Role } from '../conference/conference';
+import type {
+  AddOutcome,
+  ConferenceContent,
+  ConferenceMessage,
+  ConferenceStore,
+  EntryConditions,
+  MeetingIndexEntry,
+  MeetingIndexPage,
+  MessagePage,
+  MessageResult,
+  PostOutcome,
+  ScheduleResult,
+} from '../conference/ports';
+import { decodeMessageCursor, encodeMessageCursor, messageSortKey } from '../conference/message-cursor';
+import { meetingIndexEntries, meetingIndexKey } from '../conference/meeting-list';
+import type { PageFit } from '../protocol/frame-fit';
 import { outboxPut } from './compliance-outbox-dynamodb';
 import { TABLE_KEYS, ttlSeconds } from './dynamodb';
 import { isConditionFailure } from './aws-errors';
-import { queryAll, transactWrite } from './dynamodb-operations';
+import { batchGetAll, batchWriteAll, queryAll, transactWrite } from './dynamodb-operations';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -24,7 +40,13 @@ const PART = (confId: string, uri: string) => ({ PK: `CONF#${confId}`, SK: `PART
 const LOBBY = (confId: string, uri: string) => ({ PK: `CONF#${confId}`, SK: `LOBBY#${uri}` });
 const LINK = (connectionId: string, confId: string) => ({ PK: `CONNCONF#${connectionId}`, SK: `CONF#${confId}` });
 const STATIC = (organizer: string) => ({ PK: `STATIC#${organizer}`, SK: 'STATIC' });
+/** A user's meeting index (`conf.list`): one item per meeting they organize or are invited to, newest last. */
+const MYCONF = (uri: string, entry: Pick<MeetingIndexEntry, 'scheduledAt' | 'confId'>) => ({ PK: `MYCONF#${uri}`, SK: meetingIndexKey(entry) });
 const SCHEDULE_ANSWER = (organizer: string, clientKey: string) => ({ PK: `IDEM#${organizer}#conf.schedule#${clientKey}`, SK: 'IDEM' });
+/** An activation's meeting IM: its own partition, so `conf.messages` is one Query (newest first) and a new activation starts empty. */
+const MESSAGES_PK = (confId: string, activationInstance: string) => `CONFIM#${confId}#${activationInstance}`;
+const MESSAGE_ANSWER = (uri: string, clientMsgId: string) => ({ PK: `IDEM#${uri}#conf.message#${clientMsgId}`, SK: 'IDEM' });
+const MESSAGE_ANSWER_RETENTION_MS = 24 * 3600 * 1000;
 /** Whose a link is (`act#{activationInstance}` or `lobby#{since}`), so an ended activation's clean-up deletes only its own. */
 const participantLink = (participant: Pick<Participant, 'activationInstance'>) => `act#${participant.activationInstance}`;
 const lobbyLink = (entry: Pick<LobbyEntry, 'since'>) => `lobby#${entry.since}`;
@@ -40,7 +62,8 @@ const BATCH_LIMIT = 25;
  * Conferences in the single table: `CONF#{id}` holds `META` (the conference and its active record,
  * indexed on GSI1 by organizer), `PART#{uri}`, `LOBBY#{uri}` and `CONTENT#{ts}#{id}`;
  * `CONNCONF#{connectionId}` / `CONF#{id}` links a connection to the conferences it is in, `STATIC#{organizer}`
- * names the organizer's static meeting space. Joins and leaves write their compliance event to the outbox
+ * names the organizer's static meeting space, `CONFIM#{id}#{activationInstance}` / `MSG#{ts}#{messageId}` holds an
+ * activation's meeting IM and `IDEM#{uri}#conf.message#{clientMsgId}` a `conf.message`'s answer. Joins and leaves write their compliance event to the outbox
  * (`OUTBOX#{shard}`) in the same transaction.
  */
 export class DynamoConferenceStore implements ConferenceStore {
@@ -56,6 +79,9 @@ export class DynamoConferenceStore implements ConferenceStore {
 
   async schedule(conference: Conference, result: ScheduleResult, clientKey?: string, staticSpace?: { readonly replacing?: string }): Promise<ScheduleResult> {
     const items: TransactItem[] = [{ Put: { TableName: this.tableName, Item: this.metaItem(conference), ConditionExpression: 'attribute_not_exists(PK)' } }];
+    // The organizer's `conf.list` entry goes with the conference: an organizer who reloads always finds it.
+    const [organizerEntry] = meetingIndexEntries(conference);
+    if (organizerEntry) items.push(this.put(this.meetingIndexItem(organizerEntry)));
     const staticIndex = staticSpace
       ? items.push({
           Put: {
@@ -225,9 +251,10 @@ export class DynamoConferenceStore implements ConferenceStore {
         Delete: {
           TableName: this.tableName,
           Key: PART(confId, participant.uri),
-          // With the endpoints read: another device that joined since keeps the participant in (decided again).
-          ConditionExpression: 'activationInstance = :instance AND connectionIds = :connections',
-          ExpressionAttributeValues: { ':instance': participant.activationInstance, ':connections': participant.connectionIds },
+          // With the endpoints and the stay read: another device that joined since keeps the participant in, and a
+          // participant who left and came back is another stay (its own leave event); either way decided again.
+          ConditionExpression: 'activationInstance = :instance AND connectionIds = :connections AND joinedAt = :joinedAt',
+          ExpressionAttributeValues: { ':instance': participant.activationInstance, ':connections': participant.connectionIds, ':joinedAt': participant.joinedAt },
         },
       },
       ...participant.connectionIds.map((connectionId) => this.delete(LINK(connectionId, confId))),
@@ -252,6 +279,87 @@ export class DynamoConferenceStore implements ConferenceStore {
       this.delete(LINK(connectionId, confId)),
     ]);
     return failed.length === 0;
+  }
+
+  async setRole(confId: string, participant: Participant, role: Role): Promise<boolean> {
+    const failed = await this.transact([
+      {
+        Update: {
+          TableName: this.tableName,
+          Key: PART(confId, participant.uri),
+          UpdateExpression: 'SET #role = :role',
+          // That stay only: a participant who left (no item), was ejected or came back since is decided again.
+          ConditionExpression: 'activationInstance = :instance AND joinedAt = :joinedAt',
+          ExpressionAttributeNames: { '#role': 'role' },
+          ExpressionAttributeValues: { ':role': role, ':instance': participant.activationInstance, ':joinedAt': participant.joinedAt },
+        },
+      },
+    ]);
+    return failed.length === 0;
+  }
+
+  async postMessage(
+    message: ConferenceMessage,
+    result: MessageResult,
+    sender: Pick<Participant, 'uri' | 'activationInstance' | 'joinedAt'>,
+    complianceEvent: ComplianceEvent,
+    clientMsgId?: string,
+  ): Promise<PostOutcome> {
+    const items: TransactItem[] = [
+      {
+        ConditionCheck: {
+          TableName: this.tableName,
+          Key: PART(message.confId, sender.uri),
+          // The sender's stay read is still in: a message racing a leave or an ejection is decided again.
+          ConditionExpression: 'activationInstance = :instance AND joinedAt = :joinedAt',
+          ExpressionAttributeValues: { ':instance': sender.activationInstance, ':joinedAt': sender.joinedAt },
+        },
+      },
+      this.put({ PK: MESSAGES_PK(message.confId, message.activationInstance), SK: messageSortKey(message), ...message }),
+      outboxPut(this.tableName, complianceEvent),
+    ];
+    const answerIndex = clientMsgId
+      ? items.push({
+          Put: {
+            TableName: this.tableName,
+            Item: { ...MESSAGE_ANSWER(sender.uri, clientMsgId), result, [TABLE_KEYS.ttlAttribute]: ttlSeconds(result.ts + MESSAGE_ANSWER_RETENTION_MS) },
+            ConditionExpression: 'attribute_not_exists(PK)',
+          },
+        }) - 1
+      : -1;
+    const failed = await this.transact(items);
+    if (failed.length === 0) return { kind: 'posted' };
+    if (clientMsgId && failed.includes(answerIndex)) {
+      const earlier = await this.replayMessage(sender.uri, clientMsgId);
+      if (earlier) return { kind: 'replayed', result: earlier };
+    }
+    return { kind: 'lost' };
+  }
+
+  async replayMessage(uri: string, clientMsgId: string): Promise<MessageResult | undefined> {
+    const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: MESSAGE_ANSWER(uri, clientMsgId), ConsistentRead: true }));
+    return Item?.result as MessageResult | undefined;
+  }
+
+  async messages(confId: string, activationInstance: string, limit: number, before?: string, fit?: PageFit<ConferenceMessage>): Promise<MessagePage> {
+    const pk = MESSAGES_PK(confId, activationInstance);
+    const page = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :msg)',
+        ExpressionAttributeValues: { ':pk': pk, ':msg': 'MSG#' },
+        ExclusiveStartKey: before ? { PK: pk, SK: decodeMessageCursor(before) } : undefined,
+        ScanIndexForward: false,
+        ConsistentRead: true,
+        // One extra item tells whether there is more; the cursor is the sort key of the last one answered.
+        Limit: limit + 1,
+      }),
+    );
+    const items = page.Items ?? [];
+    const all = items.slice(0, limit).map((item) => strip(item) as unknown as ConferenceMessage);
+    const kept = fit ? fit(all) : all.length;
+    const last = items[kept - 1];
+    return { messages: all.slice(0, kept), ...(items.length > kept && last ? { cursor: encodeMessageCursor(String(last.SK)) } : {}) };
   }
 
   async putLobby(confId: string, entry: LobbyEntry): Promise<void> {
@@ -310,6 +418,35 @@ export class DynamoConferenceStore implements ConferenceStore {
     return items.map((item) => String(item.confId));
   }
 
+  async indexInvitees(conference: Conference): Promise<void> {
+    const others = meetingIndexEntries(conference).filter((entry) => entry.role !== 'organizer');
+    await batchWriteAll(this.client, this.tableName, others.map((entry) => ({ PutRequest: { Item: this.meetingIndexItem(entry) } })));
+  }
+
+  async meetingsOf(uri: string, limit: number, after?: string): Promise<MeetingIndexPage> {
+    const { Items = [] } = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: after === undefined ? 'PK = :pk' : 'PK = :pk AND SK < :after',
+        ExpressionAttributeValues: { ':pk': `MYCONF#${uri}`, ...(after === undefined ? {} : { ':after': after }) },
+        ScanIndexForward: false,
+        Limit: limit + 1,
+      }),
+    );
+    const entries = Items.slice(0, limit).map((item) => ({ confId: String(item.confId), role: item.role as MeetingIndexEntry['role'], scheduledAt: Number(item.scheduledAt) }));
+    const last = entries[entries.length - 1];
+    return { entries, ...(Items.length > limit && last ? { next: meetingIndexKey(last) } : {}) };
+  }
+
+  async getMany(confIds: readonly string[]): Promise<Map<string, Conference>> {
+    const items = await batchGetAll(this.client, this.tableName, [...new Set(confIds)].map((confId) => META(confId)));
+    return new Map(items.map((item) => [String(item.confId), strip(item, 'GSI1PK', 'GSI1SK') as unknown as Conference]));
+  }
+
+  async unindexMeetings(uri: string, entries: readonly MeetingIndexEntry[]): Promise<void> {
+    await this.deleteKeys(entries.map((entry) => MYCONF(uri, entry)));
+  }
+
   async addContent(confId: string, content: ConferenceContent): Promise<void> {
     await this.client.send(
       new PutCommand({ TableName: this.tableName, Item: { PK: `CONF#${confId}`, SK: `CONTENT#${String(content.addedAt).padStart(15, '0')}#${content.contentId}`, ...content } }),
@@ -338,6 +475,13 @@ export class DynamoConferenceStore implements ConferenceStore {
       ...lobby.map((entry) => [LOBBY(confId, entry.uri), 'since = :value', { ':value': entry.since }] as const),
       ...lobby.map((entry) => [LINK(entry.connectionId, confId), '#owner = :value', { ':value': lobbyLink(entry) }] as const),
     ];
+    // The activation's meeting IM goes with it (a new activation starts empty; the archive has every message).
+    const messages = await this.queryAll({
+      KeyConditionExpression: 'PK = :pk',
+      ExpressionAttributeValues: { ':pk': MESSAGES_PK(confId, activationInstance) },
+      ProjectionExpression: 'PK, SK',
+    });
+    await this.deleteKeys(messages.map((item) => ({ PK: item.PK, SK: item.SK })));
     for (let start = 0; start < deletes.length; start += BATCH_LIMIT) {
       await Promise.all(
         deletes.slice(start, start + BATCH_LIMIT).map(async ([Key, ConditionExpression, ExpressionAttributeValues]) => {
@@ -378,6 +522,10 @@ export class DynamoConferenceStore implements ConferenceStore {
   /** A transaction cancelled by a conflicting one is a lost race: the caller re-reads and retries. */
   private transact(items: TransactItem[]): Promise<number[]> {
     return transactWrite(this.client, items, { conflictAsLost: true });
+  }
+
+  private meetingIndexItem(entry: MeetingIndexEntry & { readonly uri: string }): Record<string, unknown> {
+    return { ...MYCONF(entry.uri, entry), confId: entry.confId, role: entry.role, scheduledAt: entry.scheduledAt };
   }
 
   private metaItem(conference: Conference): Record<string, unknown> {

@@ -2,7 +2,7 @@ import type { Identity } from '../auth/identity';
 import type { ComplianceQueue } from '../compliance/ports';
 import type { Clock, EventDelivery } from '../ports';
 import type { ChatEvents } from './events';
-import type { ChatStore, FileStorage } from './ports';
+import type { ChatStore, FileStorage, PresenceAvailability } from './ports';
 
 /** What every chat use case is built from (functions/lib/compose/chat.ts in production, memory ports in tests). */
 export interface ChatDependencies {
@@ -19,6 +19,8 @@ export interface ChatDependencies {
   readonly files: FileStorage;
   /** FILE_URL_SECONDS: how long an upload or download URL lives. */
   readonly fileUrlSeconds: number;
+  /** Users' aggregated presence, for `chat.occupants` (the presence store's batch read); none: nobody shows as connected. */
+  readonly presence?: PresenceAvailability;
   /** MAX_FOLLOWED_ROOMS, MAX_ROOMS_PER_USER, MAX_FILES_PER_ROOM, MAX_PENDING_INVITATIONS (issue 17 item 5); none: no cap. */
   readonly quotas?: ChatQuotas;
 }

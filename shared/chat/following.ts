@@ -1,6 +1,7 @@
 import { ForbiddenError, NotFoundError, QuotaExceededError } from '../errors';
 import { archiveFromOutbox, commandEvent } from './command-events';
 import type { ChatCaller, ChatDependencies } from './dependencies';
+import { readCountsOf } from './read-state';
 import { assertMayJoin, assertVisible, roleIn, roomView } from './room';
 
 /** `chat.join`, `chat.bjoin`, `chat.part`: followed rooms are per user, so every device of the user receives their messages. */
@@ -17,7 +18,9 @@ export class Following {
     const event = commandEvent(caller, 'chat.join', room, now);
     await this.deps.store.follow(roomId, identity.uri, now, event);
     await archiveFromOutbox(this.deps.compliance, event);
-    return { room: roomView(room), role: roleIn(room, identity.uri), followed: true };
+    // A first join starts reading at the room's latest message; a join again keeps the marker (SPEC §9 counts).
+    const marker = await this.deps.store.startReading(roomId, identity.uri, room.lastSeq);
+    return { room: roomView(room), role: roleIn(room, identity.uri), followed: true, ...readCountsOf(room.lastSeq, marker) };
   }
 
   /** Many joins in one call: each room answers on its own, as `chat.join` would. */

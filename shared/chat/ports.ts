@@ -1,5 +1,6 @@
 import type { ComplianceEvent } from '../compliance/event';
 import type { PageFit } from '../protocol/frame-fit';
+import type { Availability } from '../presence/presence';
 import type { AssociationRole, Category, Room, RoomPrivacy } from './room';
 
 export interface ChatMessage {
@@ -16,6 +17,14 @@ export interface ChatMessage {
   readonly fileId?: string;
   /** The attached file's description (`chat.file.upload`), set with `fileId`. */
   readonly file?: FileView;
+  /** `chat.grpchat {mentions}`: the users the post names (SIP URIs, lower-cased, distinct); each who may read the room gets `chat.mention`. */
+  readonly mentions?: readonly string[];
+  /** `chat.edit`: when the text was last changed (epoch ms; rises with every edit, so it also versions the message). */
+  readonly editedAt?: number;
+  /** `chat.retract`: a tombstone at its seq (text empty, no file), with when and by whom. */
+  readonly retracted?: true;
+  readonly retractedAt?: number;
+  readonly retractedBy?: string;
 }
 
 /** A file uploaded to a room (`FILE#{fileId}`): the bytes live in object storage under `key`. */
@@ -98,6 +107,18 @@ export interface Page<T> {
   readonly cursor?: string;
 }
 
+/** Word index items (`chat.chansrch`): a room and its word; `position` continues the query after this item. */
+export interface RoomWordPage {
+  readonly items: { readonly roomId: string; readonly word: string; readonly position: string }[];
+  readonly more: boolean;
+}
+
+/** What `chat.occupants` reads of presence (SPEC §5): the aggregated availability watchers see, for many users at once. */
+export interface PresenceAvailability {
+  /** Each user's aggregated availability (batch reads); a user never seen is absent (offline). */
+  availabilityOf(uris: readonly string[]): Promise<Map<string, Availability>>;
+}
+
 export interface Invitation {
   readonly roomId: string;
   readonly roomName: string;
@@ -108,7 +129,7 @@ export interface Invitation {
 export type CreateOutcome = { readonly kind: 'created' } | { readonly kind: 'replayed'; readonly roomId: string };
 
 /** Rooms, their messages and indexes. Writes that race are conditional; outcomes say who won. */
-export interface ChatStore {
+export interface ChatStore extends ReadMarkerStore {
   getRoom(roomId: string): Promise<Room | undefined>;
   /** The rooms that exist among these ids (deleted ones are left out). */
   getRooms(roomIds: readonly string[]): Promise<Room[]>;
@@ -154,13 +175,23 @@ export interface ChatStore {
   /** The room's next seq (atomic counter); undefined when the room does not exist. */
   takeSeq(roomId: string): Promise<number | undefined>;
   /**
-   * Stores the message at its seq, for a post with a client id its answer, and its compliance event in the
-   * outbox, all or nothing (one transaction). `taken` when the seq already holds a message or the answer is
+   * Stores the message at its seq (with the pointer from its id to its seq, for `chat.edit` / `chat.retract`), for
+   * a post with a client id its answer, and its compliance event in the outbox, all or nothing (one transaction). `taken` when the seq already holds a message or the answer is
    * already written (an earlier attempt, or this one's own write retried after a lost response).
    */
   commitMessage(message: ChatMessage, event: ComplianceEvent, completed?: { readonly key: PostKey; readonly result: PostResult }): Promise<'committed' | 'taken'>;
   /** Writes the message's search index entries (idempotent; derived from the message, so written after it). */
   indexMessage(message: ChatMessage, tokens: readonly string[]): Promise<void>;
+  /** Removes these search index entries of the message (idempotent): the words an edit or a retraction took out. */
+  unindexMessage(message: ChatMessage, tokens: readonly string[]): Promise<void>;
+  /** The room's message with this id (two key reads: its id's pointer, then the message), undefined when there is none. */
+  messageById(roomId: string, messageId: string): Promise<ChatMessage | undefined>;
+  /**
+   * Replaces the stored message with `next` (an edit, or a tombstone) if it is still as `seen` (the same
+   * `editedAt`, not retracted), with the change's compliance event in the outbox, all or nothing; false when
+   * another edit or a retraction won (re-read and decide again).
+   */
+  reviseMessage(seen: ChatMessage, next: ChatMessage, event: ComplianceEvent): Promise<boolean>;
   /** Newest first; the cursor is opaque. `fit` cuts the page to what one answer frame holds (the cursor follows the cut). */
   history(roomId: string, limit: number, before?: string, fit?: PageFit<ChatMessage>): Promise<Page<ChatMessage>>;
   /** The newest `limit` messages after `afterSeq`, oldest first; `more` when there were more than that. */
@@ -178,4 +209,43 @@ export interface ChatStore {
   holdsUnseenInvitation(uri: string, roomId: string): Promise<boolean>;
   /** Invitations the user has not fetched yet, as many as `fit` keeps; those are marked seen, `more` when some were left. */
   takeUnseenInvitations(uri: string, now: number, fit?: PageFit<Invitation>): Promise<{ invitations: Invitation[]; more: boolean }>;
+  /** Whether the user holds an invitation to the room, seen or not (`chat.declineinv`; one query of the user's invitations). */
+  holdsInvitation(uri: string, roomId: string): Promise<boolean>;
+  /** Deletes every invitation of the user to the room, seen or not (`chat.declineinv`; idempotent). */
+  removeInvitations(uri: string, roomId: string): Promise<void>;
+  /** One page of the room's followers in URI order (`chat.occupants`); `cursor` continues after the last one. */
+  followersPage(roomId: string, limit: number, cursor?: string): Promise<Page<string>>;
+  /**
+   * Brings the room's word index items (`chat.chansrch`) in line with `room` (idempotent): writes its words, removes
+   * those only `previous` had; `room` undefined removes them all (a deleted room).
+   */
+  syncRoomWords(room: Room | undefined, previous?: Room): Promise<void>;
+  /** Index items of listed rooms with a word starting with `prefix` (of the category, or of all), in word order. */
+  roomsByWord(category: string | undefined, prefix: string, limit: number, after?: string): Promise<RoomWordPage>;
+}
+
+/**
+ * A user's read state in a room (`ROOM#{roomId}` / `READ#{uri}`, SPEC §9), the same on every device: the marker and
+ * the seqs of the messages that mentioned the user. Counts are computed from it and the room's `lastSeq`
+ * (shared/chat/read-state.ts), never from history.
+ */
+export interface ReadMarker {
+  /** The last seq the user has read (0: none). It never moves back. */
+  readonly readSeq: number;
+  /** Seqs of posts that mentioned the user, oldest first; those at or below `readSeq` are pruned lazily and never counted. */
+  readonly mentionSeqs: readonly number[];
+}
+
+/** The read markers and mention counters (docs/architecture.md, "Unread and mentions"). */
+export interface ReadMarkerStore {
+  /** The user's markers in these rooms (a room without one is absent from the map). */
+  readMarkers(uri: string, roomIds: readonly string[]): Promise<Map<string, ReadMarker>>;
+  /** The marker as stored; a user without one starts at `seq` (a first `chat.join` starts at the room's latest message). */
+  startReading(roomId: string, uri: string, seq: number): Promise<ReadMarker>;
+  /** Moves the marker to `seq` only if that is further (a conditional write); `moved: false` answers the marker as stored. */
+  markRead(roomId: string, uri: string, seq: number, now: number): Promise<{ readonly moved: boolean; readonly marker: ReadMarker }>;
+  /** Adds the post's seq to the user's mentions (idempotent: a set); false when the user already holds `max` (not counted). */
+  recordMention(roomId: string, uri: string, seq: number, max: number): Promise<boolean>;
+  /** Forgets these mention seqs (idempotent; the marker has passed them). */
+  pruneMentions(roomId: string, uri: string, seqs: readonly number[]): Promise<void>;
 }

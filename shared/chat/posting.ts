@@ -5,8 +5,19 @@ import { NotFoundError, UnavailableError } from '../errors';
 import type { ChatCaller, ChatDependencies } from './dependencies';
 import { assertFileInRoom, fileView } from './files';
 import type { ChatFile, ChatMessage, PostKey, PostResult } from './ports';
+import { MAX_COUNTED_MENTIONS, mentionedReaders } from './read-state';
 import { assertMayPost, assertVisible, canReadRoom, type Room } from './room';
 import { indexTokens } from './search-tokens';
+
+/** `chat.grpchat`'s arguments. */
+export interface PostCommand {
+  readonly roomId: string;
+  readonly text: string;
+  readonly clientMsgId?: string;
+  readonly fileId?: string;
+  /** SIP URIs the post mentions (SPEC §9). */
+  readonly mentions?: readonly string[];
+}
 
 /** A post holding its client id longer than a Lambda may run has died: a retry may take over. */
 const RESERVATION_STALE_MS = 30_000;
@@ -20,7 +31,7 @@ export class Posting {
    * write posts under the same seq: no hole), then the message, its answer and its compliance event in one
    * transaction, then its search entries, the fan-out and the queue send.
    */
-  async post(caller: ChatCaller, command: { roomId: string; text: string; clientMsgId?: string; fileId?: string }): Promise<PostResult> {
+  async post(caller: ChatCaller, command: PostCommand): Promise<PostResult> {
     const { identity } = caller;
     const room = assertVisible(await this.deps.store.getRoom(command.roomId), identity.uri, command.roomId);
     assertMayPost(room, identity.uri);
@@ -41,7 +52,7 @@ export class Posting {
         throw error;
       }
     }
-    const message = messageOf(caller, room, { seq, messageId: this.deps.newId('cmsg'), ts: this.deps.clock.now() }, command.text, file);
+    const message = messageOf(caller, room, { seq, messageId: this.deps.newId('cmsg'), ts: this.deps.clock.now() }, command.text, file, command.mentions);
     const result: PostResult = { roomId: room.roomId, messageId: message.messageId, seq, ts: message.ts };
     const event = postEventOf(caller.identity, room, result, message.text, message.fileId);
     const completed = key ? { key, result } : undefined;
@@ -105,7 +116,23 @@ export class Posting {
     const room = await this.deps.store.getRoom(message.roomId);
     if (!room) return;
     const readers = followers.filter((uri) => canReadRoom(room, uri));
-    await this.deps.delivery.toUsers(readers, { event: 'chat.message', payload: { ...message } }, caller.connectionId);
+    await Promise.all([
+      this.deps.delivery.toUsers(readers, { event: 'chat.message', payload: { ...message } }, caller.connectionId),
+      this.notifyMentions(room, message, new Set(readers)),
+    ]);
+  }
+
+  /**
+   * `mentions` (SPEC §9): every connection of each mentioned user who may read the room now gets `chat.mention`
+   * (never anyone else). For those who follow it the post's seq is first added to their mention counter: one write
+   * per mentioned follower, none per follower. The counter is a set of seqs, so a repeated step adds nothing.
+   */
+  private async notifyMentions(room: Room, message: ChatMessage, followingReaders: ReadonlySet<string>): Promise<void> {
+    const mentioned = mentionedReaders(room, message.from.uri, message.mentions);
+    if (mentioned.length === 0) return;
+    await Promise.all(mentioned.filter((uri) => followingReaders.has(uri)).map((uri) => this.deps.store.recordMention(room.roomId, uri, message.seq, MAX_COUNTED_MENTIONS)));
+    const { roomId, seq, messageId, from, text, ts } = message;
+    await this.deps.delivery.toUsers(mentioned, { event: 'chat.mention', payload: { roomId, roomName: room.name, seq, messageId, from, text, ts } });
   }
 
   /**
@@ -146,7 +173,8 @@ async function afterCommit(steps: readonly Promise<unknown>[]): Promise<void> {
 }
 
 /** The stored and delivered message of a post: the same from the first attempt and from a retry's repair. */
-function messageOf(caller: ChatCaller, room: Room, at: Pick<PostResult, 'seq' | 'messageId' | 'ts'>, text: string, file?: ChatFile): ChatMessage {
+function messageOf(caller: ChatCaller, room: Room, at: Pick<PostResult, 'seq' | 'messageId' | 'ts'>, text: string, file?: ChatFile, mentions?: readonly string[]): ChatMessage {
+  const named = [...new Set((mentions ?? []).map((uri) => uri.toLowerCase()))];
   return {
     roomId: room.roomId,
     seq: at.seq,
@@ -155,6 +183,7 @@ function messageOf(caller: ChatCaller, room: Room, at: Pick<PostResult, 'seq' | 
     text,
     ts: at.ts,
     ...(file ? { fileId: file.fileId, file: fileView(file) } : {}),
+    ...(named.length > 0 ? { mentions: named } : {}),
   };
 }
 

@@ -4,11 +4,15 @@ import { countThatFits, jsonBytes, listFit, MAX_LIST_ANSWER_BYTES, prefixThatFit
 import { archiveCommand } from './command-events';
 import type { ChatCaller, ChatDependencies } from './dependencies';
 import type { ChatMessage } from './ports';
+import { ReadMarkers } from './read-markers';
+import type { ReadCounts } from './read-state';
 import { assertMayRead, assertVisible, canReadRoom, type Room } from './room';
-import { matchesQuery, pickLookupToken, tokenize } from './search-tokens';
+import { intersectWindows, messageMatches, parseSearchQuery } from './search-query';
 
-/** Index entries one search reads at most (its cost bound; docs/architecture.md). */
-const SEARCH_CANDIDATES = 500;
+/** Index entries of one word a search round reads at most (docs/architecture.md, "Search"). */
+const SEARCH_WINDOW = 500;
+/** Index entries one `chat.search` call reads at most after its first round (its cost bound); then it answers with a cursor. */
+const SEARCH_ENTRIES_PER_CALL = 2000;
 /** Rooms one `session.resume` answer covers at most (the rest: call again with its `cursor`); as many as `since` may name. */
 export const MAX_RESUME_ROOMS_PER_ANSWER = 64;
 
@@ -18,8 +22,8 @@ export interface ResumePage {
   readonly budgetBytes?: number;
 }
 
-/** One followed room in `session.resume`: what came after the seq the client gave, the newest that fit. */
-export interface RoomResume {
+/** One followed room in `session.resume`: what came after the seq the client gave, the newest that fit, and the user's counts (SPEC §9). */
+export interface RoomResume extends ReadCounts {
   readonly roomId: string;
   readonly name: string;
   readonly lastSeq: number;
@@ -29,7 +33,11 @@ export interface RoomResume {
 
 /** Reads of a room's messages: `chat.bccontext`, `chat.search`, and the chat part of `session.resume`. Each is archived before it is answered. */
 export class Reading {
-  constructor(private readonly deps: ChatDependencies) {}
+  private readonly markers: ReadMarkers;
+
+  constructor(private readonly deps: ChatDependencies) {
+    this.markers = new ReadMarkers(deps);
+  }
 
   async history(caller: ChatCaller, roomId: string, limit: number | undefined, before?: string) {
     const room = assertVisible(await this.deps.store.getRoom(roomId), caller.identity.uri, roomId);
@@ -40,38 +48,51 @@ export class Reading {
   }
 
   /**
-   * Reads the index entries of the query's longest token (newest first, at most SEARCH_CANDIDATES), then
-   * the candidate messages, keeping those that hold every query token.
+   * A message matches when it holds every word of the query (issue 22 item 6). Each indexed word's entries are read
+   * below the same seq, a window at a time, and intersected (./search-query.ts); only the seqs in every list are read
+   * as messages (BatchGetItem) and checked against their text (one-character words, and entries an edit left behind).
+   * Newest first. A call reads at most SEARCH_ENTRIES_PER_CALL index entries (one round always): when it stops
+   * before the answer is full it answers what it found with a `cursor`, from which the next call goes on.
    */
   async search(caller: ChatCaller, roomId: string, query: string, limit: number, cursor?: string) {
     const room = assertVisible(await this.deps.store.getRoom(roomId), caller.identity.uri, roomId);
     assertMayRead(room, caller.identity.uri);
-    const queryTokens = tokenize(query);
-    const lookup = pickLookupToken(queryTokens);
-    const beforeSeq = cursor === undefined ? undefined : decodeSeqCursor(cursor);
+    const parsed = parseSearchQuery(query);
+    let below = cursor === undefined ? undefined : decodeSeqCursor(cursor);
     let found: ChatMessage[] = [];
-    // The seq below which the next page looks: the last candidate examined, when more may match.
+    // The seq below which the next page looks, when more may match.
     let resumeBelow: number | undefined;
-    if (lookup) {
-      const seqs = await this.deps.store.seqsWithToken(roomId, lookup, SEARCH_CANDIDATES, beforeSeq);
-      // Candidates in small batches, newest first, until the answer is full.
-      let examinedTo: number | undefined;
+    let entriesRead = 0;
+    for (;;) {
+      const windows = await Promise.all(parsed.indexed.map((token) => this.deps.store.seqsWithToken(roomId, token, SEARCH_WINDOW, below)));
+      entriesRead += windows.reduce((sum, seqs) => sum + seqs.length, 0);
+      const { seqs, floor } = intersectWindows(windows, SEARCH_WINDOW);
       for (let start = 0; start < seqs.length && found.length < limit; start += 100) {
-        const batch = await this.deps.store.messagesAt(roomId, seqs.slice(start, start + 100));
-        const bySeq = new Map(batch.map((message) => [message.seq, message]));
-        for (const seq of seqs.slice(start, start + 100)) {
+        const batch = seqs.slice(start, start + 100);
+        const bySeq = new Map((await this.deps.store.messagesAt(roomId, batch)).map((message) => [message.seq, message]));
+        for (const seq of batch) {
           if (found.length >= limit) break;
-          examinedTo = seq;
           const message = bySeq.get(seq);
-          if (message && matchesQuery(message.text, queryTokens)) found.push(message);
+          if (message && messageMatches(message.text, parsed)) found.push(message);
+          // Every candidate above this one is examined, and the lists are complete down to `floor`.
+          resumeBelow = seq;
         }
       }
-      const kept = countThatFits(found, (messages) => ({ messages }));
-      if (kept < found.length) resumeBelow = found[kept - 1]?.seq;
-      else if (examinedTo !== undefined && examinedTo !== seqs[seqs.length - 1]) resumeBelow = examinedTo;
-      else if (seqs.length === SEARCH_CANDIDATES) resumeBelow = seqs[seqs.length - 1];
-      found = found.slice(0, kept);
+      if (found.length >= limit) {
+        if (resumeBelow === seqs[seqs.length - 1] && floor === 0) resumeBelow = undefined;
+        break;
+      }
+      if (floor === 0) {
+        resumeBelow = undefined;
+        break;
+      }
+      below = floor;
+      resumeBelow = floor;
+      if (entriesRead >= SEARCH_ENTRIES_PER_CALL) break;
     }
+    const kept = countThatFits(found, (messages) => ({ messages }));
+    if (kept < found.length) resumeBelow = found[kept - 1]?.seq;
+    found = found.slice(0, kept);
     await archiveCommand(this.deps.compliance, caller, 'chat.search', room, this.deps.clock.now(), { query, count: found.length });
     return { messages: found, ...(resumeBelow !== undefined ? { cursor: encodeSeqCursor(resumeBelow) } : {}) };
   }
@@ -91,13 +112,17 @@ export class Reading {
     const batch = followed.slice(0, MAX_RESUME_ROOMS_PER_ANSWER);
     const byId = new Map((await this.deps.store.getRooms(batch)).map((room) => [room.roomId, room]));
     const rooms = batch.map((roomId) => byId.get(roomId)).filter((room): room is Room => room !== undefined && canReadRoom(room, identity.uri));
-    const missed = await Promise.all(
-      rooms.map(async (room) => {
-        const seen = since[room.roomId];
-        if (seen === undefined || seen >= room.lastSeq) return { messages: [] as ChatMessage[], more: false };
-        return this.deps.store.messagesAfter(room.roomId, seen, this.deps.historyPageSize);
-      }),
-    );
+    // The user's counts in these rooms: one batch read of their markers, beside the missed messages.
+    const [countsOf, missed] = await Promise.all([
+      this.markers.countsIn(identity.uri, rooms),
+      Promise.all(
+        rooms.map(async (room) => {
+          const seen = since[room.roomId];
+          if (seen === undefined || seen >= room.lastSeq) return { messages: [] as ChatMessage[], more: false };
+          return this.deps.store.messagesAfter(room.roomId, seen, this.deps.historyPageSize);
+        }),
+      ),
+    ]);
     // Fill the frame room by room. A room whose messages do not all fit waits for the next answer, unless it is the
     // first: then it keeps its newest messages that fit, with `more` (the older ones are read with chat.bccontext).
     const budget = page.budgetBytes ?? MAX_LIST_ANSWER_BYTES;
@@ -109,6 +134,7 @@ export class Reading {
         roomId: room.roomId,
         name: room.name,
         lastSeq: room.lastSeq,
+        ...(countsOf.get(room.roomId) ?? { readSeq: 0, unread: room.lastSeq, mentions: 0 }),
         messages: [...kept],
         ...(more || cut ? { more: true as const } : {}),
       });

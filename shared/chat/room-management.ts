@@ -1,7 +1,7 @@
 import type { Identity } from '../auth/identity';
 import { actorOf, type ComplianceEvent } from '../compliance/event';
 import { RETRY, retryOnConflict } from '../concurrency';
-import { ForbiddenError, QuotaExceededError, UnavailableError } from '../errors';
+import { ForbiddenError, NotFoundError, QuotaExceededError, UnavailableError } from '../errors';
 import { listFit } from '../protocol/frame-fit';
 import { archiveFromOutbox } from './command-events';
 import type { ChatDependencies } from './dependencies';
@@ -19,6 +19,7 @@ import {
   type Room,
   type RoomChanges,
   type RoomDefinition,
+  roleIn,
 } from './room';
 
 /** An invitee `room.invite` did not invite (nor make a member), and why. */
@@ -54,12 +55,16 @@ export class RoomManagement {
     const outcome = await this.deps.store.createRoom(room, clientId);
     if (outcome.kind === 'replayed') return this.replayedCreate(outcome.roomId);
     await this.deps.store.syncAssociations(room);
+    await this.deps.store.syncRoomWords(room);
     return { roomId: room.roomId };
   }
 
   /** A change of privacy or membership removes the followers who may no longer read the room (SPEC §6). */
   async updateRoom(caller: Identity, roomId: string, changes: RoomChanges) {
     const { previous, next } = await this.changeRoom(caller, roomId, (room) => applyRoomChanges(room, changes));
+    // The word index of chat.chansrch, when what it derives from may have changed: written again whole, so a retry
+    // after a failed write (which finds the room already changed) still writes it.
+    if (changes.name !== undefined || changes.description !== undefined || changes.privacy !== undefined) await this.deps.store.syncRoomWords(next, previous);
     await this.removeLostFollowers(caller, previous, next);
     return next;
   }
@@ -70,6 +75,8 @@ export class RoomManagement {
     const followers = await this.deps.store.followers(roomId);
     await this.deps.store.deleteRoom(room);
     await this.deps.delivery.toUsers(followers, { event: 'chat.removed', payload: { roomId, reason: 'deleted' } });
+    // Its word index items last (a hint readers re-check against the room: one left behind finds no room).
+    await this.deps.store.syncRoomWords(undefined, room);
     return { deleted: true };
   }
 
@@ -117,6 +124,33 @@ export class RoomManagement {
     if (max === undefined) return false;
     if ((await this.deps.store.countUnseenInvitations(uri, max)) < max) return false;
     return !(await this.deps.store.holdsUnseenInvitation(uri, roomId));
+  }
+
+  /**
+   * `chat.declineinv` (SPEC §9): every invitation of the user to the room is deleted, seen or not, so `chat.getinv`
+   * shows it on no device again; and the membership the invitation gave is given back (a member who is neither
+   * manager nor presenter stops being a member, and loses the room if it is closed or secret, as a `room.update`
+   * would take it away), so a later `room.invite` invites the user again. 404 when the user holds no invitation to
+   * the room. The membership goes first: a retry after a failure finds the invitation still there.
+   */
+  async declineInvitation(caller: Identity, roomId: string): Promise<{ declined: true }> {
+    if (!(await this.deps.store.holdsInvitation(caller.uri, roomId))) throw new NotFoundError(`no invitation to room ${roomId}`);
+    const uri = caller.uri.toLowerCase();
+    const changed = await retryOnConflict(
+      async () => {
+        const room = await this.deps.store.getRoom(roomId);
+        if (!room || roleIn(room, uri) !== 'member') return undefined;
+        const next: Room = { ...room, members: room.members.filter((member) => member !== uri), version: room.version + 1 };
+        return (await this.deps.store.updateRoom(room, next)) ? { previous: room, next } : RETRY;
+      },
+      () => new UnavailableError('the room kept changing; retry', 200),
+    );
+    if (changed) {
+      await this.deps.store.syncAssociations(changed.next, changed.previous);
+      await this.removeLostFollowers(caller, changed.previous, changed.next);
+    }
+    await this.deps.store.removeInvitations(caller.uri, roomId);
+    return { declined: true };
   }
 
   /** Invitations to rooms the user may still read: one removed since (or a deleted room) invites to nothing. */
@@ -177,7 +211,10 @@ export class RoomManagement {
   private async replayedCreate(roomId: string): Promise<{ roomId: string }> {
     // The first attempt may have stopped before its association items: write them again (idempotent).
     const room = await this.deps.store.getRoom(roomId);
-    if (room) await this.deps.store.syncAssociations(room);
+    if (room) {
+      await this.deps.store.syncAssociations(room);
+      await this.deps.store.syncRoomWords(room);
+    }
     return { roomId };
   }
 }

@@ -1,4 +1,6 @@
-import { z } from 'zod';
+// zod/mini (the same checks as the full zod): `disconnect` composes the conference area, whose events name their actor
+// with `actorOf`, and loads no full zod (docs/performance.md, "Bundles and init").
+import * as z from 'zod/mini';
 import { type Identity, identityKinds } from '../auth/identity';
 
 /** What the archive records (SPEC §7). */
@@ -12,22 +14,28 @@ export const complianceEventTypes = [
   'chat.file.download',
   'conf.join',
   'conf.leave',
+  'conf.message',
   'im.message',
+  // SPEC §9: every version of a message is kept (the post's, then each edit's `content`), and who took it back when.
+  'chat.edit',
+  'chat.retract',
+  'im.edit',
+  'im.retract',
 ] as const;
 
 export const complianceEventSchema = z.object({
   /** Stable: derived from the command's own id, so a retried command yields the same event. */
-  eventId: z.string().min(1).max(512),
+  eventId: z.string().check(z.minLength(1), z.maxLength(512)),
   type: z.enum(complianceEventTypes),
   actor: z.object({ uri: z.string(), kind: z.enum(identityKinds), name: z.string() }),
-  target: z.object({ kind: z.enum(['room', 'conference', 'conversation']), id: z.string(), name: z.string().optional() }),
+  target: z.object({ kind: z.enum(['room', 'conference', 'conversation']), id: z.string(), name: z.optional(z.string()) }),
   /** Epoch milliseconds of the command. */
-  at: z.number().int().nonnegative(),
-  content: z.string().optional(),
-  details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  at: z.number().check(z.int(), z.nonnegative()),
+  content: z.optional(z.string()),
+  details: z.optional(z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))),
 });
 
-export type ComplianceEvent = z.infer<typeof complianceEventSchema>;
+export type ComplianceEvent = z.output<typeof complianceEventSchema>;
 export type ComplianceEventType = (typeof complianceEventTypes)[number];
 
 /** Who did it, as every event records them: the caller's identity, nothing more. */

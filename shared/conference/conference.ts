@@ -242,8 +242,8 @@ export function rearmVersion(stateVersion: number, firedVersion: number): number
   return Math.max(stateVersion, firedVersion + 1);
 }
 
-/** Why a participant left, as the `conf.leave` compliance event says: their own leave, their last connection, or a deactivation. */
-export type LeaveReason = 'left' | 'disconnected' | 'connectionLost' | DeactivationReason;
+/** Why a participant left, as the `conf.leave` compliance event says: their own leave, their last connection, a presenter's `conf.eject`, or a deactivation. */
+export type LeaveReason = 'left' | 'disconnected' | 'connectionLost' | 'ejected' | DeactivationReason;
 
 /**
  * A deactivation timer fired for `activationInstance`: act only if that activation is still the active

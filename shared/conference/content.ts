@@ -9,12 +9,14 @@ import type { ConferenceContent } from './ports';
 export class Content {
   constructor(private readonly ctx: ConferenceContext) {}
 
-  async add(caller: Identity, confId: string, content: Pick<ConferenceContent, 'title' | 'kind' | 'body'>): Promise<ConferenceContent> {
+  /** Stored, then `conf.content` to the participants (but the adding connection, which has the answer): nobody needs a Refresh (SPEC §9). */
+  async add(caller: Identity, confId: string, content: Pick<ConferenceContent, 'title' | 'kind' | 'body'>, connectionId?: string): Promise<ConferenceContent> {
     const { deps } = this.ctx;
     const conference = await this.ctx.load(confId);
     await this.ctx.assertPresenter(conference, caller);
     const added: ConferenceContent = { ...content, contentId: deps.newId('content'), addedBy: caller.uri, addedAt: deps.clock.now() };
     await deps.store.addContent(confId, added);
+    await this.ctx.toParticipants(conference, { event: 'conf.content', payload: { confId, content: added } }, connectionId === undefined ? [] : [connectionId]);
     return added;
   }
 

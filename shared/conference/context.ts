@@ -25,6 +25,8 @@ export interface ConferenceDependencies {
   readonly clock: Clock;
   readonly durations: ConferenceDurations;
   readonly homeDomain: string;
+  /** The web app's address (WEB_APP_URL): join links open it (SPEC §9). Only the functions that make links need it. */
+  readonly webAppUrl?: string;
   readonly newId: (prefix: string) => string;
 }
 
@@ -108,9 +110,12 @@ export class ConferenceContext {
     };
   }
 
-  /** A participant's leave, however it happens: one id per activation, participant and join time (item 4). */
-  leaveEvent(conference: Conference, participant: Participant, reason: LeaveReason, at: number): ComplianceEvent {
-    return this.complianceEvent('conf.leave', participant, conference, `${participant.activationInstance}:${participant.uri}:${participant.joinedAt}`, at, { reason });
+  /** A participant's leave, however it happens: one id per activation, participant and join time (item 4); `by`: who ejected them. */
+  leaveEvent(conference: Conference, participant: Participant, reason: LeaveReason, at: number, by?: string): ComplianceEvent {
+    return this.complianceEvent('conf.leave', participant, conference, `${participant.activationInstance}:${participant.uri}:${participant.joinedAt}`, at, {
+      reason,
+      ...(by !== undefined ? { by } : {}),
+    });
   }
 
   /**

@@ -1,8 +1,16 @@
 import type { ConferencePolicy, DeactivationReason, LobbyEntry, Participant, RosterEntry } from './conference';
+import type { ConferenceContent, ConferenceMessage } from './ports';
 
 /** What the conference use cases push (docs/protocol.md), by event name: the payload beside `type` and `event`. */
 export interface ConferenceEvents {
-  'conf.roster': { readonly confId: string; readonly change: 'joined' | 'left'; readonly participant: RosterEntry };
+  /** `role`: a presenter's `conf.role` changed the participant's role (the entry carries the new one). */
+  'conf.roster': { readonly confId: string; readonly change: 'joined' | 'left' | 'role'; readonly participant: RosterEntry };
+  /** To every connection of a participant a presenter ejected (`conf.eject`); coming back goes through admission again. */
+  'conf.ejected': { readonly confId: string; readonly activationInstance: string; readonly by: string };
+  /** Meeting IM (`conf.message`) to the participants of the activation. */
+  'conf.message': ConferenceMessage;
+  /** Content a presenter added (`conf.content.add`), to the participants. */
+  'conf.content': { readonly confId: string; readonly content: ConferenceContent };
   'conf.lobby': { readonly confId: string } & Pick<LobbyEntry, 'uri' | 'name' | 'kind'>;
   'conf.lobbyWait': { readonly confId: string };
   /** `admit`: the role and activation instance the admitted user entered with (what a joined `conf.join` answers). */

@@ -91,9 +91,9 @@ export class Participation {
    * True when the participant was removed; false when a race was lost (the caller re-reads). The timers the leave
    * starts (the empty rule, the 90-minute rule) are armed before the write, from the counters read with this
    * participant out (item 8: a failed arm then changes nothing and the retry does it all); a concurrent leave
-   * that emptied the conference after that read is caught by the read after the write.
+   * that emptied the conference after that read is caught by the read after the write. `by`: the presenter who ejected them.
    */
-  async remove(conference: Conference, participant: Participant, reason: LeaveReason): Promise<boolean> {
+  async remove(conference: Conference, participant: Participant, reason: LeaveReason, by?: string): Promise<boolean> {
     const { deps } = this.ctx;
     const now = deps.clock.now();
     const enterprise = countsAsEnterprise(participant, deps.homeDomain);
@@ -106,7 +106,7 @@ export class Participation {
       armsEmpty && deps.timers.arm({ rule: AUTOMATIC_RULES.empty, subject, version, at: now + deps.durations.emptyGraceMs }),
       armsNoEnterprise && deps.timers.arm({ rule: AUTOMATIC_RULES.noEnterprise, subject, version, at: now + deps.durations.noEnterpriseMs }),
     ]);
-    const leaveEvent = this.ctx.leaveEvent(conference, participant, reason, now);
+    const leaveEvent = this.ctx.leaveEvent(conference, participant, reason, now, by);
     if (!(await deps.store.removeParticipant(conference.confId, participant, enterprise, now, leaveEvent))) return false;
     const after = await deps.store.get(conference.confId);
     const active = after?.active;

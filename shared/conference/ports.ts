@@ -1,5 +1,6 @@
 import type { ComplianceEvent } from '../compliance/event';
-import type { Conference, LobbyEntry, Participant } from './conference';
+import type { PageFit } from '../protocol/frame-fit';
+import type { Conference, LobbyEntry, Participant, Role } from './conference';
 
 export interface ConferenceContent {
   readonly contentId: string;
@@ -11,9 +12,51 @@ export interface ConferenceContent {
   readonly addedAt: number;
 }
 
+/** A meeting IM message (SPEC §9 `conf.message`): it belongs to one activation, and a new activation starts empty. */
+export interface ConferenceMessage {
+  readonly confId: string;
+  readonly activationInstance: string;
+  readonly messageId: string;
+  readonly from: { readonly uri: string; readonly name: string };
+  readonly text: string;
+  readonly ts: number;
+}
+
+/** What a `conf.message` answered, kept with the client's id so a retry gets the same answer (SPEC §2). */
+export interface MessageResult {
+  readonly confId: string;
+  readonly activationInstance: string;
+  readonly messageId: string;
+  readonly ts: number;
+}
+
+/** `lost`: the sender's participant record is not the stay read (left, ejected, rejoined) or a write raced it: read again. */
+export type PostOutcome = { readonly kind: 'posted' } | { readonly kind: 'lost' } | { readonly kind: 'replayed'; readonly result: MessageResult };
+
+export interface MessagePage {
+  readonly messages: ConferenceMessage[];
+  readonly cursor?: string;
+}
+
 export interface ScheduleResult {
   readonly confId: string;
   readonly joinUrl: string;
+}
+
+/** What a user is to a meeting in their list (`conf.list`): its organizer, a scheduled presenter, or an invitee. */
+export type MeetingRole = 'organizer' | 'presenter' | 'invitee';
+
+/** One entry of a user's meeting index (`MYCONF#{uri}`), newest first by when the meeting was scheduled. */
+export interface MeetingIndexEntry {
+  readonly confId: string;
+  readonly role: MeetingRole;
+  readonly scheduledAt: number;
+}
+
+export interface MeetingIndexPage {
+  readonly entries: MeetingIndexEntry[];
+  /** The key of the last entry read, when more may follow (`meetingsOf`'s `after`). */
+  readonly next?: string;
 }
 
 /** `notActive`: not that activation (or, with `unlocked`, locked meanwhile); `notWaiting`: the lobby wait admitted from has ended. */
@@ -57,8 +100,25 @@ export interface ConferenceStore {
   addParticipant(confId: string, participant: Participant, connectionId: string, enterprise: boolean, joinEvent: ComplianceEvent, conditions?: EntryConditions): Promise<AddOutcome>;
   /** Adds another endpoint of a participant already in. */
   addConnection(confId: string, participant: Participant, connectionId: string, joinEvent: ComplianceEvent): Promise<boolean>;
-  /** Removes a participant of the active `activationInstance` with the endpoints read; false if not in, or another endpoint was added since. */
+  /**
+   * Removes a participant of the active `activationInstance` with the endpoints and stay read (`joinedAt`); false if
+   * not in, another endpoint was added since, or they left and came back since (that stay is not the one read).
+   */
   removeParticipant(confId: string, participant: Participant, enterprise: boolean, now: number, leaveEvent: ComplianceEvent): Promise<boolean>;
+  /**
+   * Sets the role of the participant read, if that stay (same activation, same `joinedAt`) is still in; false when
+   * they left, were ejected or rejoined since (the caller reads again).
+   */
+  setRole(confId: string, participant: Participant, role: Role): Promise<boolean>;
+  /**
+   * Stores a meeting IM message of the sender's stay read (`sender`: same activation and `joinedAt`, still in), with
+   * its answer under the client's id (`clientMsgId`, once) and its compliance event in the outbox, in one transaction.
+   */
+  postMessage(message: ConferenceMessage, result: MessageResult, sender: Pick<Participant, 'uri' | 'activationInstance' | 'joinedAt'>, complianceEvent: ComplianceEvent, clientMsgId?: string): Promise<PostOutcome>;
+  /** The answer an earlier `conf.message` of this user with this client id got, if any. */
+  replayMessage(uri: string, clientMsgId: string): Promise<MessageResult | undefined>;
+  /** An activation's meeting IM, newest first, `limit` at most and cut by `fit`; `before`: the cursor of the previous page. */
+  messages(confId: string, activationInstance: string, limit: number, before?: string, fit?: PageFit<ConferenceMessage>): Promise<MessagePage>;
   /** Removes one endpoint of a participant who stays in on others; false when the endpoints changed since the read. */
   removeConnection(confId: string, participant: Participant, connectionId: string): Promise<boolean>;
   participants(confId: string, activationInstance: string): Promise<Participant[]>;
@@ -72,12 +132,23 @@ export interface ConferenceStore {
   conferencesOfConnection(connectionId: string): Promise<string[]>;
   /** The conferences a user organizes, for the deletion of the user's account. */
   conferencesOfOrganizer(uri: string): Promise<string[]>;
+  /**
+   * Indexes a scheduled conference under its invitees and scheduled presenters (`conf.list`); the organizer's entry is
+   * written by `schedule` itself, in its transaction. Idempotent: a retry writes the same items.
+   */
+  indexInvitees(conference: Conference): Promise<void>;
+  /** One page of a user's meeting index, newest first, at most `limit`; `after` is the `next` of the previous page. */
+  meetingsOf(uri: string, limit: number, after?: string): Promise<MeetingIndexPage>;
+  /** Many conferences at once (consistent); one that does not exist is absent. */
+  getMany(confIds: readonly string[]): Promise<Map<string, Conference>>;
+  /** Removes a user's index entries (of conferences deleted or expired: lazy clean-up). */
+  unindexMeetings(uri: string, entries: readonly MeetingIndexEntry[]): Promise<void>;
   addContent(confId: string, content: ConferenceContent): Promise<void>;
   content(confId: string): Promise<ConferenceContent[]>;
   /** Deletes every content item. */
   purgeContent(confId: string): Promise<void>;
   /**
-   * Best-effort cleanup of an ended activation's participant, lobby and link items (reads ignore them anyway).
+   * Best-effort cleanup of an ended activation's participant, lobby and link items and its meeting IM (reads ignore them anyway).
    * Each delete is conditional on the item still being that activation's (or that lobby wait's): a rejoin that
    * raced the deactivation keeps its records.
    */

@@ -5,6 +5,7 @@ import { type Admission, type AutoPromote, type Conference, expiryTime, isLargeM
 import { type ConferenceContext, conferenceKeptChanging, rosterPage, unique, visibleRoster } from './context';
 import type { Lifecycle } from './lifecycle';
 import type { Participation } from './participation';
+import { joinUrlOf } from './meeting-list';
 import type { ScheduleResult } from './ports';
 
 export interface ScheduleCommand {
@@ -36,7 +37,13 @@ export class Scheduling {
     private readonly lifecycle: Lifecycle,
   ) {}
 
+  /** The join link is made from WEB_APP_URL on every answer, so one stored by an earlier release (a replay, the static space) is current too. */
   async schedule(organizer: Identity, command: ScheduleCommand): Promise<ScheduleResult> {
+    const { confId } = await this.scheduleOrReplay(organizer, command);
+    return { confId, joinUrl: joinUrlOf(this.ctx.deps.webAppUrl, confId) };
+  }
+
+  private async scheduleOrReplay(organizer: Identity, command: ScheduleCommand): Promise<ScheduleResult> {
     const { store } = this.ctx.deps;
     if (organizer.kind !== 'enterprise') throw new ForbiddenError('only enterprise users may schedule conferences');
     if (command.reset && !command.static) throw new BadRequestError("'reset' applies to the static meeting space only (static: true)");
@@ -136,8 +143,12 @@ export class Scheduling {
       state: 'scheduled',
       stateVersion: 1,
     };
-    const user = organizer.uri.slice(4, organizer.uri.indexOf('@'));
-    const result = { confId, joinUrl: `https://meet.${deps.homeDomain}/${encodeURIComponent(user)}/${confId}` };
-    return deps.store.schedule(conference, result, command.clientId, staticSpace);
+    const result = { confId, joinUrl: joinUrlOf(deps.webAppUrl, confId) };
+    const answer = await deps.store.schedule(conference, result, command.clientId, staticSpace);
+    // The organizer's `conf.list` entry is in the schedule's transaction; the invitees' follow (idempotent). A retry
+    // answered from an earlier attempt writes them again, in case that attempt failed after its commit.
+    const scheduled = answer.confId === confId ? conference : await deps.store.get(answer.confId);
+    if (scheduled) await deps.store.indexInvitees(scheduled);
+    return answer;
   }
 }

@@ -1,12 +1,15 @@
 import type { Identity } from '../auth/identity';
 import type { TimerFiring } from '../ports';
 import { Admission, type JoinResult } from './admission';
-import type { AutomaticRule } from './conference';
+import type { AutomaticRule, Role } from './conference';
 import { Content } from './content';
 import { ConferenceContext, type ConferenceDependencies } from './context';
 import { Lifecycle, type TimerOutcome } from './lifecycle';
+import { type MessageCommand, MeetingIm } from './meeting-im';
+import { Moderation } from './moderation';
+import { MeetingList, type MeetingListPage } from './meeting-list';
 import { Participation } from './participation';
-import type { ConferenceContent, ScheduleResult } from './ports';
+import type { ConferenceContent, MessageResult, ScheduleResult } from './ports';
 import { RuleTimers } from './rule-timers';
 import { type ScheduleCommand, Scheduling, type UpdateCommand } from './scheduling';
 
@@ -23,7 +26,10 @@ export { CONTENT_PURGE_RULE, EXPIRY_RULE } from './rule-timers';
  * - admission.ts: join, the lobby (admit, deny), leave, `$disconnect`;
  * - participation.ts: entering and leaving an activation (counters, rule timers around the write, ghosts);
  * - lifecycle.ts + rule-timers.ts: manual and automatic deactivation, content purge and expiry, their timers;
- * - content.ts: meeting content;
+ * - meeting-list.ts: `conf.list` and join links (SPEC §9);
+ * - content.ts: meeting content (and its `conf.content` event);
+ * - moderation.ts: a presenter's eject and role change (SPEC §9);
+ * - meeting-im.ts: meeting IM of the current activation (SPEC §9);
  * - context.ts: the ports, the shared reads and checks, compliance events.
  */
 export class ConferenceService {
@@ -31,6 +37,9 @@ export class ConferenceService {
   private readonly admission: Admission;
   private readonly lifecycle: Lifecycle;
   private readonly content: Content;
+  private readonly meetingList: MeetingList;
+  private readonly moderation: Moderation;
+  private readonly meetingIm: MeetingIm;
 
   constructor(deps: ConferenceDependencies) {
     const ctx = new ConferenceContext(deps);
@@ -40,10 +49,18 @@ export class ConferenceService {
     this.admission = new Admission(ctx, participation, timers);
     this.scheduling = new Scheduling(ctx, participation, this.lifecycle);
     this.content = new Content(ctx);
+    this.meetingList = new MeetingList(ctx);
+    this.moderation = new Moderation(ctx, participation);
+    this.meetingIm = new MeetingIm(ctx);
   }
 
   schedule(organizer: Identity, command: ScheduleCommand): Promise<ScheduleResult> {
     return this.scheduling.schedule(organizer, command);
+  }
+
+  /** `conf.list` (SPEC §9): the meetings the caller organizes or is invited to, newest first, a page at a time. */
+  list(caller: Identity, limit: number, cursor?: string): Promise<MeetingListPage> {
+    return this.meetingList.list(caller, limit, cursor);
   }
 
   get(caller: Identity, confId: string, rosterCursor?: string): ReturnType<Scheduling['get']> {
@@ -90,8 +107,29 @@ export class ConferenceService {
     return this.lifecycle.deleteUser(caller, uri);
   }
 
-  addContent(caller: Identity, confId: string, content: Pick<ConferenceContent, 'title' | 'kind' | 'body'>): Promise<ConferenceContent> {
-    return this.content.add(caller, confId, content);
+  /** `connectionId`: the adding connection, which has the answer and gets no `conf.content`. */
+  addContent(caller: Identity, confId: string, content: Pick<ConferenceContent, 'title' | 'kind' | 'body'>, connectionId?: string): Promise<ConferenceContent> {
+    return this.content.add(caller, confId, content, connectionId);
+  }
+
+  /** A presenter ejects a participant: they leave, and coming back goes through admission again. */
+  eject(caller: Identity, confId: string, uri: string): Promise<{ ejected: string }> {
+    return this.moderation.eject(caller, confId, uri);
+  }
+
+  /** A presenter promotes or demotes a participant. */
+  setRole(caller: Identity, confId: string, uri: string, role: Role): ReturnType<Moderation['setRole']> {
+    return this.moderation.setRole(caller, confId, uri, role);
+  }
+
+  /** Meeting IM to the participants of the current activation (but the sending connection). */
+  sendMessage(sender: Identity, connectionId: string, confId: string, command: MessageCommand): Promise<MessageResult> {
+    return this.meetingIm.send(sender, connectionId, confId, command);
+  }
+
+  /** The current activation's IM, newest first, for its current participants. */
+  messages(reader: Identity, confId: string, limit: number, before?: string): ReturnType<MeetingIm['list']> {
+    return this.meetingIm.list(reader, confId, limit, before);
   }
 
   /** In the order added, a frame at a time: `cursor` (the last item answered) when more remain (issue 17 item 2). */

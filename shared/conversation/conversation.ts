@@ -23,6 +23,8 @@ export interface Conversation {
   readonly previousConversationId?: string;
   /** Set once when a message on this ended conversation opened the next one. */
   readonly nextConversationId?: string;
+  /** How many messages it holds: the last message's `n` (issue 22 item 3; absent on conversations older than it). */
+  readonly messageCount?: number;
 }
 
 export type EndReason = 'idle' | 'left';
@@ -35,6 +37,13 @@ export interface ImMessage {
   readonly contentType: 'text/plain' | 'text/html';
   readonly ts: number;
   readonly clientMsgId?: string;
+  /** `im.edit` (SPEC §9): when the text was last changed (epoch ms; rises with every edit, so it versions the message). */
+  readonly editedAt?: number;
+  /** `im.retract` (SPEC §9): a tombstone (text empty), and when. */
+  readonly retracted?: true;
+  readonly retractedAt?: number;
+  /** Its number in the conversation, 1, 2, 3…: read markers and `unread` count by it (issue 22 item 3). */
+  readonly n?: number;
 }
 
 /** When the conversation idles out, counted from its last activity. */
@@ -95,4 +104,26 @@ export function recipientsForNewConversation(sender: Identity, to: string | read
   if (recipients.length === 0) throw new BadRequestError("field 'to': name at least one other participant", 'to');
   if (recipients.length + 1 > MAX_PARTICIPANTS) throw new BadRequestError(`field 'to': at most ${MAX_PARTICIPANTS - 1} recipients`, 'to');
   return recipients;
+}
+
+/** How many characters of a message `im.conversations` and `missedConversations` show as its preview. */
+export const PREVIEW_CHARACTERS = 140;
+
+/** A message's preview: its first characters, never cutting a surrogate pair. */
+export function previewOf(text: string): string {
+  const characters = Array.from(text);
+  return characters.length <= PREVIEW_CHARACTERS ? text : `${characters.slice(0, PREVIEW_CHARACTERS).join('')}…`;
+}
+
+/**
+ * Unread messages of a conversation for one user: those after their read marker. A sender's own message moves
+ * their marker to it, so what lies after the marker is only others' messages; never negative, whatever the devices do.
+ */
+export function unreadOf(lastN: number, readN: number): number {
+  return Math.max(0, lastN - readN);
+}
+
+/** The number of the next message: 1 for a conversation's first (and for one older than numbering, its first numbered). */
+export function nextMessageNumber(conversation: Conversation): number {
+  return (conversation.messageCount ?? 0) + 1;
 }

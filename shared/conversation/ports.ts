@@ -33,7 +33,7 @@ export interface HistoryPage {
 }
 
 /** Conversations and their messages. Every write that races is conditional; outcomes say who won. */
-export interface ConversationStore {
+export interface ConversationStore extends ConversationReadState {
   get(conversationId: string): Promise<Conversation | undefined>;
   /** The stored answer of an earlier send with this client id, if any. */
   replay(key: IdempotencyKey): Promise<SendResult | undefined>;
@@ -41,13 +41,32 @@ export interface ConversationStore {
    * Creates the conversation with its first message (and, when it continues one, links the previous); the
    * message's compliance event goes to the outbox in the same transaction.
    */
-  open(conversation: Conversation, message: ImMessage, result: SendResult, complianceEvent: ComplianceEvent, key?: IdempotencyKey): Promise<OpenOutcome>;
+  open(
+    conversation: Conversation,
+    message: ImMessage,
+    result: SendResult,
+    complianceEvent: ComplianceEvent,
+    key?: IdempotencyKey,
+    readers?: readonly string[],
+  ): Promise<OpenOutcome>;
   /**
    * Appends if the conversation is active, the sender still in it, and its last activity not before
    * `idleCutoff` (a conversation past its idle deadline is over even before its timer fires); the message's
    * compliance event goes to the outbox in the same transaction.
+   *
+   * Read state (issue 22 item 3), in the same transaction, for `open` and `append` alike: a numbered message
+   * (`n`) is appended only if it is the next (`messageCount` = n − 1: two sends racing for the same number
+   * make one lose, `notActive`, and read again), and is found by id later (`messageNumber`); each of `readers`
+   * gets their conversation entry moved to it (`lastN`, the preview, latest activity), the sender's marker with it.
    */
-  append(message: ImMessage, result: SendResult, idleCutoff: number, complianceEvent: ComplianceEvent, key?: IdempotencyKey): Promise<AppendOutcome>;
+  append(
+    message: ImMessage,
+    result: SendResult,
+    idleCutoff: number,
+    complianceEvent: ComplianceEvent,
+    key?: IdempotencyKey,
+    readers?: readonly string[],
+  ): Promise<AppendOutcome>;
   /** Records a keep-alive under the same conditions; false if the conversation is over for this user. */
   touch(conversationId: string, uri: string, now: number, idleCutoff: number): Promise<boolean>;
   /** Ends it if it is still active and unchanged since `seen` (no activity, no lifecycle change). */
@@ -58,4 +77,59 @@ export interface ConversationStore {
   advanceTimer(seen: Conversation, version: number): Promise<boolean>;
   /** Newest first; `fit` cuts the page to what one answer frame holds (the cursor follows the cut). */
   history(conversationId: string, limit: number, before?: string, fit?: PageFit<ImMessage>): Promise<HistoryPage>;
+  /** The conversation's message with this id, undefined when there is none (`im.edit`, `im.retract`: SPEC §9). */
+  messageById(conversationId: string, messageId: string): Promise<ImMessage | undefined>;
+  /**
+   * Changes the stored message to `next`'s text (an edit) or to a tombstone (`next.retracted`) if it is still as
+   * `seen` (the same `editedAt`, not retracted), with the change's compliance event in the outbox, all or
+   * nothing; false when another edit or a retraction won (re-read and decide again). Then, for each of `readers`
+   * whose conversation entry still shows this message as its latest (`im.conversations`' preview), the preview
+   * follows: the new text, or none for a tombstone (after the change, one conditional update each).
+   */
+  reviseMessage(seen: ImMessage, next: ImMessage, complianceEvent: ComplianceEvent, readers?: readonly string[]): Promise<boolean>;
+}
+
+/** One user's view of one conversation (issue 22 item 3): the newest message and their read marker. */
+export interface ConversationEntry {
+  readonly conversationId: string;
+  /** The newest message, its text cut to a preview. */
+  readonly lastMessage: Pick<ImMessage, 'messageId' | 'from' | 'text' | 'ts'>;
+  /** The newest message's `n`. */
+  readonly lastN: number;
+  /** The read marker: the `n` of the last message read (0: none). */
+  readonly readN: number;
+}
+
+export interface ConversationEntryPage {
+  readonly entries: ConversationEntry[];
+  readonly cursor?: string;
+}
+
+/**
+ * The read state of conversations, per user (issue 22 item 3): every read is a key lookup or a query on a key
+ * made for it (docs/architecture.md, "The table").
+ */
+export interface ConversationReadState {
+  /** The `n` of a message of the conversation; undefined for one unknown (or older than numbering). */
+  messageNumber(conversationId: string, messageId: string): Promise<number | undefined>;
+  /**
+   * Moves the user's read marker forward to `n`, never back: `moved` false when it was already there or past it.
+   * The entry as it now is (undefined: the user has no entry for that conversation).
+   */
+  markRead(uri: string, conversationId: string, n: number): Promise<{ readonly moved: boolean; readonly entry?: ConversationEntry }>;
+  /** The user's conversations, latest activity first; `fit` cuts the page to one answer frame (the cursor follows the cut). */
+  conversationsOf(uri: string, limit: number, cursor?: string, fit?: PageFit<ConversationEntry>): Promise<ConversationEntryPage>;
+  /** The user's entries of these conversations (those that exist), in no particular order. */
+  entriesOf(uri: string, conversationIds: readonly string[]): Promise<ConversationEntry[]>;
+  /** Conversations by id (those that exist), in no particular order. */
+  getMany(conversationIds: readonly string[]): Promise<Conversation[]>;
+  /** Notes that a message of the conversation reached none of the user's connections (a missed conversation). */
+  recordMissed(uri: string, conversationId: string, ts: number): Promise<void>;
+  /** The conversations noted as missed for the user, oldest note first, at most `limit`. */
+  missed(uri: string, limit: number): Promise<string[]>;
+  clearMissed(uri: string, conversationId: string): Promise<void>;
+  /** The user's conversations with a message at or after `ts` (their entry's latest activity), at most `limit`. */
+  activeSince(uri: string, ts: number, limit: number): Promise<string[]>;
+  /** The conversation's messages at or after `ts`, oldest first, at most `limit`. */
+  messagesFrom(conversationId: string, ts: number, limit: number): Promise<ImMessage[]>;
 }

@@ -13,10 +13,13 @@ import {
   hasEnded,
   type ImMessage,
   leave,
+  nextMessageNumber,
   recipientsForNewConversation,
 } from './conversation';
 import type { ConversationStore, HistoryPage, IdempotencyKey, SendResult } from './ports';
 import type { ConversationEvents } from './events';
+import { ImRevising } from './revising';
+import { type ConversationList, type ImResume, ImReadState } from './read-state';
 
 export const IDLE_TIMER_RULE = 'conversation.idle';
 
@@ -38,6 +41,8 @@ export interface SendCommand {
   readonly text: string;
   readonly contentType: ImMessage['contentType'];
   readonly clientMsgId?: string;
+  /** SPEC §9: participants the message mentions (each gets `im.mention`). */
+  readonly mentions?: readonly string[];
 }
 
 /**
@@ -48,7 +53,41 @@ class IdleTimerKeptLosing extends Error {}
 
 /** The use cases of SPEC §3, over the ports. No AWS here: the rules are in ./conversation.ts. */
 export class ConversationService {
-  constructor(private readonly deps: ConversationDependencies) {}
+  /** `im.edit` / `im.retract` (SPEC §9): ./revising.ts. */
+  private readonly revising: ImRevising;
+
+  constructor(private readonly deps: ConversationDependencies) {
+    this.revising = new ImRevising(deps);
+    this.readState = new ImReadState(deps);
+  }
+
+  /** Read state (issue 22 item 3): ./read-state.ts. */
+  private readonly readState: ImReadState;
+
+  /** `im.markread`: the caller's read marker moves forward to the message; their other connections get `im.read`. */
+  markRead(reader: Identity, connectionId: string, conversationId: string, messageId: string) {
+    return this.readState.markRead(reader, connectionId, conversationId, messageId);
+  }
+
+  /** `im.conversations`: the caller's conversations, latest activity first, with `unread`. */
+  conversations(reader: Identity, limit: number, cursor?: string): Promise<ConversationList> {
+    return this.readState.conversations(reader, limit, cursor);
+  }
+
+  /** `session.resume`'s IM part: `missedConversations`, and with `imSince` the messages since (issue 22 item 3). */
+  resume(reader: Identity, options: { imSince?: number; imCursor?: string }, budgetBytes?: number): Promise<ImResume> {
+    return this.readState.resume(reader, options, budgetBytes);
+  }
+
+  /** `im.edit`: the author changes a message's text; the participants get `im.edited`. */
+  edit(sender: Identity, connectionId: string, command: { conversationId: string; messageId: string; text: string }) {
+    return this.revising.edit(sender, connectionId, command);
+  }
+
+  /** `im.retract`: the author takes a message back (a tombstone stays in the history); the participants get `im.retracted`. */
+  retract(sender: Identity, connectionId: string, command: { conversationId: string; messageId: string }) {
+    return this.revising.retract(sender, connectionId, command);
+  }
 
   async send(sender: Identity, connectionId: string, command: SendCommand): Promise<SendResult> {
     const key = command.clientMsgId ? { senderUri: sender.uri, clientMsgId: command.clientMsgId } : undefined;
@@ -91,15 +130,16 @@ export class ConversationService {
         ...(named !== conversation.conversationId ? { previousConversationId: named } : {}),
         ts: now,
       };
-      const message = this.message(conversation.conversationId, messageId, sender, command, now);
+      // Numbered: the next after the count read; a send that loses the number to another reads again (notActive).
+      const message = { ...this.message(conversation.conversationId, messageId, sender, command, now), n: nextMessageNumber(conversation) };
       const event = complianceEventOf(result, sender, command.text, command.contentType);
-      const outcome = await this.deps.store.append(message, result, this.idleCutoff(now), event, key);
+      const outcome = await this.deps.store.append(message, result, this.idleCutoff(now), event, key, conversation.active);
       if (outcome.kind === 'replayed') return this.archived(outcome.result, sender, command.text, command.contentType);
       if (outcome.kind === 'notActive') {
         conversation = await this.load(conversation.conversationId);
         return RETRY;
       }
-      await this.publish(conversation.active, connectionId, message, result, sender);
+      await this.publish(conversation.active, connectionId, message, result, sender, undefined, command.mentions);
       return result;
     }, () => new UnavailableError('the conversation kept changing; retry with the same clientMsgId', 200));
   }
@@ -196,6 +236,7 @@ export class ConversationService {
       lastActivityAt: now,
       timerVersion: 1,
       version: 1,
+      messageCount: 1,
       ...(previous ? { previousConversationId: previous.conversationId } : {}),
     };
     const result: SendResult = {
@@ -205,13 +246,13 @@ export class ConversationService {
       ...(previous ? { previousConversationId: previous.conversationId } : {}),
       ts: now,
     };
-    const message = this.message(conversationId, messageId, sender, command, now);
+    const message = { ...this.message(conversationId, messageId, sender, command, now), n: 1 };
     // The one schedule write of this conversation's life unless it outlives its first idle period.
     await this.deps.timers.arm({ rule: IDLE_TIMER_RULE, subject: conversationId, version: 1, at: now + this.deps.idleMs });
-    const outcome = await this.deps.store.open(conversation, message, result, complianceEventOf(result, sender, command.text, command.contentType), key);
+    const outcome = await this.deps.store.open(conversation, message, result, complianceEventOf(result, sender, command.text, command.contentType), key, conversation.active);
     if (outcome.kind === 'replayed') return this.archived(outcome.result, sender, command.text, command.contentType);
     if (outcome.kind === 'alreadyContinued') return undefined;
-    await this.publish(conversation.active, connectionId, message, result, sender, conversation);
+    await this.publish(conversation.active, connectionId, message, result, sender, conversation, command.mentions);
     return result;
   }
 
@@ -235,6 +276,7 @@ export class ConversationService {
     result: SendResult,
     sender: Identity,
     opened?: Conversation,
+    mentions: readonly string[] = [],
   ): Promise<void> {
     const event: DomainEvent<ConversationEvents> = { event: 'im.message', payload: {
       conversationId: message.conversationId,
@@ -243,11 +285,23 @@ export class ConversationService {
       text: message.text,
       contentType: message.contentType,
       ts: message.ts,
+      ...(message.n !== undefined ? { n: message.n } : {}),
       newConversation: result.newConversation,
       ...(result.previousConversationId ? { previousConversationId: result.previousConversationId } : {}),
       ...(opened ? { participants: opened.participants } : {}),
     } };
-    await Promise.all([this.deps.delivery.toUsers(recipients, event, connectionId), this.archived(result, sender, message.text, message.contentType)]);
+    // SPEC §9: each mentioned participant (never the sender, never someone outside the conversation) gets `im.mention` on every connection.
+    const mentioned = [...new Set(mentions.map((uri) => uri.toLowerCase()))].filter((uri) => uri !== sender.uri && recipients.includes(uri));
+    const mention: DomainEvent<ConversationEvents> = {
+      event: 'im.mention',
+      payload: { conversationId: message.conversationId, messageId: message.messageId, from: message.from, text: message.text, contentType: message.contentType, ts: message.ts },
+    };
+    await Promise.all([
+      // Per recipient, so one none of whose connections it reached gets a missed conversation (issue 22 item 3).
+      this.readState.deliverNotingMisses(recipients, event, connectionId, message),
+      mentioned.length > 0 ? this.deps.delivery.toUsers(mentioned, mention) : undefined,
+      this.archived(result, sender, message.text, message.contentType),
+    ]);
   }
 
   /**

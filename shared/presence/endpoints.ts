@@ -4,10 +4,27 @@ import { GoneError, UnavailableError } from '../errors';
 import type { Clock, ConnectionStore, Connections, DomainEvent, EventDelivery } from '../ports';
 import type { PresenceEvents } from './events';
 import { givenUp, KeptChanging } from './kept-changing';
-import type { PresenceStore } from './ports';
-import { aggregatePresence, applyPublication, connectedEndpoint, OFFLINE, type PresenceRecord, type Publication, samePresence } from './presence';
+import type { PresenceStore, WatchersPage } from './ports';
+import {
+  aggregatePresence,
+  applyMachineState,
+  changesUserState,
+  connectedEndpoint,
+  DEFAULT_PRESENCE_STATE_SECONDS,
+  OFFLINE,
+  type PresenceRecord,
+  type Publication,
+  samePresence,
+  userStateChange,
+} from './presence';
 import { expiryReason, hasExpired, type Subscription, type TerminationReason } from './subscription';
 import type { TargetPresence } from './views';
+
+/** A page of a target's watch index and the subscriptions it names. */
+interface WatchersRead {
+  readonly page: WatchersPage;
+  readonly subscriptions: ReadonlyMap<string, Subscription>;
+}
 
 /** What the endpoint and aggregate side needs: the table, the management API, delivery. No timers, no policy. */
 export interface EndpointDependencies {
@@ -18,6 +35,8 @@ export interface EndpointDependencies {
   readonly clock: Clock;
   /** Parallel subscribers of one fan-out. */
   readonly concurrency: number;
+  /** How long an explicit state or note lives unless chosen again (PRESENCE_STATE_SECONDS; default 12 h). */
+  readonly stateLifetimeMs?: number;
 }
 
 /**
@@ -51,6 +70,12 @@ export class PresenceEndpoints {
     return this.recompute(uri);
   }
 
+  /**
+   * `presence.publish`: a machine state goes to this endpoint; a user state (or a reset) and a note go to the user's own
+   * state (SPEC §9: the user's, not the endpoint's), where every endpoint of the user, a later one included, counts
+   * them. O(1) writes: the endpoint (machine state, or an endpoint `$connect` did not record), the user's state when it
+   * changes, and the aggregate when that changes (the version rule).
+   */
   async publish(identity: Identity, connectionId: string, publication: Publication): Promise<TargetPresence> {
     const stored = await this.deps.store.readUser(identity.uri);
     const now = this.deps.clock.now();
@@ -62,9 +87,12 @@ export class PresenceEndpoints {
       if (!connection) throw new GoneError('this connection is closing');
       endpoint = connectedEndpoint(connectionId, identity.device, connection.expiresAt, connection.connectedAt);
     }
-    if (!(await this.deps.store.putEndpoint(identity.uri, applyPublication(endpoint, publication, now), recorded))) {
+    const machine = applyMachineState(endpoint, publication, now);
+    if ((!recorded || machine !== endpoint) && !(await this.deps.store.putEndpoint(identity.uri, machine, recorded))) {
       throw new GoneError('this connection is closing');
     }
+    const change = userStateChange(publication, now, this.deps.stateLifetimeMs ?? DEFAULT_PRESENCE_STATE_SECONDS * 1000);
+    if (changesUserState(change)) await this.deps.store.updateUserState(identity.uri, change);
     return { uri: identity.uri, ...(await this.recompute(identity.uri)) };
   }
 
@@ -87,8 +115,9 @@ export class PresenceEndpoints {
       }
     }
     const current = stored.aggregate ?? { presence: OFFLINE, version: 0 };
-    // Also heals an aggregate that missed a change (an endpoint that outlived its connection's deadline).
-    if (!cleaned && samePresence(aggregatePresence(stored.endpoints, now), current.presence)) return current;
+    // Also heals an aggregate that missed a change (an endpoint that outlived its connection's deadline, an explicit
+    // state or note past its expiry): the server's refresh of a subscription brings an expiry to its watchers.
+    if (!cleaned && samePresence(aggregatePresence(stored.endpoints, now, stored.user), current.presence)) return current;
     return this.recompute(uri);
   }
 
@@ -131,7 +160,7 @@ export class PresenceEndpoints {
         const stored = await this.deps.store.readUser(uri);
         const now = this.deps.clock.now();
         const current = stored.aggregate ?? { presence: OFFLINE, version: 0 };
-        const presence = aggregatePresence(stored.endpoints, now);
+        const presence = aggregatePresence(stored.endpoints, now, stored.user);
         if (samePresence(presence, current.presence)) return current;
         if (!(await this.deps.store.saveAggregate(uri, presence, current.version, now))) return RETRY;
         const record = { presence, version: current.version + 1 };
@@ -154,18 +183,23 @@ export class PresenceEndpoints {
   private async fanout(uri: string, record: PresenceRecord): Promise<void> {
     const gone = new Map<string, string>();
     let failure: unknown;
-    let cursor: string | undefined;
-    do {
-      const page = await this.deps.store.watchersPage(uri, cursor);
-      const subscriptions = page.subscriptionIds.length > 0 ? await this.deps.store.getSubscriptions(page.subscriptionIds) : new Map<string, Subscription>();
+    // The next page (index query and its subscriptions) is read while this one is posted: reads and posts overlap
+    // instead of taking turns (issue 21: a 1,000-subscriber publish was ten read rounds then ten post rounds in a row).
+    let next: Promise<WatchersRead> | undefined = this.readWatchers(uri);
+    while (next) {
+      const { page, subscriptions }: WatchersRead = await next;
+      next = page.cursor ? this.readWatchers(uri, page.cursor) : undefined;
+      // A failed read-ahead is raised when its turn comes, not as an unhandled rejection meanwhile.
+      next?.catch(() => undefined);
       const now = this.deps.clock.now();
       const orphans = page.subscriptionIds.filter((id) => {
         const subscription = subscriptions.get(id);
         return !subscription || subscription.state === 'terminated' || !subscription.targets.includes(uri);
       });
+      const orphaned = new Set(orphans);
       await inParallel(page.subscriptionIds, this.deps.concurrency, async (subscriptionId) => {
         const subscription = subscriptions.get(subscriptionId);
-        if (!subscription || orphans.includes(subscriptionId)) return;
+        if (!subscription || orphaned.has(subscriptionId)) return;
         try {
           // The clock decides, not the timer: one whose refresh timer was lost (Scheduler gave up) ends visibly here.
           if (hasExpired(subscription, now)) {
@@ -188,10 +222,16 @@ export class PresenceEndpoints {
           failure ??= error;
         }
       }
-      cursor = page.cursor;
-    } while (cursor);
+    }
     for (const [connectionId, ownerUri] of gone) await this.endpointGone(ownerUri, connectionId);
     if (failure) throw failure;
+  }
+
+  /** One page of `uri`'s watch index and the subscriptions it names (one Query, then parallel batch reads). */
+  private async readWatchers(uri: string, cursor?: string): Promise<WatchersRead> {
+    const page = await this.deps.store.watchersPage(uri, cursor);
+    const subscriptions = page.subscriptionIds.length > 0 ? await this.deps.store.getSubscriptions(page.subscriptionIds) : new Map<string, Subscription>();
+    return { page, subscriptions };
   }
 
   /**

@@ -1,9 +1,11 @@
-import type { EndpointPresence, Presence, PresenceRecord } from './presence';
+import type { EndpointPresence, Presence, PresenceRecord, UserState, UserStateChange } from './presence';
 import type { Subscription, SubscriptionState, TerminationReason } from './subscription';
 
-/** Everything stored about one user's presence, read at once: their endpoints and the aggregate. */
+/** Everything stored about one user's presence, read at once: their endpoints, their own state and the aggregate. */
 export interface UserPresence {
   readonly endpoints: EndpointPresence[];
+  /** The user's explicit state and note (SPEC §9), as stored: expired parts included (the code checks `expiresAt`). */
+  readonly user?: UserState;
   /** Absent until the user's presence first changed (offline, version 0). */
   readonly aggregate?: PresenceRecord;
 }
@@ -34,6 +36,11 @@ export interface PresenceStore {
   removeEndpoint(uri: string, connectionId: string): Promise<void>;
   /** Records that the management API confirmed the connection, if the endpoint still exists. */
   markEndpointChecked(uri: string, connectionId: string, at: number): Promise<void>;
+  /**
+   * Applies a change to the user's own state (explicit availability, note), part by part: a value sets it, `null`
+   * removes it, an absent part is left as it is (last write wins). A change that only removes creates nothing.
+   */
+  updateUserState(uri: string, change: UserStateChange): Promise<void>;
   /** Stores the aggregate as version `seenVersion + 1` if the stored one is still `seenVersion`. */
   saveAggregate(uri: string, presence: Presence, seenVersion: number, now: number): Promise<boolean>;
 

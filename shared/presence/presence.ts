@@ -14,7 +14,7 @@ export interface Presence {
 
 export const OFFLINE: Presence = { availability: 'offline' };
 
-/** A state published on one endpoint, with when it was published (the latest user state wins). */
+/** A state published on one endpoint, with when it was published. */
 export interface PublishedState {
   readonly availability: Availability;
   readonly activity?: string;
@@ -22,9 +22,8 @@ export interface PublishedState {
 }
 
 /**
- * One endpoint's (connection's) presence. The machine state is what the device reports on its own
- * (online when it connects, away when idle); the user state is what the person chose, and `reset`
- * means the person went back to the automatic (machine) state.
+ * One endpoint's (connection's) presence: its machine state, what the device reports on its own (online when it
+ * connects, away when idle, busy in a call). What the person chose is not the endpoint's but the user's (`UserState`).
  */
 export interface EndpointPresence {
   readonly connectionId: string;
@@ -32,10 +31,37 @@ export interface EndpointPresence {
   /** The connection's own deadline (API Gateway's 2-hour limit): past it, the endpoint no longer counts. */
   readonly expiresAt: number;
   readonly machine: PublishedState;
-  readonly user?: PublishedState | { readonly reset: true; readonly at: number };
-  readonly note?: { readonly text: string; readonly at: number };
   /** When a refresh last confirmed the connection with the management API (GetConnection). */
   readonly checkedAt?: number;
+}
+
+/** An explicit state the user chose, until `expiresAt` (PRESENCE_STATE_SECONDS after it was chosen). */
+export interface ExplicitState extends PublishedState {
+  readonly expiresAt: number;
+}
+
+/** The user's note, until `expiresAt` (PRESENCE_STATE_SECONDS after it was written). */
+export interface UserNote {
+  readonly text: string;
+  readonly at: number;
+  readonly expiresAt: number;
+}
+
+/**
+ * What belongs to the user rather than to one endpoint (SPEC §9): the explicit availability they chose and their
+ * note. Lync's user state is likewise a category instance of the user, not endpoint-bounded, while its machine state
+ * is published per endpoint; here both parts survive a reload, a reconnect and a new device until the user changes
+ * them or they expire. Each part's expiry is checked by the code (`expiresAt`); TTL only cleans up.
+ */
+export interface UserState {
+  readonly state?: ExplicitState;
+  readonly note?: UserNote;
+}
+
+/** What a publication changes in the user's state: a value sets the part, `null` clears it, absent keeps it. */
+export interface UserStateChange {
+  readonly state?: ExplicitState | null;
+  readonly note?: UserNote | null;
 }
 
 /** A user's aggregated presence and its version: +1 on every change, so a subscriber can order what it gets. */
@@ -49,6 +75,9 @@ export type Publication =
   | { readonly source: 'user' | 'machine'; readonly availability: Availability; readonly activity?: string; readonly note?: string }
   | { readonly source: 'user'; readonly reset: true; readonly note?: string };
 
+/** How long an explicit state or note lives without being chosen again, by default (PRESENCE_STATE_SECONDS: 12 h). */
+export const DEFAULT_PRESENCE_STATE_SECONDS = 12 * 3600;
+
 const RANK: Readonly<Record<Availability, number>> = Object.fromEntries(availabilities.map((state, rank) => [state, rank])) as Record<Availability, number>;
 
 /** Negative when `a` is more available than `b`. */
@@ -56,47 +85,69 @@ export function compareAvailability(a: Availability, b: Availability): number {
   return RANK[a] - RANK[b];
 }
 
-/** The endpoint as a just-connected device reports it: online, no user state. */
+/** The endpoint as a just-connected device reports it: online. */
 export function connectedEndpoint(connectionId: string, device: Identity['device'], expiresAt: number, now: number): EndpointPresence {
   return { connectionId, device, expiresAt, machine: { availability: 'online', at: now } };
 }
 
-/** The endpoint after a publication on it. */
-export function applyPublication(endpoint: EndpointPresence, publication: Publication, now: number): EndpointPresence {
-  const note = publication.note !== undefined ? { note: { text: publication.note, at: now } } : {};
-  if ('reset' in publication) return { ...endpoint, user: { reset: true, at: now }, ...note };
-  const state: PublishedState = {
+/** The endpoint after a publication on it: a machine state replaces its machine state; anything else is the user's. */
+export function applyMachineState(endpoint: EndpointPresence, publication: Publication, now: number): EndpointPresence {
+  if ('reset' in publication || publication.source !== 'machine') return endpoint;
+  const machine: PublishedState = {
     availability: publication.availability,
     ...(publication.activity !== undefined ? { activity: publication.activity } : {}),
     at: now,
   };
-  return publication.source === 'user' ? { ...endpoint, user: state, ...note } : { ...endpoint, machine: state, ...note };
+  return { ...endpoint, machine };
 }
 
 /**
- * SPEC §5's aggregation over a user's endpoints:
- * - no live connection → `offline`;
- * - an explicit user state wins over machine state: the most recent one chosen on any live endpoint
- *   (a reset there hands back to the machine states; `offline` chosen by the user is "appear offline");
- * - otherwise the most available machine state wins, so one endpoint that went offline or idle does not
- *   hide another that is online.
- * The note is the user's, not a device's: the most recent one published on any live endpoint.
+ * What a publication changes in the user's own state: a user state (`source: user`) is chosen for
+ * `lifetimeMs`, a reset clears it, a machine state leaves it alone; a note is set for `lifetimeMs`, `""` clears it.
  */
-export function aggregatePresence(endpoints: readonly EndpointPresence[], now: number): Presence {
+export function userStateChange(publication: Publication, now: number, lifetimeMs: number): UserStateChange {
+  const expiresAt = now + lifetimeMs;
+  let state: ExplicitState | null | undefined;
+  if ('reset' in publication) state = null;
+  else if (publication.source === 'user') {
+    state = { availability: publication.availability, ...(publication.activity !== undefined ? { activity: publication.activity } : {}), at: now, expiresAt };
+  }
+  const note = publication.note === undefined ? undefined : publication.note === '' ? null : { text: publication.note, at: now, expiresAt };
+  return { ...(state !== undefined ? { state } : {}), ...(note !== undefined ? { note } : {}) };
+}
+
+/** Whether a change changes anything (a machine publication without a note does not touch the user's state). */
+export function changesUserState(change: UserStateChange): boolean {
+  return change.state !== undefined || change.note !== undefined;
+}
+
+/** The user's state after a change (what a store applies: last write wins, part by part). */
+export function applyUserStateChange(current: UserState | undefined, change: UserStateChange): UserState {
+  const state = change.state === undefined ? current?.state : (change.state ?? undefined);
+  const note = change.note === undefined ? current?.note : (change.note ?? undefined);
+  return { ...(state ? { state } : {}), ...(note ? { note } : {}) };
+}
+
+/**
+ * SPEC §5 and §9's aggregation over a user's endpoints and the user's own state:
+ * - no live connection → `offline`, without a note;
+ * - an explicit user state that has not expired wins over every machine state, on every endpoint, a new device's
+ *   included (`offline` chosen by the user is "appear offline"; a reset hands back to the machine states);
+ * - otherwise the most available machine state wins, so one endpoint that went offline or idle does not
+ *   hide another that is online;
+ * - the note is the user's (unless expired), shown with any availability but `offline`: appearing offline hides it.
+ */
+export function aggregatePresence(endpoints: readonly EndpointPresence[], now: number, user?: UserState): Presence {
   const live = endpoints.filter((endpoint) => endpoint.expiresAt > now);
   if (live.length === 0) return OFFLINE;
-  const chosen = latestUserState(live) ?? mostAvailableMachineState(live);
-  const note = latest(live.flatMap((endpoint) => (endpoint.note ? [endpoint.note] : [])));
+  const explicit = user?.state && user.state.expiresAt > now ? user.state : undefined;
+  const chosen = explicit ?? mostAvailableMachineState(live);
+  const note = chosen.availability !== 'offline' && user?.note && user.note.expiresAt > now ? user.note.text : undefined;
   return {
     availability: chosen.availability,
     ...(chosen.activity ? { activity: chosen.activity } : {}),
-    ...(note?.text ? { note: note.text } : {}),
+    ...(note ? { note } : {}),
   };
-}
-
-function latestUserState(live: readonly EndpointPresence[]): PublishedState | undefined {
-  const latestChoice = latest(live.flatMap((endpoint) => (endpoint.user ? [endpoint.user] : [])));
-  return latestChoice && 'availability' in latestChoice ? latestChoice : undefined;
 }
 
 function mostAvailableMachineState(live: readonly EndpointPresence[]): PublishedState {
@@ -106,10 +157,6 @@ function mostAvailableMachineState(live: readonly EndpointPresence[]): Published
       const order = compareAvailability(state.availability, best.availability);
       return order < 0 || (order === 0 && state.at > best.at) ? state : best;
     });
-}
-
-function latest<T extends { readonly at: number }>(items: readonly T[]): T | undefined {
-  return items.reduce<T | undefined>((best, item) => (!best || item.at > best.at ? item : best), undefined);
 }
 
 export function samePresence(a: Presence, b: Presence): boolean {

@@ -13,7 +13,7 @@ import type { Action } from './commands';
 export const SYSTEM_ACTIONS = ['ping'] as const;
 
 /** Instant messages, SPEC §3 (functions/lib/im-handler.ts). */
-export const IM_ACTIONS = ['im.send', 'im.typing', 'im.keepalive', 'im.leave', 'im.history'] as const;
+export const IM_ACTIONS = ['im.send', 'im.typing', 'im.keepalive', 'im.leave', 'im.history', 'im.edit', 'im.retract', 'im.markread', 'im.conversations'] as const;
 
 /** Presence, SPEC §5 (functions/presence.ts). */
 export const PRESENCE_ACTIONS = ['presence.publish', 'presence.subscribe', 'presence.refresh', 'presence.unsubscribe'] as const;
@@ -34,6 +34,11 @@ export const CONFERENCE_ACTIONS = [
   'conf.deny',
   'conf.content.add',
   'conf.content.list',
+  'conf.list',
+  'conf.eject',
+  'conf.role',
+  'conf.message',
+  'conf.messages',
   'admin.deleteUser',
 ] as const;
 
@@ -52,7 +57,12 @@ export const CHAT_ACTIONS = [
   'chat.part',
   'chat.bccontext',
   'chat.grpchat',
+  'chat.markread',
+  'chat.edit',
+  'chat.retract',
   'chat.getinv',
+  'chat.declineinv',
+  'chat.occupants',
   'chat.search',
   'chat.file.upload',
   'chat.file.download',

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { sipUri } from '../auth/identity';
 import { availabilities } from '../presence/presence';
 import { associationRoles, roomPrivacies, roomTypes } from '../chat/room';
-import { MAX_RESUME_ROOMS } from './limits';
+import { MAX_IM_MENTIONS, MAX_MENTIONS, MAX_RESUME_ROOMS } from './limits';
 
 /** Server-made ids are under 40 characters; 64 keeps lists of them within one 32 KB frame (limits.ts). */
 const id = z.string().min(1).max(64);
@@ -18,6 +18,8 @@ const categoryName = z
   .max(128)
   .refine((value) => !value.includes('#') && !value.includes('*'), "must not contain '#' or '*' (reserved)");
 const cursor = z.string().min(1).max(1024);
+/** Users a post mentions (SPEC §9): SIP URIs, at most MAX_MENTIONS. */
+const mentions = z.array(sipUri).max(MAX_MENTIONS);
 
 /**
  * The arguments of every command, by action (SPEC §2–§6). A frame whose action is not here is answered
@@ -34,6 +36,8 @@ export const commandSchemas = {
       text: z.string().min(1, 'must not be empty'),
       contentType: z.enum(['text/plain', 'text/html']).default('text/plain'),
       clientMsgId: clientId.optional(),
+      /** SPEC §9: participants the message mentions get `im.mention` (MAX_IM_MENTIONS: what the frame budget leaves). */
+      mentions: z.array(sipUri).max(MAX_IM_MENTIONS).optional(),
     })
     .superRefine((args, context) => {
       if ((args.to === undefined) === (args.conversationId === undefined)) {
@@ -82,11 +86,27 @@ export const commandSchemas = {
     body: z.string().min(1).max(4000),
   }),
   'conf.content.list': z.object({ confId: id, cursor: cursor.optional() }),
+  /** The caller's meetings (SPEC §9): organized or invited to, newest first; `cursor` from the previous page. */
+  'conf.list': z.object({ limit: z.number().int().min(1).max(50).default(20), cursor: cursor.optional() }),
+  /** SPEC §9: a presenter removes a participant (who goes through admission again to come back). */
+  'conf.eject': z.object({ confId: id, uri: sipUri }),
+  /** SPEC §9: a presenter promotes or demotes a participant. */
+  'conf.role': z.object({ confId: id, uri: sipUri, role: z.enum(['attendee', 'presenter']) }),
+  /** SPEC §9: meeting IM; `text` at most IM_MAX_MESSAGE_BYTES (413, checked by the handler). */
+  'conf.message': z.object({ confId: id, text: z.string().min(1, 'must not be empty'), clientMsgId: clientId.optional() }),
+  'conf.messages': z.object({ confId: id, before: cursor.optional(), limit: z.number().int().min(1).max(100).optional() }),
   'admin.deleteUser': z.object({ uri: sipUri }),
   'im.typing': z.object({ conversationId: id }),
   'im.keepalive': z.object({ conversationId: id }),
   'im.leave': z.object({ conversationId: id }),
   'im.history': z.object({ conversationId: id, before: cursor.optional(), limit: z.number().int().min(1).max(100).optional() }),
+  /** SPEC §9: the author changes a message's text (IM_MAX_MESSAGE_BYTES, 413) or takes it back. */
+  'im.edit': z.object({ conversationId: id, messageId: id, text: z.string().min(1, 'must not be empty') }),
+  'im.retract': z.object({ conversationId: id, messageId: id }),
+  /** Issue 22 item 3: the caller's read marker moves forward to the message (never back). */
+  'im.markread': z.object({ conversationId: id, messageId: id }),
+  /** Issue 22 item 3: the caller's conversations, latest activity first, with `unread`. */
+  'im.conversations': z.object({ limit: z.number().int().min(1).max(50).optional(), cursor: cursor.optional() }),
 
   'presence.publish': z
     .object({
@@ -122,6 +142,10 @@ export const commandSchemas = {
       .optional(),
     /** The previous answer's `cursor`: the next followed rooms (issue 17 item 2: one answer is one frame). */
     cursor: cursor.optional(),
+    /** Issue 22 item 3: the `ts` of the last IM the client saw; the answer's `imMessages` are those at or after it. */
+    imSince: z.number().int().min(0).optional(),
+    /** The previous answer's `imCursor`: the next IM messages since `imSince` (answers those only). */
+    imCursor: cursor.optional(),
   }),
 
   // Persistent chat (SPEC §6): rooms, then the XCCOS-named commands.
@@ -171,8 +195,15 @@ export const commandSchemas = {
   'chat.bjoin': z.object({ roomIds: z.array(id).min(1).max(64) }),
   'chat.part': z.object({ roomId: id }),
   'chat.bccontext': z.object({ roomId: id, before: cursor.optional(), limit: z.number().int().min(1).max(100).optional() }),
-  'chat.grpchat': z.object({ roomId: id, text: z.string().min(1, 'must not be empty'), clientMsgId: clientId.optional(), fileId: id.optional() }),
+  'chat.grpchat': z.object({ roomId: id, text: z.string().min(1, 'must not be empty'), clientMsgId: clientId.optional(), fileId: id.optional(), mentions: mentions.optional() }),
+  /** SPEC §9: the caller's read marker in the room; it never moves back, nor past the room's latest seq. */
+  'chat.markread': z.object({ roomId: id, seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }),
+  /** SPEC §9: the author changes a message's text (CHAT_MAX_MESSAGE_BYTES, 413); the author or a manager takes it back. */
+  'chat.edit': z.object({ roomId: id, messageId: id, text: z.string().min(1, 'must not be empty') }),
+  'chat.retract': z.object({ roomId: id, messageId: id }),
   'chat.getinv': z.object({}),
+  'chat.declineinv': z.object({ roomId: id }),
+  'chat.occupants': z.object({ roomId: id, cursor: cursor.optional() }),
   'chat.search': z.object({ roomId: id, query: z.string().min(1).max(256), limit: z.number().int().min(1).max(100).default(20), cursor: cursor.optional() }),
   /** `size` is checked against CHAT_MAX_FILE_BYTES by the handler (413), and signed into the upload URL. */
   'chat.file.upload': z.object({

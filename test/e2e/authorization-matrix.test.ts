@@ -40,6 +40,8 @@ const ORGANIZER = uri('enterprise', 'organizer');
 const ANCHOR = uri('enterprise', 'anchor');
 const WAITER = uri('federated', 'waiter');
 const OPENER = uri('enterprise', 'opener');
+/** Writes the message a fresh room's `chat.retract` cell acts on (a presenter of that room, so it posts in an auditorium too). */
+const AUTHOR = uri('enterprise', 'author');
 /** Watchable by every kind (outside HOME_DOMAIN), and a user of HOME_DOMAIN. */
 const PARTNER = `sip:partner-${run}@fabrikam.com`;
 const COLLEAGUE = `sip:tess-${run}@${HOME}`;
@@ -138,6 +140,8 @@ interface CellContext {
   readonly confId: string;
   readonly conversationId: string;
   readonly subscriptionId: string;
+  /** The message `chat.edit` / `chat.retract` / `im.edit` / `im.retract` act on. */
+  readonly messageId: string;
   readonly unique: string;
 }
 
@@ -212,7 +216,13 @@ const rows: readonly Row[] = [
   { action: 'chat.getserverinfo', area: 'none', args: () => ({}), expect: anyone },
   { action: 'chat.getassociations', area: 'none', args: () => ({ role: 'member' }), expect: anyone },
   { action: 'chat.getinv', area: 'none', args: () => ({}), expect: anyone },
+  // SPEC §9: whoever holds an invitation declines it (every kind may be invited); without one, 404.
+  { action: 'chat.declineinv', variant: 'an invitation held', area: 'none', args: ({ roomId }) => ({ roomId }), expect: anyone },
+  { action: 'chat.declineinv', variant: 'no invitation', area: 'none', args: () => ({ roomId: `room_never_${run}` }), expect: () => notFound },
   { action: 'session.resume', area: 'none', args: () => ({}), expect: anyone },
+  // Issue 22 item 3: one's own conversations and IM since a moment, whoever one is.
+  { action: 'session.resume', variant: 'with imSince', area: 'none', args: () => ({ imSince: 0 }), expect: anyone },
+  { action: 'im.conversations', area: 'none', args: () => ({}), expect: anyone },
   { action: 'presence.publish', variant: 'own presence', area: 'none', args: () => ({ availability: 'busy', note: 'matrix' }), expect: anyone },
   { action: 'presence.refresh', variant: "all of the connection's", area: 'none', args: () => ({}), expect: anyone },
 
@@ -300,6 +310,13 @@ const rows: readonly Row[] = [
     expect: (_kind, relation) => roomRules(relation).hidden(roomRules(relation).mayRead ? ok() : forbidden),
   },
   {
+    // SPEC §9: who is here needs the right to read the room.
+    action: 'chat.occupants',
+    area: 'room',
+    args: ({ roomId }) => ({ roomId }),
+    expect: (_kind, relation) => roomRules(relation).hidden(roomRules(relation).mayRead ? ok() : forbidden),
+  },
+  {
     action: 'chat.search',
     area: 'room',
     args: ({ roomId }) => ({ roomId, query: 'hello' }),
@@ -310,6 +327,33 @@ const rows: readonly Row[] = [
     area: 'room',
     args: ({ roomId }) => ({ roomId, text: 'hello from the matrix' }),
     expect: (_kind, relation) => roomRules(relation).hidden(roomRules(relation).mayPost ? ok() : forbidden),
+  },
+  {
+    // SPEC §9: only the author edits, while they may post; the shared room's message is its enterprise presenter's.
+    action: 'chat.edit',
+    variant: "the enterprise presenter's message",
+    area: 'room',
+    args: ({ roomId, messageId }) => ({ roomId, messageId, text: 'edited by the matrix' }),
+    expect: (kind, relation) => {
+      const { hidden, mayPost, role } = roomRules(relation);
+      return hidden(mayPost && kind === 'enterprise' && role === 'presenter' ? ok('the author') : forbidden);
+    },
+  },
+  {
+    // SPEC §9: its author or a manager retracts; here the message is another user's (AUTHOR), so managers only.
+    action: 'chat.retract',
+    variant: "someone else's message",
+    area: 'room',
+    fresh: true,
+    args: ({ roomId, messageId }) => ({ roomId, messageId }),
+    expect: (_kind, relation) => roomRules(relation).hidden(roomRules(relation).manager ? ok() : forbidden),
+  },
+  {
+    // SPEC §9: a read marker needs the right to read the room; seq 1 of a room with fewer messages is capped at its latest.
+    action: 'chat.markread',
+    area: 'room',
+    args: ({ roomId }) => ({ roomId, seq: 1 }),
+    expect: (_kind, relation) => roomRules(relation).hidden(roomRules(relation).mayRead ? ok() : forbidden),
   },
   {
     action: 'chat.file.upload',
@@ -408,6 +452,52 @@ const rows: readonly Row[] = [
     args: ({ confId }) => ({ confId }),
     expect: (kind, relation) => (confRules(kind, relation).mayReadRoster ? ok() : forbidden),
   },
+  // SPEC §9: a presenter's controls (the anchor, an invited enterprise user, is the one acted on); meeting IM for the
+  // participants in it now (the organizer and a scheduled presenter who have not joined are not).
+  {
+    action: 'conf.eject',
+    area: 'conference',
+    fresh: true,
+    args: ({ confId }) => ({ confId, uri: ANCHOR }),
+    expect: (kind, relation) => (confRules(kind, relation).presenter ? ok() : forbidden),
+  },
+  {
+    // The shared conference: promoting the anchor again changes nothing (`changed: false`), and nothing else depends on its role.
+    action: 'conf.role',
+    area: 'conference',
+    args: ({ confId }) => ({ confId, uri: ANCHOR, role: 'presenter' }),
+    expect: (kind, relation) => (confRules(kind, relation).presenter ? ok() : forbidden),
+  },
+  {
+    action: 'conf.message',
+    area: 'conference',
+    args: ({ confId }) => ({ confId, text: 'matrix' }),
+    expect: (kind, relation) => (confRules(kind, relation).inMeeting ? ok() : forbidden),
+  },
+  {
+    action: 'conf.messages',
+    area: 'conference',
+    args: ({ confId }) => ({ confId }),
+    expect: (kind, relation) => (confRules(kind, relation).inMeeting ? ok() : forbidden),
+  },
+
+  {
+    // Anyone lists their own meetings: the organizer, scheduled presenters and invitees find the meeting (the organizer,
+    // who schedules every fixture, may find it on a later page), no one else does (SPEC §9).
+    action: 'conf.list',
+    area: 'conference',
+    args: () => ({ limit: 50 }),
+    expect: (_kind, relation) => {
+      const r = confRules(_kind, relation).r;
+      const listed = r !== 'non-participant';
+      return ok(listed ? 'lists the meeting' : 'does not list the meeting', (response) => {
+        const meetings = (response.body!.meetings as Array<{ confId: string; organizer: string }>) ?? [];
+        const found = meetings.some((meeting) => meeting.confId === sharedConfId);
+        if (r === 'organizer') expect(found || (response.body!.cursor !== undefined && meetings.every((meeting) => meeting.organizer === ORGANIZER))).toBe(true);
+        else expect(found).toBe(listed);
+      });
+    },
+  },
 
   // Conversations: only participants (of every kind: anonymous and PSTN users take part when others open it with them).
   // A participant who left may read it; for them it has ended: a message opens a new one, typing and keep-alive are 410.
@@ -439,6 +529,32 @@ const rows: readonly Row[] = [
     action: 'im.history',
     area: 'conversation',
     args: ({ conversationId }) => ({ conversationId }),
+    expect: (_kind, relation) => ({ participant: ok(), 'participant who left': ok(), 'non-participant': forbidden })[participation(relation)],
+  },
+  // SPEC §9: only the author edits or retracts an IM, and a participant who left still may (they still read it).
+  ...(['im.edit', 'im.retract'] as const).flatMap((action): Row[] => [
+    {
+      action,
+      variant: 'own message',
+      area: 'conversation',
+      fresh: true,
+      args: ({ conversationId, messageId }) => ({ conversationId, messageId, ...(action === 'im.edit' ? { text: 'edited by the matrix' } : {}) }),
+      // A non-participant has no message of their own in it: the one acted on is the opener's.
+      expect: (_kind, relation) => ({ participant: ok(), 'participant who left': ok(), 'non-participant': forbidden })[participation(relation)],
+    },
+    {
+      action,
+      variant: "the opener's message",
+      area: 'conversation',
+      args: ({ conversationId, messageId }) => ({ conversationId, messageId, ...(action === 'im.edit' ? { text: 'edited by the matrix' } : {}) }),
+      expect: () => forbidden,
+    },
+  ]),
+  // Issue 22 item 3: a participant (one who left included: they still read it) moves their own read marker.
+  {
+    action: 'im.markread',
+    area: 'conversation',
+    args: ({ conversationId, messageId }) => ({ conversationId, messageId }),
     expect: (_kind, relation) => ({ participant: ok(), 'participant who left': ok(), 'non-participant': forbidden })[participation(relation)],
   },
   {
@@ -546,11 +662,16 @@ interface SharedRoom {
   readonly roomId: string;
   readonly name: string;
   readonly fileId: string;
+  /** Its enterprise presenter's message. */
+  readonly messageId: string;
 }
 const sharedRooms = new Map<RoomKind, SharedRoom>();
 let sharedConfId = '';
 let sharedConversationId = '';
 let leftConversationId = '';
+/** The opener's first message of each. */
+let sharedConversationMessageId = '';
+let leftConversationMessageId = '';
 
 function relationRoomName(relation: Relation): string | undefined {
   return relation.area === 'room' ? sharedRooms.get(relation.room)?.name : undefined;
@@ -594,7 +715,7 @@ async function contextFor(cell: Cell): Promise<CellContext> {
   const { row, kind, relation } = cell;
   const callerUri = callerOf(kind, relation);
   const unique = `sip:matrix-${cell.index}-${run}@${HOME}`;
-  const base = { caller: await client(callerUri), callerUri, kind, unique, roomId: '', fileId: '', roomName: '', confId: '', conversationId: '', subscriptionId: '' };
+  const base = { caller: await client(callerUri), callerUri, kind, unique, roomId: '', fileId: '', roomName: '', confId: '', conversationId: '', subscriptionId: '', messageId: '' };
   switch (relation.area) {
     case 'none':
       if (row.action === 'admin.deleteUser') {
@@ -603,14 +724,25 @@ async function contextFor(cell: Cell): Promise<CellContext> {
         await must(victim, 'conf.schedule', { subject: 'victim' });
         return { ...base, unique: victim };
       }
+      if (row.action === 'chat.declineinv' && row.variant === 'an invitation held') {
+        // A room of its own, to which the caller is invited.
+        const created = await must(OWNER, 'room.create', { name: `decline ${cell.index} ${run}`, privacy: 'closed' });
+        await must(OWNER, 'room.invite', { roomId: created.roomId, uris: [callerUri] });
+        return { ...base, roomId: created.roomId as string };
+      }
       return base;
     case 'room': {
       if (!row.fresh) {
         const shared = sharedRooms.get(relation.room)!;
-        return { ...base, roomId: shared.roomId, fileId: shared.fileId, roomName: shared.name };
+        return { ...base, roomId: shared.roomId, fileId: shared.fileId, roomName: shared.name, messageId: shared.messageId };
       }
       const lists = roomLists(relation.role === 'non-member' ? [] : [{ kind, role: relation.role }]);
+      if (row.action === 'chat.retract') lists.presenters.push(AUTHOR);
       const created = await must(OWNER, 'room.create', roomDefinition(relation.room, lists, `fresh ${cell.index} ${run}`));
+      if (row.action === 'chat.retract') {
+        const posted = await must(AUTHOR, 'chat.grpchat', { roomId: created.roomId, text: 'to be retracted' });
+        return { ...base, roomId: created.roomId as string, messageId: posted.messageId as string };
+      }
       return { ...base, roomId: created.roomId as string };
     }
     case 'conference': {
@@ -628,11 +760,18 @@ async function contextFor(cell: Cell): Promise<CellContext> {
       return { ...base, confId };
     }
     case 'conversation': {
-      if (!row.fresh) return { ...base, conversationId: relation.participant === 'participant who left' ? leftConversationId : sharedConversationId };
+      if (!row.fresh) {
+        const left = relation.participant === 'participant who left';
+        return { ...base, conversationId: left ? leftConversationId : sharedConversationId, messageId: left ? leftConversationMessageId : sharedConversationMessageId };
+      }
       const to = relation.participant === 'non-participant' ? COLLEAGUE : callerUri;
-      const { conversationId } = (await must(OPENER, 'im.send', { to: [to, PARTNER], text: 'a conversation of its own' })) as { conversationId: string };
+      const opened = (await must(OPENER, 'im.send', { to: [to, PARTNER], text: 'a conversation of its own' })) as { conversationId: string; messageId: string };
+      const { conversationId } = opened;
+      // `im.edit` / `im.retract` of the caller's own message: sent before they leave (a non-participant has none).
+      const own = (row.action === 'im.edit' || row.action === 'im.retract') && relation.participant !== 'non-participant';
+      const messageId = own ? ((await must(callerUri, 'im.send', { conversationId, text: 'mine' })).messageId as string) : opened.messageId;
       if (relation.participant === 'participant who left') await must(callerUri, 'im.leave', { conversationId });
-      return { ...base, conversationId };
+      return { ...base, conversationId, messageId };
     }
     case 'subscription': {
       const owner = relation.owner ? callerUri : OWNER;
@@ -659,9 +798,9 @@ beforeAll(async () => {
       const name = `matrix ${room} ${run}`;
       const { roomId } = (await must(OWNER, 'room.create', roomDefinition(room, roomLists(everyone), name))) as { roomId: string };
       const presenter = uri('enterprise', 'presenter');
-      await must(presenter, 'chat.grpchat', { roomId, text: 'hello matrix' });
+      const { messageId } = (await must(presenter, 'chat.grpchat', { roomId, text: 'hello matrix' })) as { messageId: string };
       const { fileId } = (await must(presenter, 'chat.file.upload', { roomId, fileName: 'shared.txt', size: 3, contentType: 'text/plain' })) as { fileId: string };
-      sharedRooms.set(room, { roomId, name, fileId });
+      sharedRooms.set(room, { roomId, name, fileId, messageId });
     }),
   );
 
@@ -673,9 +812,13 @@ beforeAll(async () => {
   });
 
   // A conversation an enterprise user opened with a participant of every kind.
-  sharedConversationId = (await must(OPENER, 'im.send', { to: kinds.map((kind) => uri(kind, 'participant')), text: 'hello all' })).conversationId as string;
+  const shared = await must(OPENER, 'im.send', { to: kinds.map((kind) => uri(kind, 'participant')), text: 'hello all' });
+  sharedConversationId = shared.conversationId as string;
+  sharedConversationMessageId = shared.messageId as string;
   // And one that a participant of every kind has left (it goes on between the opener and a partner).
-  leftConversationId = (await must(OPENER, 'im.send', { to: [...kinds.map((kind) => uri(kind, 'leaver')), PARTNER], text: 'hello all' })).conversationId as string;
+  const left = await must(OPENER, 'im.send', { to: [...kinds.map((kind) => uri(kind, 'leaver')), PARTNER], text: 'hello all' });
+  leftConversationId = left.conversationId as string;
+  leftConversationMessageId = left.messageId as string;
   for (const kind of kinds) await must(uri(kind, 'leaver'), 'im.leave', { conversationId: leftConversationId });
 
   await inParallel(cells, 8, async (cell) => {

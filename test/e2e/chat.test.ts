@@ -347,7 +347,8 @@ describe('session.resume', () => {
     const bobMobile = await cloud.connect(bob!, 'enterprise', 'mobile');
     const resumed = await ok(bobMobile, 'session.resume', { since: { [roomId]: lastSeen } });
 
-    expect(resumed.rooms).toEqual([{ roomId, name: 'Resume room', lastSeq: 4, messages: [expect.objectContaining({ seq: 2, text: 'missed 1' }), expect.objectContaining({ seq: 3 }), expect.objectContaining({ seq: 4, text: 'missed 3' })] }]);
+    // With Bob's counts (SPEC §9): he joined before any post and marked nothing read.
+    expect(resumed.rooms).toEqual([{ roomId, name: 'Resume room', lastSeq: 4, readSeq: 0, unread: 4, mentions: 0, messages: [expect.objectContaining({ seq: 2, text: 'missed 1' }), expect.objectContaining({ seq: 3 }), expect.objectContaining({ seq: 4, text: 'missed 3' })] }]);
     expect(resumed.presence).toBeDefined();
     const live = await post(aliceClient, roomId, 'live');
     expect(await bobMobile.nextEvent('chat.message')).toMatchObject({ seq: live.seq, text: 'live' });

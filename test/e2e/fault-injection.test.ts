@@ -288,16 +288,19 @@ describe('DynamoDB (store throttling and 5xx)', () => {
     const notes = (note: string) => bobClient.eventsNamed('presence.notify').filter((event) => event.subscriptionId === subscriptionId && (event.presence as { note?: string } | undefined)?.note === note);
     const userPartition = `PRES#${alice!}`;
 
-    // Twice on each write of the user's presence partition (the endpoint, then the aggregate): the SDK's third attempts pass.
-    const transient = ['"S":"EP#', '"S":"AGG"'].map((item) =>
-      inject({ service: 'dynamodb', operation: 'PutItem', match: bodyHas(userPartition, item), fault: { status: 500, type: 'InternalServerError' }, times: DYNAMODB_ATTEMPTS - 1 }),
+    // Twice on each write of the user's presence partition (the user's own state, then the aggregate): the SDK's third attempts pass.
+    const transient = [
+      ['UpdateItem', '"S":"USER"'],
+      ['PutItem', '"S":"AGG"'],
+    ].map(([operation, item]) =>
+      inject({ service: 'dynamodb', operation: operation!, match: bodyHas(userPartition, item!), fault: { status: 500, type: 'InternalServerError' }, times: DYNAMODB_ATTEMPTS - 1 }),
     );
     const busy = await ok(aliceClient, 'presence.publish', { availability: 'busy', note: 'n-1' });
     expect(transient.map((fault) => fault.hits)).toEqual([DYNAMODB_ATTEMPTS - 1, DYNAMODB_ATTEMPTS - 1]);
     cloud.cloud.faults.clear();
     await bobClient.nextEvent('presence.notify', (event) => event.subscriptionId === subscriptionId && (event.presence as { note?: string }).note === 'n-1');
 
-    // For good on the aggregate's write (after the endpoint's): 503, then the retry stores one new version.
+    // For good on the aggregate's write (after the user state's): 503, then the retry stores one new version.
     const persistent = inject({ service: 'dynamodb', operation: 'PutItem', match: bodyHas(userPartition, '"S":"AGG"', 'n-2'), fault: { status: 500, type: 'InternalServerError' }, times: Infinity });
     expectRetryLater(await aliceClient.request('presence.publish', { availability: 'away', note: 'n-2' }, SLOW));
     expect(persistent.hits).toBe(DYNAMODB_ATTEMPTS);

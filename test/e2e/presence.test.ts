@@ -435,8 +435,8 @@ describe('fan-out', () => {
     for (const { bob, subscriptionIds, requests, storeCalls } of [one, twenty]) {
       // Every DynamoDB request of the publish: no scan, no write per subscriber.
       expect(requests.map((request) => request.command)).toEqual([
-        'QueryCommand', // the publisher's endpoints (PRES#bob)
-        'PutItemCommand', // the endpoint's new state
+        'QueryCommand', // the publisher's endpoints and own state (PRES#bob)
+        'UpdateItemCommand', // the user's explicit state (SPEC §9: the user's, not the endpoint's)
         'QueryCommand', // the endpoints again, to aggregate
         'PutItemCommand', // the aggregate, version 2: the one write of the change
         'QueryCommand', // the index: PWATCH#bob, one page

@@ -324,17 +324,17 @@ test('meeting: lobby admit and deny, shared content, lock, and the guest sees it
   const scheduled = alice.getByTestId('conf-scheduled-item').first();
   await see(scheduled);
   const joinUrl = (await scheduled.getByTestId('conf-scheduled-url').textContent())!.trim();
-  expect(joinUrl).toMatch(/^https:\/\/meet\.contoso\.com\//);
+  // The join link opens the web app this cloud serves (WEB_APP_URL), on the meeting's page (SPEC §9).
+  expect(joinUrl.startsWith(`${cloud.cloud.url}/join/`)).toBe(true);
   await scheduled.getByTestId('conf-scheduled-join').click();
   await alice.locator('[data-testid="meeting-view"][data-status="joined"]').waitFor();
   expect(await alice.getByTestId('meeting-role').textContent()).toBe('presenter');
   await see(alice.locator(`[data-testid="roster-entry"][data-uri="${ALICE}"]`));
 
-  // A guest joins by the link: the lobby, then Alice admits her.
-  await guest.getByTestId('tab-meetings').click();
-  await guest.getByTestId('conf-join-input').fill(joinUrl);
-  await guest.getByTestId('conf-join-submit').click();
+  // A guest opens the link itself (SPEC §9: it takes the visitor straight to the meeting): the lobby, then Alice admits her.
+  await guest.goto(joinUrl);
   await see(guest.getByTestId('meeting-lobby-wait'));
+  expect(new URL(guest.url()).pathname).toBe('/');
   await see(alice.getByTestId('tab-meetings')); // still on the meetings tab
   await see(alice.locator('[data-testid="lobby-entry"][data-uri="sip:gina@example.org"]'));
   await alice.locator('[data-testid="lobby-entry"][data-uri="sip:gina@example.org"]').getByTestId('lobby-admit').click();

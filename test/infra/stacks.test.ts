@@ -70,6 +70,14 @@ describe('stateless stack', () => {
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 
+  test("issue 22: the conference function (join links) is told WEB_APP_URL, the web app's CloudFront address; no other function", () => {
+    const withWebApp = appFunctions().filter(([, fn]) => JSON.stringify(fn.Properties.Environment ?? {}).includes('WEB_APP_URL'));
+    expect(withWebApp.map(([id]) => id)).toEqual([expect.stringMatching(/^Conference/)]);
+    const url = JSON.stringify((withWebApp[0]![1].Properties.Environment as { Variables: Record<string, unknown> }).Variables.WEB_APP_URL);
+    expect(url).toContain('https://');
+    expect(url).toMatch(/WebApp[0-9A-F]*","DomainName"/);
+  });
+
   test('issue 19: no function environment holds a secret; the authorizer is told the OIDC issuer', () => {
     const functions = template.findResources('AWS::Lambda::Function');
     const environments = Object.values(functions).map((fn) => JSON.stringify(fn.Properties.Environment ?? {}));
@@ -396,8 +404,12 @@ describe('issue 18 item 5: routes from the action lists, grants from the specs',
       const variables = Object.keys((fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables);
       expect({ fn: spec.name, tableName: variables.includes('TABLE_NAME') }).toEqual({ fn: spec.name, tableName: onTable.length > 0 });
     }
-    // No function makes a condition-check-only transaction part, so none may.
-    expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).not.toContain('dynamodb:ConditionCheckItem');
+    // Only the conference store makes a condition-check-only transaction part (a meeting message or a leave checks the
+    // participant's stay), so only functions using it may.
+    for (const spec of [AUTHORIZER, ...APP_FUNCTIONS]) {
+      const policy = JSON.stringify(resources[logicalIdOf(spec.name, 'policy')!] ?? {});
+      expect({ fn: spec.name, conditionCheck: policy.includes('dynamodb:ConditionCheckItem') }).toEqual({ fn: spec.name, conditionCheck: (spec.uses.table ?? []).includes('conferences') });
+    }
     expect(tableActionsOf(APP_FUNCTIONS.find((fn) => fn.name === 'system')!.uses)).toEqual([]);
   });
 });

@@ -42,6 +42,7 @@ beforeAll(async () => {
     clock: { now: () => now },
     durations: { emptyGraceMs: GRACE, noEnterpriseMs: 5_400_000, noJoinMs: 86_400_000, expiryMs: 1_209_600_000, contentGraceMs: 1_296_000_000 },
     homeDomain: 'contoso.com',
+    webAppUrl: 'http://localhost:3001',
     newId,
   });
 });

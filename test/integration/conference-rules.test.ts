@@ -71,6 +71,7 @@ function makeService(conferenceStore: DynamoConferenceStore): ConferenceService 
     clock: { now: () => now },
     durations: { emptyGraceMs: GRACE, noEnterpriseMs: NO_ENTERPRISE, noJoinMs: NO_JOIN, expiryMs: 1_209_600_000, contentGraceMs: 1_296_000_000 },
     homeDomain: 'contoso.com',
+    webAppUrl: 'http://localhost:3001',
     newId,
   } satisfies ConferenceDependencies;
   return new ConferenceService(deps);

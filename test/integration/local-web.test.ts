@@ -76,6 +76,17 @@ describe('static files', () => {
     expect([other.status, other.headers.get('content-type')]).toEqual([200, 'text/plain; charset=utf-8']);
   });
 
+  test("a meeting's join link /join/{confId} is the page (SPEC §9); other paths under /join are not the app's", async () => {
+    const page = await fetch(`${base}/join/conf_abc-123`);
+    expect([page.status, page.headers.get('content-type')]).toEqual([200, 'text/html; charset=utf-8']);
+    expect(await page.text()).toContain('<title>app</title>');
+    for (const path of ['/join/', '/join/a/b', '/join/..%2fsecret.txt']) {
+      const before = fallthrough.seen.length;
+      expect((await fetch(`${base}${path}`)).status).toBe(299);
+      expect(fallthrough.seen.length).toBe(before + 1);
+    }
+  });
+
   test('HEAD answers the headers alone; a missing asset is 404', async () => {
     const head = await fetch(`${base}/assets/index-abc.js`, { method: 'HEAD' });
     expect(head.status).toBe(200);

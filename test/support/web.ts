@@ -5,7 +5,7 @@ import { type Browser, type BrowserContext, type BrowserContextOptions, chromium
 import type { TestCloud } from './cloud';
 
 /**
- * The browser suites' shared setup (web.test.ts, web-followups.test.ts): Debian's Chromium driven by
+ * The browser suites' shared setup (web.test.ts, web-followups.test.ts, web-issue22.test.ts): Debian's Chromium driven by
  * playwright-core against the built web app (web/dist, rebuilt when stale), and the sign-in a person does
  * through the local OIDC issuer.
  */

@@ -7,6 +7,19 @@ import { Rooms } from './rooms';
 import { completeSignIn, isSignInCallback, resumeSignIn, type Session, signOut, startSignIn, wasSignedIn } from './session';
 import { AVAILABILITY_LABELS, ErrorLine, errorText, PresenceDot, useAction, useClientEvent } from './ui';
 
+/** Where a meeting's join link (`/join/{confId}`, SPEC §9) is kept across the sign-in round trip, which returns to `/`. */
+const PENDING_JOIN_KEY = 'uc.pendingJoin';
+const JOIN_PATH = /^\/join\/([A-Za-z0-9_.-]{1,128})$/;
+
+/** The meeting a join link opened this tab at, if any: remembered until the app has asked to join it. */
+function takeJoinLink(): void {
+  const match = JOIN_PATH.exec(window.location.pathname);
+  if (!match) return;
+  window.sessionStorage.setItem(PENDING_JOIN_KEY, decodeURIComponent(match[1]!));
+  window.history.replaceState(null, '', '/');
+}
+takeJoinLink();
+
 export function App() {
   const [session, setSession] = useState<Session>();
   const [error, setError] = useState<string>();
@@ -78,7 +91,13 @@ const STATE_LABELS: Readonly<Record<ConnectionState, string>> = {
 
 function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void }) {
   const { client, me } = session;
-  const [tab, setTab] = useState<Tab>('rooms');
+  // Opened from a join link: straight to the meeting (asked once; a reload afterwards is an ordinary start).
+  const [joinConfId] = useState(() => {
+    const confId = window.sessionStorage.getItem(PENDING_JOIN_KEY) ?? undefined;
+    window.sessionStorage.removeItem(PENDING_JOIN_KEY);
+    return confId;
+  });
+  const [tab, setTab] = useState<Tab>(joinConfId ? 'meetings' : 'rooms');
   const [connection, setConnection] = useState<ConnectionState>(client.connectionState);
   const [clientError, setClientError] = useState<string>();
   const [attention, setAttention] = useState<Partial<Record<Tab, boolean>>>({});
@@ -136,7 +155,7 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
       </nav>
       <main class="content">
         <section hidden={tab !== 'rooms'}>
-          <Rooms session={session} />
+          <Rooms session={session} visible={tab === 'rooms'} />
         </section>
         <section hidden={tab !== 'contacts'}>
           <Contacts session={session} />
@@ -145,7 +164,7 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
           <Conversations session={session} visible={tab === 'im'} onActivity={() => notify('im')} />
         </section>
         <section hidden={tab !== 'meetings'}>
-          <Meetings session={session} onActivity={() => notify('meetings')} />
+          <Meetings session={session} onActivity={() => notify('meetings')} joinConfId={joinConfId} />
         </section>
       </main>
     </div>

@@ -1,13 +1,40 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import type { Person, ServerEvents } from '../../client/src';
+import type { ConversationSummary, ImMessage, Person, ServerEvents } from '../../client/src';
 import type { Session } from './session';
-import { ErrorLine, formatTime, LimitNote, limitText, normalizeUri, shortName, useAction, useClientEvent, useMaxMessageBytes, utf8Bytes } from './ui';
+import {
+  EditedMark,
+  EditForm,
+  ErrorLine,
+  formatTime,
+  LimitNote,
+  limitText,
+  MessageMenu,
+  normalizeUri,
+  shortName,
+  Tombstone,
+  UnreadBadge,
+  useAction,
+  useClientEvent,
+  useMaxMessageBytes,
+  usePageVisible,
+  utf8Bytes,
+} from './ui';
 
 const TYPING_SEND_INTERVAL_MS = 2000;
 const TYPING_SHOWN_MS = 4000;
 
 type Line =
-  | { readonly kind: 'message'; readonly id: string; readonly from: Person; readonly text: string; readonly ts: number; readonly mine: boolean }
+  | {
+      readonly kind: 'message';
+      readonly id: string;
+      readonly conversationId: string;
+      readonly from: Person;
+      readonly text: string;
+      readonly ts: number;
+      readonly mine: boolean;
+      readonly editedAt?: number;
+      readonly retracted?: boolean;
+    }
   | { readonly kind: 'ended'; readonly id: string; readonly reason: 'idle' | 'left' }
   | { readonly kind: 'notice'; readonly id: string; readonly text: string };
 
@@ -23,6 +50,12 @@ interface ConversationView {
   readonly ended: boolean;
   readonly typing?: { readonly name: string; readonly until: number };
   readonly unread: number;
+  /** Messages mentioning me since I last looked (`im.mention`). */
+  readonly mentions?: number;
+  /** Listed from `im.conversations` and not opened yet: its history is read (`im.history`) when it is. */
+  readonly historyPending?: boolean;
+  /** Had unread messages while I was offline (`session.resume` `missedConversations`). */
+  readonly missed?: boolean;
 }
 
 let nextKey = 0;
@@ -35,9 +68,42 @@ function participantsOf(event: ServerEvents['im.message']): Person[] {
   return listed.map((uri) => ({ uri, name: uri === event.from.uri ? event.from.name : shortName(uri) }));
 }
 
+/** A line of an IM message (live, sent, or from history). */
+function lineOf(message: ImMessage, me: string): Line {
+  return {
+    kind: 'message',
+    id: message.messageId,
+    conversationId: message.conversationId,
+    from: message.from,
+    text: message.retracted ? '' : message.text,
+    ts: message.ts,
+    mine: message.from.uri === me,
+    ...(message.editedAt !== undefined ? { editedAt: message.editedAt } : {}),
+    ...(message.retracted ? { retracted: true } : {}),
+  };
+}
+
+/** A conversation listed by the server (`im.conversations`, `missedConversations`), not opened yet. */
+function viewOf(summary: ConversationSummary, me: string, missed: boolean): ConversationView {
+  const peers = summary.participants.filter((uri) => uri !== me).map((uri) => ({ uri, name: uri === summary.lastMessage.from.uri ? summary.lastMessage.from.name : shortName(uri) }));
+  return {
+    key: newKey(),
+    conversationId: summary.conversationId,
+    ids: [summary.conversationId],
+    peers,
+    lines: [],
+    ended: summary.status === 'ended',
+    unread: summary.unread,
+    historyPending: true,
+    ...(missed ? { missed: true } : {}),
+  };
+}
+
 /** IM conversations: start one with a URI, incoming ones open by themselves, typing, and the ended line. */
 export function Conversations({ session, visible, onActivity }: { session: Session; visible: boolean; onActivity: () => void }) {
-  const { client, me } = session;
+  const { client, me, resumed } = session;
+  const pageVisible = usePageVisible();
+  const seeing = visible && pageVisible;
   // The views live in a ref (events come faster than renders; each handler must see the one before it).
   const viewsRef = useRef<ConversationView[]>([]);
   const [, setRevision] = useState(0);
@@ -49,8 +115,28 @@ export function Conversations({ session, visible, onActivity }: { session: Sessi
   const [activeKey, setActiveKey] = useState<string>();
   const [startUri, setStartUri] = useState('');
   const start = useAction();
-  const activeRef = useRef<{ key?: string; visible: boolean }>({ visible });
-  activeRef.current = { key: activeKey, visible };
+  const activeRef = useRef<{ key?: string; visible: boolean }>({ visible: seeing });
+  activeRef.current = { key: activeKey, visible: seeing };
+  const listed = useAction();
+  const [missed, setMissed] = useState<readonly ConversationSummary[]>(() => resumed.missedConversations ?? []);
+
+  /** Adds the server's conversations not shown yet (a live message may have opened one first). */
+  const addListed = (summaries: readonly ConversationSummary[], asMissed: boolean) =>
+    setViews((current) => {
+      const fresh = summaries.filter((summary) => !current.some((view) => view.ids.includes(summary.conversationId)));
+      const marked = current.map((view) => (asMissed && summaries.some((summary) => view.ids.includes(summary.conversationId)) ? { ...view, missed: true } : view));
+      return [...marked, ...fresh.map((summary) => viewOf(summary, me.uri, asMissed))];
+    });
+  // My conversations (`im.conversations`), missed ones first: what arrived while I was away is here at sign-in.
+  useEffect(() => {
+    addListed(resumed.missedConversations ?? [], true);
+    void listed.run(async () => addListed((await client.imConversations({ limit: 20 })).conversations, false));
+  }, [client]);
+  useClientEvent(client, 'resumed', (answer) => {
+    if (!answer.reconnect || !answer.missedConversations?.length) return;
+    addListed(answer.missedConversations, true);
+    setMissed(answer.missedConversations);
+  });
 
   const update = (key: string, change: (view: ConversationView) => ConversationView) =>
     setViews((current) => current.map((view) => (view.key === key ? change(view) : view)));
@@ -61,17 +147,19 @@ export function Conversations({ session, visible, onActivity }: { session: Sessi
   useClientEvent(client, 'im.message', (event: ServerEvents['im.message']) => {
     const mine = event.from.uri === me.uri;
     const peers = participantsOf(event).filter((person) => person.uri !== me.uri);
-    const line: Line = { kind: 'message', id: event.messageId, from: event.from, text: event.text, ts: event.ts, mine };
+    const line = lineOf(event, me.uri);
     const seen = activeRef.current.visible && activeRef.current.key !== undefined;
     let openedKey: string | undefined;
+    let receivedKey: string | undefined;
     setViews((current) => {
       const existing =
         findView(current, event.conversationId, event.previousConversationId) ??
         current.find((view) => (view.ended || view.conversationId === undefined) && samePeers(view.peers, peers));
+      receivedKey = existing?.key;
       if (!existing) {
         const key = newKey();
         openedKey = key;
-        return [...current, { key, conversationId: event.conversationId, ids: [event.conversationId], peers, lines: [line], ended: false, unread: 1 }];
+        return [...current, { key, conversationId: event.conversationId, ids: [event.conversationId], peers, lines: [line], ended: false, unread: mine ? 0 : 1 }];
       }
       return current.map((view) => {
         if (view !== existing) return view;
@@ -91,8 +179,25 @@ export function Conversations({ session, visible, onActivity }: { session: Sessi
       });
     });
     // A first conversation opens by itself; others wait in the list with their unread count.
-    setActiveKey((current) => current ?? openedKey);
+    setActiveKey((current) => current ?? openedKey ?? receivedKey);
     if (!mine && !activeRef.current.visible) onActivity();
+  });
+
+  const changeLine = (conversationId: string, messageId: string, change: (line: Extract<Line, { kind: 'message' }>) => Line) =>
+    setViews((current) => {
+      const view = findView(current, conversationId);
+      if (!view) return current;
+      return current.map((held) => (held === view ? { ...held, lines: held.lines.map((line) => (line.kind === 'message' && line.id === messageId ? change(line) : line)) } : held));
+    });
+  useClientEvent(client, 'im.edited', (event) => changeLine(event.conversationId, event.messageId, (line) => ({ ...line, text: event.text, editedAt: event.editedAt })));
+  useClientEvent(client, 'im.retracted', (event) => changeLine(event.conversationId, event.messageId, (line) => ({ ...line, text: '', retracted: true })));
+  // My read marker moved (here or on another device): the server's count.
+  useClientEvent(client, 'im.read', (event) =>
+    setViews((current) => current.map((view) => (view.ids.includes(event.conversationId) ? { ...view, unread: event.unread, ...(event.unread === 0 ? { mentions: 0, missed: false } : {}) } : view))),
+  );
+  useClientEvent(client, 'im.mention', (event) => {
+    if (activeRef.current.visible && findView(viewsRef.current, event.conversationId)?.key === activeRef.current.key) return;
+    setViews((current) => current.map((view) => (view.ids.includes(event.conversationId) ? { ...view, mentions: (view.mentions ?? 0) + 1 } : view)));
   });
 
   useClientEvent(client, 'im.typing', (event) => {
@@ -138,7 +243,6 @@ export function Conversations({ session, visible, onActivity }: { session: Sessi
 
   const select = (key: string) => {
     setActiveKey(key);
-    update(key, (view) => ({ ...view, unread: 0 }));
   };
 
   const startConversation = (event: Event) => {
@@ -159,9 +263,33 @@ export function Conversations({ session, visible, onActivity }: { session: Sessi
   };
 
   const active = views.find((view) => view.key === activeKey);
+
+  // A listed conversation opened: its history (`im.history`, newest first), before anything that came live.
+  const history = useAction();
   useEffect(() => {
-    if (visible && active && active.unread > 0) update(active.key, (view) => ({ ...view, unread: 0 }));
-  }, [visible, active?.key, active?.unread]);
+    if (!active?.historyPending || !active.conversationId) return;
+    const { key, conversationId } = active;
+    update(key, (view) => ({ ...view, historyPending: false }));
+    void history.run(async () => {
+      const page = await client.request('im.history', { conversationId, limit: 50 });
+      const older = [...page.messages].reverse().map((message) => lineOf(message, me.uri));
+      update(key, (view) => ({ ...view, lines: [...older.filter((line) => !view.lines.some((held) => held.id === line.id)), ...view.lines] }));
+    });
+  }, [active?.key, active?.historyPending]);
+
+  // Open and seen: read up to its newest message (`im.markread`; the server counts, on every device).
+  const marked = useRef(new Set<string>());
+  const newest = active?.lines.findLast((line): line is Extract<Line, { kind: 'message' }> => line.kind === 'message');
+  useEffect(() => {
+    if (!seeing || !active) return;
+    if (active.unread > 0 || active.mentions || active.missed) update(active.key, (view) => ({ ...view, unread: 0, mentions: 0, missed: false }));
+    if (!newest || newest.mine || marked.current.has(newest.id)) return;
+    marked.current.add(newest.id);
+    if (active.missed) setMissed((current) => current.filter((summary) => !active.ids.includes(summary.conversationId)));
+    // A hint: a refused one (a conversation from before numbering) changes nothing shown.
+    client.markImRead(newest.conversationId, newest.id).catch(() => undefined);
+  }, [seeing, active?.key, newest?.id]);
+  const missedViews = views.filter((view) => view.missed);
 
   return (
     <div class="split">
@@ -174,18 +302,26 @@ export function Conversations({ session, visible, onActivity }: { session: Sessi
           </button>
         </form>
         <ErrorLine error={start.error} testId="im-start-error" />
+        {missed.length > 0 && missedViews.length > 0 && (
+          <p class="notice missed" role="status" data-testid="im-missed-notice">
+            {missedViews.length === 1 ? 'A conversation' : `${missedViews.length} conversations`} had messages while you were away.
+          </p>
+        )}
+        <ErrorLine error={listed.error} testId="im-conversations-error" />
         <ul class="plain" data-testid="im-conversations">
           {views.map((view) => (
             <li key={view.key}>
               <button
-                class={`room-item ${view.key === activeKey ? 'active' : ''}`}
+                class={`room-item ${view.key === activeKey ? 'active' : ''} ${view.missed ? 'missed' : ''} ${view.mentions ? 'mentioned' : ''}`}
                 data-testid="im-conversation-item"
                 data-peers={view.peers.map((peer) => peer.uri).join(' ')}
+                data-missed={view.missed ? 'yes' : 'no'}
                 onClick={() => select(view.key)}
               >
                 <span class="room-name">{view.peers.map((peer) => peer.name || shortName(peer.uri)).join(', ') || 'just you'}</span>
                 {view.ended && <span class="muted small">ended</span>}
-                {view.unread > 0 && <span class="count">{view.unread}</span>}
+                {view.missed && <span class="muted small">missed</span>}
+                <UnreadBadge unread={view.unread} mentions={view.mentions ?? 0} />
               </button>
             </li>
           ))}
@@ -193,7 +329,7 @@ export function Conversations({ session, visible, onActivity }: { session: Sessi
       </aside>
       <div class="pane">
         {active ? (
-          <ConversationPane key={active.key} session={session} view={active} update={(change) => update(active.key, change)} />
+          <ConversationPane key={active.key} session={session} view={active} error={history.error} update={(change) => update(active.key, change)} />
         ) : (
           <p class="placeholder">Start a conversation with a SIP URI; incoming messages open one here.</p>
         )}
@@ -202,15 +338,40 @@ export function Conversations({ session, visible, onActivity }: { session: Sessi
   );
 }
 
-function ConversationPane({ session, view, update }: { session: Session; view: ConversationView; update: (change: (view: ConversationView) => ConversationView) => void }) {
+function ConversationPane({
+  session,
+  view,
+  error,
+  update,
+}: {
+  session: Session;
+  view: ConversationView;
+  error: string | undefined;
+  update: (change: (view: ConversationView) => ConversationView) => void;
+}) {
   const { client, me } = session;
   const [text, setText] = useState('');
   const lastTypingSent = useRef(0);
   const list = useRef<HTMLOListElement>(null);
   const send = useAction();
   const leave = useAction();
+  const retract = useAction();
+  const [editing, setEditing] = useState<string>();
+  const maxBytes = useMaxMessageBytes(client);
   // Said next to the field before sending; `chat.getserverinfo` `maxMessageBytes` (IM's limit is the same by default).
-  const tooLong = limitText(utf8Bytes(text.trim()), useMaxMessageBytes(client), 'bytes', 'message');
+  const tooLong = limitText(utf8Bytes(text.trim()), maxBytes, 'bytes', 'message');
+  const changeLine = (id: string, change: (line: Extract<Line, { kind: 'message' }>) => Line) =>
+    update((current) => ({ ...current, lines: current.lines.map((line) => (line.kind === 'message' && line.id === id ? change(line) : line)) }));
+  const editLine = (line: Extract<Line, { kind: 'message' }>, newText: string) =>
+    client.editIm(line.conversationId, line.id, newText).then((answer) => {
+      changeLine(line.id, (held) => ({ ...held, text: newText, editedAt: answer.editedAt }));
+      setEditing(undefined);
+    });
+  const retractLine = (line: Extract<Line, { kind: 'message' }>) =>
+    retract.run(async () => {
+      await client.retractIm(line.conversationId, line.id);
+      changeLine(line.id, (held) => ({ ...held, text: '', retracted: true }));
+    });
 
   useLayoutEffect(() => {
     if (list.current) list.current.scrollTop = list.current.scrollHeight;
@@ -239,7 +400,9 @@ function ConversationPane({ session, view, update }: { session: Session; view: C
         conversationId: answer.conversationId,
         ids: current.ids.includes(answer.conversationId) ? current.ids : [...current.ids, answer.conversationId],
         ended: false,
-        lines: [...current.lines, { kind: 'message', id: answer.messageId, from: { uri: me.uri, name: me.name }, text: body, ts: answer.ts, mine: true }],
+        lines: current.lines.some((line) => line.id === answer.messageId)
+          ? current.lines
+          : [...current.lines, { kind: 'message', id: answer.messageId, conversationId: answer.conversationId, from: { uri: me.uri, name: me.name }, text: body, ts: answer.ts, mine: true }],
       }));
       setText('');
       lastTypingSent.current = 0;
@@ -267,14 +430,30 @@ function ConversationPane({ session, view, update }: { session: Session; view: C
         {view.lines.length === 0 && <li class="system small">Say hello: the first message starts the conversation.</li>}
         {view.lines.map((line) =>
           line.kind === 'message' ? (
-            <li key={line.id} class={`message ${line.mine ? 'mine' : ''}`} data-testid="im-message">
+            <li key={line.id} class={`message ${line.mine ? 'mine' : ''}`} data-testid="im-message" data-message-id={line.id} data-retracted={line.retracted ? 'yes' : 'no'}>
               <div class="meta">
                 <strong>{line.mine ? 'You' : line.from.name || shortName(line.from.uri)}</strong>
                 <span class="muted small">{formatTime(line.ts)}</span>
+                {!line.retracted && <EditedMark editedAt={line.editedAt} />}
+                {line.mine && !line.retracted && (
+                  <MessageMenu
+                    label={`Actions for your message at ${formatTime(line.ts)}`}
+                    canEdit
+                    canRetract
+                    onEdit={() => setEditing(line.id)}
+                    onRetract={() => void retractLine(line)}
+                  />
+                )}
               </div>
-              <div class="text" data-testid="im-message-text">
-                {line.text}
-              </div>
+              {line.retracted ? (
+                <Tombstone />
+              ) : editing === line.id ? (
+                <EditForm initial={line.text} maxBytes={maxBytes} onSave={(newText) => editLine(line, newText)} onCancel={() => setEditing(undefined)} />
+              ) : (
+                <div class="text" data-testid="im-message-text">
+                  {line.text}
+                </div>
+              )}
             </li>
           ) : line.kind === 'ended' ? (
             <li key={line.id} class="system ended" data-testid="im-ended" data-reason={line.reason}>
@@ -305,7 +484,7 @@ function ConversationPane({ session, view, update }: { session: Session; view: C
         </button>
       </form>
       <LimitNote text={tooLong} testId="im-limit" id="im-limit" />
-      <ErrorLine error={send.error ?? leave.error} testId="im-error" />
+      <ErrorLine error={send.error ?? leave.error ?? retract.error ?? error} testId="im-error" />
     </div>
   );
 }

@@ -1,7 +1,7 @@
-import { useEffect, useState } from 'preact/hooks';
-import type { ConferenceContent, DeactivationReason, UcClient } from '../../client/src';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import type { ConferenceContent, ConferenceMessage, ConferenceRole, DeactivationReason, MeetingSummary, UcClient } from '../../client/src';
 import type { Session } from './session';
-import { ErrorLine, formatTime, Icon, LimitNote, limitText, MAX_CONTENT_CHARS, shortName, useAction } from './ui';
+import { ErrorLine, formatTime, Icon, LimitNote, limitText, MAX_CONTENT_CHARS, shortName, useAction, useClientEvent, useMaxMessageBytes, utf8Bytes } from './ui';
 import { type Meeting, useMeeting } from './use-meeting';
 
 export { confIdOf } from './use-meeting';
@@ -24,14 +24,30 @@ const ADMISSION_TEXT: Readonly<Record<Admission, string>> = {
 };
 
 /** Meetings: schedule (enterprise users), join by id or link, roster, lobby, lock, end, and why it ended. */
-export function Meetings({ session, onActivity }: { session: Session; onActivity: () => void }) {
+export function Meetings({ session, onActivity, joinConfId }: { session: Session; onActivity: () => void; joinConfId?: string }) {
   const { client, me } = session;
   const [subject, setSubject] = useState('');
   const [admission, setAdmission] = useState<Admission>('organization');
   const [scheduled, setScheduled] = useState<Array<{ confId: string; joinUrl: string; subject: string }>>([]);
   const [joinInput, setJoinInput] = useState('');
   const schedule = useAction();
-  const { meeting, join, act, joinMeeting, decide, setLocked, endMeeting, leaveMeeting } = useMeeting(client, onActivity);
+  const { meeting, join, act, joinMeeting, decide, setLocked, endMeeting, leaveMeeting, eject, setRole } = useMeeting(client, me.uri, onActivity);
+  // My meetings (`conf.list`): those I organize or am invited to, so a reload or another device gets back in.
+  const [meetings, setMeetings] = useState<readonly MeetingSummary[]>();
+  const listing = useAction();
+  const loadMeetings = () =>
+    listing.run(async () => {
+      const answer = await client.request('conf.list', { limit: 20 });
+      setMeetings(answer.meetings);
+    });
+  // Opened from the meeting's join link: join it now (admission decides, as for any join).
+  useEffect(() => {
+    if (joinConfId) void joinMeeting(joinConfId);
+  }, [joinConfId]);
+  // Read again when I get in or out: the list shows which meetings are in progress.
+  useEffect(() => {
+    void loadMeetings();
+  }, [client, meeting?.confId, meeting?.status === 'joined']);
 
   const scheduleMeeting = (event: Event) => {
     event.preventDefault();
@@ -40,6 +56,7 @@ export function Meetings({ session, onActivity }: { session: Session; onActivity
       const answer = await client.request('conf.schedule', { subject: title, admission });
       setScheduled((current) => [{ ...answer, subject: title }, ...current]);
       setSubject('');
+      void loadMeetings();
     });
   };
 
@@ -78,6 +95,29 @@ export function Meetings({ session, onActivity }: { session: Session; onActivity
             </li>
           ))}
         </ul>
+        <div class="inline">
+          <h2>My meetings</h2>
+          <button class="link" data-testid="my-meetings-refresh" onClick={() => void loadMeetings()} disabled={listing.busy} aria-label="Refresh my meetings">
+            {listing.busy ? 'Loading…' : 'Refresh'}
+          </button>
+        </div>
+        <ul class="plain" data-testid="my-meetings" data-loaded={meetings ? 'yes' : 'no'}>
+          {meetings?.length === 0 && <li class="muted small">No meetings yet.</li>}
+          {meetings?.map((entry) => (
+            <li key={entry.confId} class="scheduled" data-testid="my-meeting" data-conf-id={entry.confId} data-state={entry.state}>
+              <strong>{entry.subject || 'Meeting'}</strong>
+              <span class="muted small">
+                {entry.role === 'organizer' ? 'You organize it' : entry.role === 'presenter' ? 'You present' : `Invited by ${shortName(entry.organizer)}`}
+                {' · '}
+                {entry.state === 'active' ? `in progress${entry.participantCount !== undefined ? ` (${entry.participantCount} in)` : ''}` : entry.state === 'scheduled' ? 'not started' : 'ended'}
+              </span>
+              <button data-testid="my-meeting-join" onClick={() => void joinMeeting(entry.confId)} aria-label={`${entry.state === 'active' ? 'Rejoin' : 'Join'} ${entry.subject || 'the meeting'}`}>
+                {meeting?.confId === entry.confId && meeting.status === 'joined' ? 'Open' : entry.state === 'active' ? 'Rejoin' : 'Join'}
+              </button>
+            </li>
+          ))}
+        </ul>
+        <ErrorLine error={listing.error} testId="my-meetings-error" />
         <h2>Join a meeting</h2>
         <form
           class="stack"
@@ -95,7 +135,19 @@ export function Meetings({ session, onActivity }: { session: Session; onActivity
       </aside>
       <div class="pane">
         {meeting ? (
-          <MeetingView client={client} meeting={meeting} me={me.uri} error={act.error} onDecide={decide} onLock={setLocked} onEnd={endMeeting} onLeave={leaveMeeting} onRejoin={() => void joinMeeting(meeting.confId)} />
+          <MeetingView
+            client={client}
+            meeting={meeting}
+            me={me.uri}
+            error={act.error}
+            onDecide={decide}
+            onLock={setLocked}
+            onEnd={endMeeting}
+            onLeave={leaveMeeting}
+            onRejoin={() => void joinMeeting(meeting.confId)}
+            onEject={eject}
+            onRole={setRole}
+          />
         ) : (
           <p class="placeholder">Schedule a meeting or join one by its id or link.</p>
         )}
@@ -114,9 +166,11 @@ interface MeetingViewProps {
   onEnd(): void;
   onLeave(): void;
   onRejoin(): void;
+  onEject(uri: string): void;
+  onRole(uri: string, role: ConferenceRole): void;
 }
 
-function MeetingView({ client, meeting, me, error, onDecide, onLock, onEnd, onLeave, onRejoin }: MeetingViewProps) {
+function MeetingView({ client, meeting, me, error, onDecide, onLock, onEnd, onLeave, onRejoin, onEject, onRole }: MeetingViewProps) {
   const presenter = meeting.status === 'joined' && meeting.role === 'presenter';
   return (
     <div class="meeting" data-testid="meeting-view" data-conf-id={meeting.confId} data-status={meeting.status}>
@@ -158,6 +212,14 @@ function MeetingView({ client, meeting, me, error, onDecide, onLock, onEnd, onLe
           A presenter did not let you into this meeting.
         </p>
       )}
+      {meeting.status === 'ejected' && (
+        <p class="banner" role="alert" data-testid="meeting-ejected">
+          {meeting.ejectedBy ? shortName(meeting.ejectedBy) : 'A presenter'} removed you from this meeting.{' '}
+          <button class="link" data-testid="meeting-ejected-rejoin" onClick={onRejoin}>
+            Ask to join again
+          </button>
+        </p>
+      )}
       {meeting.status === 'left' && (
         <p class="notice" data-testid="meeting-left">
           You left the meeting.{' '}
@@ -189,38 +251,62 @@ function MeetingView({ client, meeting, me, error, onDecide, onLock, onEnd, onLe
           <div>
             <h3>In the meeting ({meeting.roster.length})</h3>
             <ul class="plain roster" data-testid="roster">
-              {meeting.roster.map((entry) => (
-                <li key={entry.uri} data-testid="roster-entry" data-uri={entry.uri} data-role={entry.role}>
-                  <strong>{entry.name || shortName(entry.uri)}</strong>
-                  {entry.uri === me && <span class="muted small"> (you)</span>}
-                  <span class="badge">{entry.role}</span>
-                </li>
-              ))}
-            </ul>
-          </div>
-          {presenter && (
-            <div>
-              <h3>Lobby ({meeting.lobby.length})</h3>
-              <ul class="plain lobby" data-testid="lobby">
-                {meeting.lobby.length === 0 && <li class="muted small">Nobody is waiting.</li>}
-                {meeting.lobby.map((waiting) => (
-                  <li key={waiting.uri} data-testid="lobby-entry" data-uri={waiting.uri}>
-                    <span>
-                      <strong>{waiting.name || shortName(waiting.uri)}</strong> <span class="muted small">{waiting.kind}</span>
+              {meeting.roster.map((entry) => {
+                const name = entry.name || shortName(entry.uri);
+                return (
+                  <li key={entry.uri} data-testid="roster-entry" data-uri={entry.uri} data-role={entry.role}>
+                    <span class="who">
+                      <strong>{name}</strong>
+                      {entry.uri === me && <span class="muted small"> (you)</span>}
+                      <span class="badge" data-testid="roster-role">
+                        {entry.role}
+                      </span>
                     </span>
-                    <span class="inline">
-                      <button class="primary" data-testid="lobby-admit" onClick={() => onDecide(waiting.uri, 'conf.admit')}>
-                        Admit
-                      </button>
-                      <button data-testid="lobby-deny" onClick={() => onDecide(waiting.uri, 'conf.deny')}>
-                        Deny
-                      </button>
-                    </span>
+                    {presenter && entry.uri !== me && (
+                      <span class="inline roster-actions">
+                        {entry.role === 'attendee' ? (
+                          <button data-testid="roster-promote" aria-label={`Make ${name} a presenter`} onClick={() => onRole(entry.uri, 'presenter')}>
+                            Make presenter
+                          </button>
+                        ) : (
+                          <button data-testid="roster-demote" aria-label={`Make ${name} an attendee`} onClick={() => onRole(entry.uri, 'attendee')}>
+                            Make attendee
+                          </button>
+                        )}
+                        <button class="danger" data-testid="roster-eject" aria-label={`Remove ${name} from the meeting`} onClick={() => onEject(entry.uri)}>
+                          Remove
+                        </button>
+                      </span>
+                    )}
                   </li>
-                ))}
-              </ul>
-            </div>
-          )}
+                );
+              })}
+            </ul>
+            {presenter && (
+              <>
+                <h3>Lobby ({meeting.lobby.length})</h3>
+                <ul class="plain lobby" data-testid="lobby">
+                  {meeting.lobby.length === 0 && <li class="muted small">Nobody is waiting.</li>}
+                  {meeting.lobby.map((waiting) => (
+                    <li key={waiting.uri} data-testid="lobby-entry" data-uri={waiting.uri}>
+                      <span>
+                        <strong>{waiting.name || shortName(waiting.uri)}</strong> <span class="muted small">{waiting.kind}</span>
+                      </span>
+                      <span class="inline">
+                        <button class="primary" data-testid="lobby-admit" onClick={() => onDecide(waiting.uri, 'conf.admit')}>
+                          Admit
+                        </button>
+                        <button data-testid="lobby-deny" onClick={() => onDecide(waiting.uri, 'conf.deny')}>
+                          Deny
+                        </button>
+                      </span>
+                    </li>
+                  ))}
+                </ul>
+              </>
+            )}
+          </div>
+          <MeetingChat key={meeting.confId} client={client} confId={meeting.confId} me={me} />
         </div>
       )}
       {meeting.status === 'joined' && <ContentPanel key={meeting.confId} client={client} confId={meeting.confId} canAdd={presenter} />}
@@ -238,9 +324,71 @@ function safeLinkUrl(body: string): string | undefined {
   }
 }
 
+/** The meeting's IM beside the roster (`conf.messages` when it opens, then `conf.message` events; sent with `conf.message`). */
+function MeetingChat({ client, confId, me }: { client: UcClient; confId: string; me: string }) {
+  const [messages, setMessages] = useState<readonly ConferenceMessage[]>([]);
+  const [text, setText] = useState('');
+  const load = useAction();
+  const send = useAction();
+  const list = useRef<HTMLOListElement>(null);
+  const tooLong = limitText(utf8Bytes(text.trim()), useMaxMessageBytes(client), 'bytes', 'message');
+  const merge = (incoming: readonly ConferenceMessage[]) =>
+    setMessages((current) => {
+      const byId = new Map(current.map((message) => [message.messageId, message]));
+      for (const message of incoming) byId.set(message.messageId, message);
+      return [...byId.values()].sort((a, b) => a.ts - b.ts);
+    });
+  useEffect(() => {
+    void load.run(async () => merge((await client.request('conf.messages', { confId, limit: 50 })).messages));
+  }, [confId]);
+  useClientEvent(client, 'conf.message', (message) => {
+    if (message.confId === confId) merge([message]);
+  });
+  useLayoutEffect(() => {
+    if (list.current) list.current.scrollTop = list.current.scrollHeight;
+  }, [messages.length]);
+  const submit = (event: Event) => {
+    event.preventDefault();
+    const body = text.trim();
+    if (!body || tooLong) return;
+    void send.run(async () => {
+      const answer = await client.request('conf.message', { confId, text: body });
+      merge([{ confId, activationInstance: answer.activationInstance, messageId: answer.messageId, from: { uri: me, name: '' }, text: body, ts: answer.ts }]);
+      setText('');
+    });
+  };
+  return (
+    <div class="meeting-chat" data-testid="meeting-chat">
+      <h3>Meeting chat</h3>
+      <ol class="messages" ref={list} data-testid="meeting-chat-messages" aria-live="polite">
+        {messages.length === 0 && <li class="system small">No messages yet: only people in the meeting see them.</li>}
+        {messages.map((message) => (
+          <li key={message.messageId} class={`message ${message.from.uri === me ? 'mine' : ''}`} data-testid="meeting-chat-message">
+            <div class="meta">
+              <strong>{message.from.uri === me ? 'You' : message.from.name || shortName(message.from.uri)}</strong>
+              <span class="muted small">{formatTime(message.ts)}</span>
+            </div>
+            <div class="text" data-testid="meeting-chat-text">
+              {message.text}
+            </div>
+          </li>
+        ))}
+      </ol>
+      <form class="composer" onSubmit={submit}>
+        <input data-testid="meeting-chat-text-input" aria-label="Message everyone in the meeting" placeholder="Message everyone in the meeting" value={text} onInput={(e) => setText(e.currentTarget.value)} />
+        <button type="submit" class="primary" data-testid="meeting-chat-send" disabled={send.busy || tooLong !== undefined}>
+          Send
+        </button>
+      </form>
+      <LimitNote text={tooLong} testId="meeting-chat-limit" id="meeting-chat-limit" />
+      <ErrorLine error={load.error ?? send.error} testId="meeting-chat-error" />
+    </div>
+  );
+}
+
 /**
- * The meeting's shared content (`conf.content.list`; presenters add with `conf.content.add`). There is no content
- * event: the list is read when the panel opens, after adding, and with Refresh. Bodies are text, never HTML.
+ * The meeting's shared content (`conf.content.list`; presenters add with `conf.content.add`), kept current by
+ * `conf.content` events (Refresh reads the list again). Bodies are text, never HTML.
  */
 function ContentPanel({ client, confId, canAdd }: { client: UcClient; confId: string; canAdd: boolean }) {
   const [content, setContent] = useState<readonly ConferenceContent[]>();
@@ -260,6 +408,10 @@ function ContentPanel({ client, confId, canAdd }: { client: UcClient; confId: st
   useEffect(() => {
     void refresh();
   }, [confId]);
+  useClientEvent(client, 'conf.content', (event) => {
+    if (event.confId !== confId) return;
+    setContent((current) => (current?.some((item) => item.contentId === event.content.contentId) ? current : [...(current ?? []), event.content].sort((a, b) => a.addedAt - b.addedAt)));
+  });
 
   const submit = (event: Event) => {
     event.preventDefault();

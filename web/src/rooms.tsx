@@ -1,16 +1,40 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import type { ChatMessage, FileView, RoomSummary } from '../../client/src';
+import type { Availability, ChatMessage, FileView, RoomSummary } from '../../client/src';
 import type { Session } from './session';
-import { ErrorLine, formatBytes, formatTime, Icon, LimitNote, limitText, normalizeUri, shortName, useAction, useClientEvent, useMaxMessageBytes, utf8Bytes } from './ui';
+import {
+  EditedMark,
+  EditForm,
+  ErrorLine,
+  formatBytes,
+  formatTime,
+  Icon,
+  LimitNote,
+  limitText,
+  mentionsIn,
+  MessageMenu,
+  normalizeUri,
+  PresenceDot,
+  shortName,
+  Tombstone,
+  UnreadBadge,
+  useAction,
+  useClientEvent,
+  useMaxMessageBytes,
+  usePageVisible,
+  utf8Bytes,
+} from './ui';
 import { type Invitation, type JoinAnswer, type Privacy, SEARCH_LIMIT, useRooms } from './use-rooms';
 
 /** The rooms pane: my rooms, the directory, invitations and the open room (state: use-rooms.ts). */
-export function Rooms({ session }: { session: Session }) {
+export function Rooms({ session, visible }: { session: Session; visible: boolean }) {
   const [query, setQuery] = useState('');
   const [newName, setNewName] = useState('');
   const [newPrivacy, setNewPrivacy] = useState<Privacy>('open');
-  const { acceptInvitation, create, createRoom, dropInvitation, followed, found, invitations, invites, list, loadMine, mine, more, open, openRoom, removed, search, searchMore, setRemoved, unread } = useRooms(session);
+  const pageVisible = usePageVisible();
+  const seeing = visible && pageVisible;
+  const { acceptInvitation, create, createRoom, declineInvitation, dropInvitation, followed, found, invitations, invites, list, loadMine, markRead, mine, more, open, openRoom, removed, search, searchMore, setRemoved, unread } =
+    useRooms(session, seeing);
 
   const submitNewRoom = (event: Event) => {
     event.preventDefault();
@@ -20,7 +44,7 @@ export function Rooms({ session }: { session: Session }) {
   const roomButton = (room: RoomSummary, testId: string) => (
     <li key={room.roomId}>
       <button
-        class={`room-item ${openRoom?.room.roomId === room.roomId ? 'active' : ''}`}
+        class={`room-item ${openRoom?.room.roomId === room.roomId ? 'active' : ''} ${(unread[room.roomId]?.mentions ?? 0) > 0 ? 'mentioned' : ''} ${(unread[room.roomId]?.unread ?? 0) > 0 ? 'has-unread' : ''}`}
         data-testid={testId}
         data-room-id={room.roomId}
         data-name={room.name}
@@ -28,7 +52,7 @@ export function Rooms({ session }: { session: Session }) {
       >
         <span class="room-name">{room.name}</span>
         <span class="muted small">{room.privacy}</span>
-        {(unread[room.roomId] ?? 0) > 0 && <span class="count">{unread[room.roomId]}</span>}
+        <UnreadBadge unread={unread[room.roomId]?.unread ?? 0} mentions={unread[room.roomId]?.mentions ?? 0} />
       </button>
     </li>
   );
@@ -41,7 +65,13 @@ export function Rooms({ session }: { session: Session }) {
             <h2>Invitations</h2>
             <ul class="plain" data-testid="room-invitations">
               {invitations.map((invitation) => (
-                <InvitationItem key={invitation.roomId} invitation={invitation} onJoin={() => acceptInvitation(invitation)} onDismiss={() => dropInvitation(invitation)} />
+                <InvitationItem
+                  key={invitation.roomId}
+                  invitation={invitation}
+                  onJoin={() => acceptInvitation(invitation)}
+                  onDecline={() => declineInvitation(invitation)}
+                  onDismiss={() => dropInvitation(invitation)}
+                />
               ))}
             </ul>
           </>
@@ -111,6 +141,8 @@ export function Rooms({ session }: { session: Session }) {
             session={session}
             room={openRoom.room}
             joined={openRoom.joined}
+            visible={seeing}
+            onRead={(seq) => markRead(openRoom.room.roomId, seq)}
             onJoined={(joined) => {
               followed.current.set(joined.roomId, joined);
               void loadMine();
@@ -124,8 +156,8 @@ export function Rooms({ session }: { session: Session }) {
   );
 }
 
-/** An invitation in the sidebar: "Join" joins the room and opens it; "Dismiss" only forgets it here. */
-function InvitationItem({ invitation, onJoin, onDismiss }: { invitation: Invitation; onJoin: () => Promise<void>; onDismiss: () => void }) {
+/** An invitation in the sidebar: "Join" joins the room and opens it; "Decline" refuses it on every device; "Dismiss" only forgets it here. */
+function InvitationItem({ invitation, onJoin, onDecline, onDismiss }: { invitation: Invitation; onJoin: () => Promise<void>; onDecline: () => Promise<void>; onDismiss: () => void }) {
   const { error, busy, run } = useAction();
   return (
     <li class="invitation" data-testid="room-invitation" data-room-id={invitation.roomId} data-name={invitation.roomName}>
@@ -136,6 +168,9 @@ function InvitationItem({ invitation, onJoin, onDismiss }: { invitation: Invitat
       <div class="inline">
         <button class="primary" data-testid="room-invitation-join" onClick={() => void run(onJoin)} disabled={busy}>
           {busy ? 'Joining…' : 'Join'}
+        </button>
+        <button data-testid="room-invitation-decline" onClick={() => void run(onDecline)} disabled={busy} aria-label={`Decline the invitation to ${invitation.roomName}`}>
+          Decline
         </button>
         <button class="link" data-testid="room-invitation-dismiss" onClick={onDismiss}>
           Dismiss
@@ -166,7 +201,21 @@ function highlighted(text: string, words: ReadonlySet<string>): ComponentChildre
  * One room: join (follow), the newest history page, "older" paging, live messages, post and attach; message
  * search (`chat.search`); managers invite people (`room.invite`).
  */
-function RoomView({ session, room, joined, onJoined }: { session: Session; room: RoomSummary; joined?: JoinAnswer; onJoined: (room: RoomSummary) => void }) {
+function RoomView({
+  session,
+  room,
+  joined,
+  visible,
+  onRead,
+  onJoined,
+}: {
+  session: Session;
+  room: RoomSummary;
+  joined?: JoinAnswer;
+  visible: boolean;
+  onRead: (seq: number) => Promise<void>;
+  onJoined: (room: RoomSummary) => void;
+}) {
   const { client, me } = session;
   const [messages, setMessages] = useState<ChatMessage[]>([]);
   const [cursor, setCursor] = useState<string>();
@@ -185,6 +234,10 @@ function RoomView({ session, room, joined, onJoined }: { session: Session; room:
   const post = useAction();
   const older = useAction();
   const searching = useAction();
+  const retracting = useAction();
+  const [editing, setEditing] = useState<number>();
+  // The newest seq marked read from here (`chat.markread`): only a newer one is sent.
+  const markedSeq = useRef(0);
   const maxBytes = useMaxMessageBytes(client);
   // Said next to the field before sending: the server refuses a longer text (`chat.getserverinfo` `maxMessageBytes`).
   const tooLong = limitText(utf8Bytes(text.trim()), maxBytes, 'bytes', 'message');
@@ -216,6 +269,38 @@ function RoomView({ session, room, joined, onJoined }: { session: Session; room:
     stickToBottom.current = true;
     merge([message]);
   });
+
+  // Edited or retracted by anyone who may (live, SPEC §9): the message changes where it is.
+  const change = (seq: number, update: (message: ChatMessage) => ChatMessage) =>
+    setMessages((current) => current.map((message) => (message.seq === seq ? update(message) : message)));
+  useClientEvent(client, 'chat.edited', (event) => {
+    if (event.roomId === room.roomId) change(event.seq, (message) => ({ ...message, text: event.text, editedAt: event.editedAt }));
+  });
+  useClientEvent(client, 'chat.retracted', (event) => {
+    if (event.roomId === room.roomId) change(event.seq, retractedMessage(event.by));
+  });
+
+  // Open and seen (this tab shown, the Rooms tab chosen): the newest message is read.
+  const newestSeq = messages.length > 0 ? messages[messages.length - 1]!.seq : 0;
+  useEffect(() => {
+    if (!visible || !loaded || newestSeq <= markedSeq.current) return;
+    markedSeq.current = newestSeq;
+    // A hint to the server: a lost one is made up by the next (the marker never moves back).
+    onRead(newestSeq).catch(() => {
+      markedSeq.current = 0;
+    });
+  }, [visible, loaded, newestSeq]);
+
+  const editMessage = (message: ChatMessage, newText: string) =>
+    client.editPost(room.roomId, message.messageId, newText).then((answer) => {
+      change(message.seq, (held) => ({ ...held, text: newText, editedAt: answer.editedAt }));
+      setEditing(undefined);
+    });
+  const retractMessage = (message: ChatMessage) =>
+    retracting.run(async () => {
+      const answer = await client.retractPost(room.roomId, message.messageId);
+      change(message.seq, retractedMessage(answer.by));
+    });
 
   useLayoutEffect(() => {
     if (stickToBottom.current && list.current) list.current.scrollTop = list.current.scrollHeight;
@@ -269,27 +354,55 @@ function RoomView({ session, room, joined, onJoined }: { session: Session; room:
         attached = { fileId: uploaded.fileId, name: file.name, size: file.size, contentType: file.type || 'application/octet-stream' };
       }
       const messageText = body || `Shared ${attached!.name}`;
-      const answer = await client.post(room.roomId, messageText, attached ? { fileId: attached.fileId } : {});
+      const mentions = mentionsIn(messageText);
+      const answer = await client.post(room.roomId, messageText, { ...(attached ? { fileId: attached.fileId } : {}), ...(mentions.length > 0 ? { mentions } : {}) });
       stickToBottom.current = true;
-      merge([{ roomId: room.roomId, seq: answer.seq, messageId: answer.messageId, from: { uri: me.uri, name: me.name }, text: messageText, ts: answer.ts, ...(attached ? { fileId: attached.fileId, file: attached } : {}) }]);
+      merge([{ roomId: room.roomId, seq: answer.seq, messageId: answer.messageId, from: { uri: me.uri, name: me.name }, text: messageText, ts: answer.ts, ...(attached ? { fileId: attached.fileId, file: attached } : {}), ...(mentions.length > 0 ? { mentions } : {}) }]);
       setText('');
       setFile(undefined);
       if (fileInput.current) fileInput.current.value = '';
     });
   };
 
-  const messageItem = (message: ChatMessage, testId: string, words?: ReadonlySet<string>) => (
-    <li key={message.seq} class={`message ${message.from.uri === me.uri ? 'mine' : ''}`} data-testid={testId} data-seq={message.seq}>
-      <div class="meta">
-        <strong data-testid="message-from">{message.from.name || message.from.uri}</strong>
-        <span class="muted small">{formatTime(message.ts)}</span>
-      </div>
-      <div class="text" data-testid="message-text">
-        {words ? highlighted(message.text, words) : message.text}
-      </div>
-      {message.file && <FileLink session={session} file={message.file} />}
-    </li>
-  );
+  const messageItem = (message: ChatMessage, testId: string, words?: ReadonlySet<string>) => {
+    const mine = message.from.uri === me.uri;
+    const live = !words && !message.retracted;
+    return (
+      <li
+        key={message.seq}
+        class={`message ${mine ? 'mine' : ''} ${message.mentions?.includes(me.uri) ? 'mentions-me' : ''}`}
+        data-testid={testId}
+        data-seq={message.seq}
+        data-message-id={message.messageId}
+        data-retracted={message.retracted ? 'yes' : 'no'}
+      >
+        <div class="meta">
+          <strong data-testid="message-from">{message.from.name || message.from.uri}</strong>
+          <span class="muted small">{formatTime(message.ts)}</span>
+          {!message.retracted && <EditedMark editedAt={message.editedAt} />}
+          {live && (
+            <MessageMenu
+              label={`Actions for ${mine ? 'your' : `${message.from.name || shortName(message.from.uri)}'s`} message at ${formatTime(message.ts)}`}
+              canEdit={mine}
+              canRetract={mine || role === 'manager'}
+              onEdit={() => setEditing(message.seq)}
+              onRetract={() => void retractMessage(message)}
+            />
+          )}
+        </div>
+        {message.retracted ? (
+          <Tombstone />
+        ) : editing === message.seq && !words ? (
+          <EditForm initial={message.text} maxBytes={maxBytes} onSave={(newText) => editMessage(message, newText)} onCancel={() => setEditing(undefined)} />
+        ) : (
+          <div class="text" data-testid="message-text">
+            {words ? highlighted(message.text, words) : message.text}
+          </div>
+        )}
+        {message.file && !message.retracted && <FileLink session={session} file={message.file} />}
+      </li>
+    );
+  };
 
   return (
     <div class="room-view" data-testid="room-view" data-room-id={room.roomId}>
@@ -315,7 +428,9 @@ function RoomView({ session, room, joined, onJoined }: { session: Session; room:
       </div>
       {details.description && <p class="muted">{details.description}</p>}
       {role === 'manager' && <InviteForm session={session} roomId={room.roomId} />}
+      <OccupantsPanel session={session} roomId={room.roomId} ready={loaded} />
       <ErrorLine error={load.error} testId="room-error" />
+      <ErrorLine error={retracting.error} testId="room-retract-error" />
       <ErrorLine error={searching.error} testId="room-message-search-error" />
       {results && (
         <p class="notice search-summary" data-testid="room-message-search-summary" data-count={results.messages.length}>
@@ -369,6 +484,52 @@ function RoomView({ session, room, joined, onJoined }: { session: Session; room:
       <LimitNote text={tooLong} testId="room-post-limit" id="room-post-limit" />
       <ErrorLine error={post.error} testId="room-post-error" />
     </div>
+  );
+}
+
+/** A retracted message as the room shows it: a tombstone at its seq, nothing of its text or file. */
+function retractedMessage(by: string): (message: ChatMessage) => ChatMessage {
+  return ({ file: _file, fileId: _fileId, editedAt: _editedAt, ...message }) => ({ ...message, text: '', retracted: true, retractedBy: by });
+}
+
+/** Who is in the room now (`chat.occupants`: followers with a connection open, and their availability), a page at a time. */
+function OccupantsPanel({ session, roomId, ready }: { session: Session; roomId: string; ready: boolean }) {
+  const [occupants, setOccupants] = useState<Array<{ uri: string; availability: Availability }>>();
+  const [cursor, setCursor] = useState<string>();
+  const { error, busy, run } = useAction();
+  const load = (after?: string) =>
+    run(async () => {
+      const page = await session.client.request('chat.occupants', { roomId, ...(after ? { cursor: after } : {}) });
+      setOccupants((current) => [...(after ? (current ?? []) : []), ...page.occupants]);
+      setCursor(page.cursor);
+    });
+  useEffect(() => {
+    if (ready) void load();
+  }, [roomId, ready]);
+  return (
+    <details class="occupants" open data-testid="room-occupants" data-loaded={occupants ? 'yes' : 'no'}>
+      <summary>Here now ({occupants?.length ?? '…'})</summary>
+      <ul class="plain">
+        {occupants?.length === 0 && <li class="muted small">Nobody else is here.</li>}
+        {occupants?.map((occupant) => (
+          <li key={occupant.uri} class="occupant" data-testid="room-occupant" data-uri={occupant.uri} data-availability={occupant.availability}>
+            <PresenceDot availability={occupant.availability} /> {shortName(occupant.uri)}
+            {occupant.uri === session.me.uri && <span class="muted small"> (you)</span>}
+          </li>
+        ))}
+      </ul>
+      <div class="inline">
+        {cursor && (
+          <button class="link" data-testid="room-occupants-more" onClick={() => void load(cursor)} disabled={busy}>
+            More
+          </button>
+        )}
+        <button class="link" data-testid="room-occupants-refresh" onClick={() => void load()} disabled={busy}>
+          {busy ? 'Loading…' : 'Refresh'}
+        </button>
+      </div>
+      <ErrorLine error={error} testId="room-occupants-error" />
+    </details>
   );
 }
 

@@ -165,3 +165,142 @@ export function LimitNote({ text, testId, id }: { text: string | undefined; test
     </p>
   );
 }
+
+/** True while the browser tab is shown (`document.visibilityState`): read markers move only for what is seen. */
+export function usePageVisible(): boolean {
+  const [visible, setVisible] = useState(() => document.visibilityState === 'visible');
+  useEffect(() => {
+    const changed = () => setVisible(document.visibilityState === 'visible');
+    document.addEventListener('visibilitychange', changed);
+    return () => document.removeEventListener('visibilitychange', changed);
+  }, []);
+  return visible;
+}
+
+/** The users a message mentions: `@bob@contoso.com` or `@sip:bob@contoso.com` in its text, as SIP URIs. */
+export function mentionsIn(text: string): string[] {
+  const found = text.match(/(?:^|\s)@(?:sip:)?[\w.+-]+@[\w-]+(?:\.[\w-]+)+/g) ?? [];
+  return [...new Set(found.map((token) => normalizeUri(token.trim().slice(1))))];
+}
+
+/**
+ * A message's actions ("Edit", "Retract") behind one button: a menu reachable by keyboard (Enter or Space opens it
+ * on its first item, arrow keys move, Escape closes it back on the button). Nothing when no action applies.
+ */
+export function MessageMenu({ canEdit, canRetract, onEdit, onRetract, label }: { canEdit: boolean; canRetract: boolean; onEdit: () => void; onRetract: () => void; label: string }) {
+  const [open, setOpen] = useState(false);
+  const button = useRef<HTMLButtonElement>(null);
+  const menu = useRef<HTMLUListElement>(null);
+  useEffect(() => {
+    if (open) menu.current?.querySelector<HTMLButtonElement>('[role="menuitem"]')?.focus();
+  }, [open]);
+  if (!canEdit && !canRetract) return null;
+  const close = () => {
+    setOpen(false);
+    button.current?.focus();
+  };
+  const keys = (event: KeyboardEvent) => {
+    const items = [...(menu.current?.querySelectorAll<HTMLButtonElement>('[role="menuitem"]') ?? [])];
+    const at = items.indexOf(document.activeElement as HTMLButtonElement);
+    if (event.key === 'Escape') {
+      event.preventDefault();
+      close();
+    } else if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
+      event.preventDefault();
+      items[(at + (event.key === 'ArrowDown' ? 1 : items.length - 1)) % items.length]?.focus();
+    } else if (event.key === 'Tab') setOpen(false);
+  };
+  const choose = (action: () => void) => {
+    setOpen(false);
+    action();
+  };
+  return (
+    <span class="message-menu" onKeyDown={keys}>
+      <button ref={button} class="link menu-button" data-testid="message-menu" aria-haspopup="menu" aria-expanded={open} aria-label={label} title={label} onClick={() => setOpen(!open)}>
+        ⋯
+      </button>
+      {open && (
+        <ul class="menu" role="menu" ref={menu} aria-label={label}>
+          {canEdit && (
+            <li role="none">
+              <button role="menuitem" data-testid="message-edit" onClick={() => choose(onEdit)}>
+                Edit
+              </button>
+            </li>
+          )}
+          {canRetract && (
+            <li role="none">
+              <button role="menuitem" class="danger" data-testid="message-retract" onClick={() => choose(onRetract)}>
+                Retract
+              </button>
+            </li>
+          )}
+        </ul>
+      )}
+    </span>
+  );
+}
+
+/** Editing a message in place: Save sends the new text, Cancel (or Escape) keeps the old one. */
+export function EditForm({ initial, maxBytes, onSave, onCancel }: { initial: string; maxBytes: number; onSave: (text: string) => Promise<unknown>; onCancel: () => void }) {
+  const [text, setText] = useState(initial);
+  const { error, busy, run } = useAction();
+  const input = useRef<HTMLInputElement>(null);
+  useEffect(() => input.current?.focus(), []);
+  const tooLong = limitText(utf8Bytes(text.trim()), maxBytes, 'bytes', 'message');
+  const submit = (event: Event) => {
+    event.preventDefault();
+    const body = text.trim();
+    if (!body || tooLong) return;
+    if (body === initial) {
+      onCancel();
+      return;
+    }
+    void run(() => onSave(body));
+  };
+  return (
+    <form class="edit-form" data-testid="message-edit-form" onSubmit={submit} onKeyDown={(event) => event.key === 'Escape' && onCancel()}>
+      <div class="inline">
+        <input ref={input} data-testid="message-edit-text" aria-label="Edit the message" value={text} onInput={(e) => setText(e.currentTarget.value)} aria-invalid={tooLong ? 'true' : undefined} />
+        <button type="submit" class="primary" data-testid="message-edit-save" disabled={busy || tooLong !== undefined}>
+          Save
+        </button>
+        <button type="button" data-testid="message-edit-cancel" onClick={onCancel}>
+          Cancel
+        </button>
+      </div>
+      <LimitNote text={tooLong} testId="message-edit-limit" id="message-edit-limit" />
+      <ErrorLine error={error} testId="message-edit-error" />
+    </form>
+  );
+}
+
+/** "edited" after a changed message's time (the time of the change in its tooltip). */
+export function EditedMark({ editedAt }: { editedAt: number | undefined }) {
+  if (editedAt === undefined) return null;
+  return (
+    <span class="muted small edited" data-testid="message-edited" title={`Edited at ${formatTime(editedAt)}`}>
+      (edited)
+    </span>
+  );
+}
+
+/** What is left of a retracted message. */
+export function Tombstone() {
+  return (
+    <div class="text tombstone" data-testid="message-retracted">
+      This message was retracted.
+    </div>
+  );
+}
+
+/** An unread count with a mention marker (`@`), said in words to a screen reader. */
+export function UnreadBadge({ unread, mentions }: { unread: number; mentions: number }) {
+  if (unread <= 0 && mentions <= 0) return null;
+  const words = `${unread} unread${mentions > 0 ? `, ${mentions} mentioning you` : ''}`;
+  return (
+    <span class={`count ${mentions > 0 ? 'mention' : ''}`} data-testid="unread-badge" data-unread={unread} data-mentions={mentions} aria-label={words} title={words}>
+      {mentions > 0 ? `@ ${unread}` : unread}
+    </span>
+  );
+}

@@ -17,7 +17,9 @@ export interface Waiting {
 
 export interface Meeting {
   readonly confId: string;
-  readonly status: 'joining' | 'lobby' | 'joined' | 'denied' | 'deactivated' | 'left';
+  readonly status: 'joining' | 'lobby' | 'joined' | 'denied' | 'deactivated' | 'left' | 'ejected';
+  /** `conf.ejected`: the presenter who removed me. */
+  readonly ejectedBy?: string;
   readonly subject?: string;
   readonly role?: ConferenceRole;
   readonly roster: readonly RosterEntry[];
@@ -45,9 +47,13 @@ export interface MeetingState {
   setLocked(locked: boolean): Promise<boolean>;
   endMeeting(): Promise<boolean>;
   leaveMeeting(): Promise<boolean>;
+  /** Presenters: removes a participant (`conf.eject`); they go through admission to come back. */
+  eject(uri: string): Promise<boolean>;
+  /** Presenters: promotes or demotes a participant (`conf.role`). */
+  setRole(uri: string, role: ConferenceRole): Promise<boolean>;
 }
 
-export function useMeeting(client: UcClient, onActivity: () => void): MeetingState {
+export function useMeeting(client: UcClient, me: string, onActivity: () => void): MeetingState {
   const [meeting, setMeeting] = useState<Meeting>();
   const join = useAction();
   const act = useAction();
@@ -90,8 +96,16 @@ export function useMeeting(client: UcClient, onActivity: () => void): MeetingSta
     if (!mine(event.confId)) return;
     change(event.confId, (current) => ({
       ...current,
-      roster: event.change === 'joined' ? mergeRoster(current.roster, [event.participant]) : current.roster.filter((entry) => entry.uri !== event.participant.uri),
+      roster: event.change === 'left' ? current.roster.filter((entry) => entry.uri !== event.participant.uri) : mergeRoster(current.roster, [event.participant]),
+      // Promoted or demoted: my own controls follow the new role.
+      ...(event.change === 'role' && event.participant.uri === me ? { role: event.participant.role } : {}),
     }));
+  });
+  // A presenter removed me: out of the meeting, told by whom; joining again goes through admission.
+  useClientEvent(client, 'conf.ejected', (event) => {
+    if (!mine(event.confId)) return;
+    change(event.confId, (current) => ({ ...current, status: 'ejected', ejectedBy: event.by, roster: [], lobby: [] }));
+    onActivity();
   });
   useClientEvent(client, 'conf.lobby', (event) => {
     if (!mine(event.confId)) return;
@@ -150,7 +164,27 @@ export function useMeeting(client: UcClient, onActivity: () => void): MeetingSta
       change(confId, (current) => (current.status === 'deactivated' ? current : { ...current, status: 'left', roster: [], lobby: [] }));
     });
 
-  return { meeting, join, act, joinMeeting, decide, setLocked, endMeeting, leaveMeeting };
+  const eject = (uri: string) =>
+    act.run(async () => {
+      if (!meeting) return;
+      const confId = meeting.confId;
+      await client.request('conf.eject', { confId, uri });
+      change(confId, (current) => ({ ...current, roster: current.roster.filter((entry) => entry.uri !== uri) }));
+    });
+
+  const setRole = (uri: string, role: ConferenceRole) =>
+    act.run(async () => {
+      if (!meeting) return;
+      const confId = meeting.confId;
+      const answer = await client.request('conf.role', { confId, uri, role });
+      change(confId, (current) => ({
+        ...current,
+        roster: current.roster.map((entry) => (entry.uri === uri ? { ...entry, role: answer.role } : entry)),
+        ...(uri === me ? { role: answer.role } : {}),
+      }));
+    });
+
+  return { meeting, join, act, joinMeeting, decide, setLocked, endMeeting, leaveMeeting, eject, setRole };
 }
 
 function mergeRoster(roster: readonly RosterEntry[], joined: readonly RosterEntry[]): RosterEntry[] {

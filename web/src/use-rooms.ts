@@ -18,6 +18,21 @@ export type Privacy = RoomSummary['privacy'];
 export type Invitation = ServerEvents['chat.invitation'];
 export type Removal = ServerEvents['chat.removed'];
 export type JoinAnswer = CommandResult<'chat.join'>;
+/** A room's unread messages and mentions of me among them (SPEC §9: counted by the server from my read marker). */
+export interface Counts {
+  readonly unread: number;
+  readonly mentions: number;
+  /** The newest seq these counts take in (a live message at or before it is counted already), and the same for mentions. */
+  readonly seq: number;
+  readonly mentionSeq: number;
+}
+
+const NO_COUNTS: Counts = { unread: 0, mentions: 0, seq: 0, mentionSeq: 0 };
+
+/** The server's counts (`chat.read`, `chat.markread`): `readSeq + unread` is the newest message they take in. */
+function readCounts({ readSeq, unread, mentions }: { readSeq: number; unread: number; mentions: number }): Counts {
+  return { unread, mentions, seq: readSeq + unread, mentionSeq: readSeq + unread };
+}
 
 /** What the user is told when a room leaves their list (`chat.removed`). */
 function removalText(name: string, reason: Removal['reason']): string {
@@ -40,11 +55,11 @@ function loadInvitations(uri: string): Invitation[] {
 
 /** Persistent chat: invitations, my rooms, search, create, and one open room. */
 
-export function useRooms({ client, me }: Session) {
+export function useRooms({ client, me, resumed }: Session, visible: boolean) {
   const [mine, setMine] = useState<RoomSummary[]>([]);
   const [found, setFound] = useState<{ query: string; rooms: RoomSummary[]; cursor?: string }>();
   const [openRoom, setOpenRoom] = useState<{ room: RoomSummary; joined?: JoinAnswer }>();
-  const [unread, setUnread] = useState<Record<string, number>>({});
+  const [unread, setUnread] = useState<Record<string, Counts>>(() => countsOf(resumed.rooms ?? []));
   const [invitations, setInvitations] = useState<Invitation[]>(() => loadInvitations(me.uri));
   const [removed, setRemoved] = useState<{ roomId: string; reason: Removal['reason']; text: string }>();
   const list = useAction();
@@ -61,6 +76,7 @@ export function useRooms({ client, me }: Session) {
   const loadMine = () =>
     list.run(async () => {
       const { rooms } = await client.request('chat.getassociations', {});
+      setUnread((current) => ({ ...current, ...countsOf(rooms) }));
       const members = new Set(rooms.map((room) => room.roomId));
       setMine(
         [...rooms, ...[...followed.current.values()].filter((room) => !members.has(room.roomId))]
@@ -120,9 +136,28 @@ export function useRooms({ client, me }: Session) {
     void maxMessageBytes(client);
   }, [client]);
 
+  // Counted here until the server's next count (chat.read, a reconnect); the open room, seen, is marked read instead.
+  const seen = (roomId: string) => visible && roomId === openRoom?.room.roomId;
+  const bump = (roomId: string, change: (counts: Counts) => Counts) => setUnread((current) => ({ ...current, [roomId]: change(current[roomId] ?? NO_COUNTS) }));
+  // A message the server's counts took in already (its answer came before the event) is not counted twice.
   useClientEvent(client, 'chat.message', (message) => {
-    if (message.roomId !== openRoom?.room.roomId) setUnread((current) => ({ ...current, [message.roomId]: (current[message.roomId] ?? 0) + 1 }));
+    const counted = !seen(message.roomId) && message.from.uri !== me.uri;
+    bump(message.roomId, (counts) => (message.seq <= counts.seq ? counts : { ...counts, seq: message.seq, unread: counts.unread + (counted ? 1 : 0) }));
   });
+  useClientEvent(client, 'chat.mention', (mention) => {
+    const counted = !seen(mention.roomId);
+    bump(mention.roomId, (counts) => (mention.seq <= counts.mentionSeq ? counts : { ...counts, mentionSeq: mention.seq, mentions: counts.mentions + (counted ? 1 : 0) }));
+  });
+  // My read marker moved on another device (or here): the server's counts.
+  useClientEvent(client, 'chat.read', (read) => setUnread((current) => ({ ...current, [read.roomId]: readCounts(read) })));
+  useClientEvent(client, 'resumed', (answer) => {
+    if (answer.reconnect) setUnread((current) => ({ ...current, ...countsOf(answer.rooms ?? []) }));
+  });
+  /** Marks the room read up to `seq` (`chat.markread`; the marker never moves back); the answer's counts are shown. */
+  const markRead = async (roomId: string, seq: number) => {
+    const counts = await client.request('chat.markread', { roomId, seq });
+    setUnread((current) => ({ ...current, [roomId]: readCounts(counts) }));
+  };
   useClientEvent(client, 'chat.invitation', (invitation) => {
     gone.current.delete(invitation.roomId);
     addInvitations([invitation]);
@@ -152,7 +187,6 @@ export function useRooms({ client, me }: Session) {
     gone.current.delete(room.roomId);
     setRemoved(undefined);
     setOpenRoom({ room, ...(joined ? { joined } : {}) });
-    setUnread((current) => ({ ...current, [room.roomId]: 0 }));
   };
 
   /** Joins the room an invitation names (`chat.join`) and opens it; the invitation goes once that worked. */
@@ -164,6 +198,12 @@ export function useRooms({ client, me }: Session) {
     await loadMine();
   };
 
+  /** Declines an invitation (`chat.declineinv`): it is gone on every device. */
+  const declineInvitation = async (invitation: Invitation) => {
+    await client.request('chat.declineinv', { roomId: invitation.roomId });
+    dropInvitation(invitation);
+  };
+
   /** Creates a room and opens it; `onCreated` runs once the server answered (the form clears its name). */
   const createRoom = (name: string, privacy: Privacy, onCreated: () => void) =>
     create.run(async () => {
@@ -173,5 +213,12 @@ export function useRooms({ client, me }: Session) {
       await loadMine();
     });
 
-  return { acceptInvitation, create, createRoom, dropInvitation, followed, found, invitations, invites, list, loadMine, mine, more, open, openRoom, removed, search, searchMore, setRemoved, unread };
+  return { acceptInvitation, create, createRoom, declineInvitation, dropInvitation, markRead, followed, found, invitations, invites, list, loadMine, mine, more, open, openRoom, removed, search, searchMore, setRemoved, unread };
+}
+
+/** Counts by room from rooms carrying them (`chat.getassociations`, `session.resume`). */
+function countsOf(rooms: ReadonlyArray<{ roomId: string; lastSeq: number; unread?: number; mentions?: number }>): Record<string, Counts> {
+  return Object.fromEntries(
+    rooms.flatMap((room) => (room.unread === undefined ? [] : [[room.roomId, { unread: room.unread, mentions: room.mentions ?? 0, seq: room.lastSeq, mentionSeq: room.lastSeq }]])),
+  );
 }

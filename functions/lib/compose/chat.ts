@@ -1,6 +1,7 @@
 import { dynamoDocumentClient } from '../../../shared/adapters/aws-clients/dynamodb';
 import { DynamoChatStore } from '../../../shared/adapters/chat-store-dynamodb';
-import type { FileStorage } from '../../../shared/chat/ports';
+import { DynamoPresenceStore } from '../../../shared/adapters/presence-store-dynamodb';
+import type { FileStorage, PresenceAvailability } from '../../../shared/chat/ports';
 import { ChatService } from '../../../shared/chat/service';
 import type { ComplianceQueue } from '../../../shared/compliance/ports';
 import { newId } from '../../../shared/ids';
@@ -26,6 +27,15 @@ export function chatService(
     newId,
     files: ports.files,
     fileUrlSeconds: config.FILE_URL_SECONDS,
+    presence: presenceAvailability(config),
     quotas: { maxFollowedRooms: config.MAX_FOLLOWED_ROOMS, maxRoomsPerUser: config.MAX_ROOMS_PER_USER, maxFilesPerRoom: config.MAX_FILES_PER_ROOM, maxPendingInvitations: config.MAX_PENDING_INVITATIONS },
   });
+}
+
+/** `chat.occupants` reads users' aggregated presence (SPEC §5) through the presence store's batch read. */
+function presenceAvailability(config: EdgeDependencies['config']): PresenceAvailability {
+  const store = new DynamoPresenceStore(dynamoDocumentClient(config), config.TABLE_NAME);
+  return {
+    availabilityOf: async (uris) => new Map([...(await store.readAggregates(uris))].map(([uri, record]) => [uri, record.presence.availability])),
+  };
 }

@@ -23,6 +23,7 @@ export function conferenceService({ config, clock, connections, delivery }: Edge
       contentGraceMs: config.CONTENT_GRACE_SECONDS * 1000,
     },
     homeDomain: config.HOME_DOMAIN,
+    ...(config.WEB_APP_URL ? { webAppUrl: config.WEB_APP_URL } : {}),
     newId,
   });
 }

@@ -18,6 +18,7 @@ export function presenceService({ config, clock, connectionStore, connections, d
     policy: subscriptionPolicy(config.PRESENCE_SUBSCRIPTION_SECONDS),
     homeDomain: config.HOME_DOMAIN,
     concurrency: config.FANOUT_CONCURRENCY,
+    stateLifetimeMs: config.PRESENCE_STATE_SECONDS * 1000,
     quotas: {
       maxSubscriptionsPerUser: config.PRESENCE_MAX_SUBSCRIPTIONS_PER_USER,
       maxWatchedTargetsPerUser: config.PRESENCE_MAX_WATCHED_TARGETS_PER_USER,

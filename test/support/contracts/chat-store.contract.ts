@@ -425,6 +425,71 @@ export function chatStoreContract(makeFixture: () => Promise<ChatStoreFixture>):
     });
   });
 
+  describe('edits and retractions (SPEC §9)', () => {
+    const committed = async (text = 'hello brave world') => {
+      const room = await created();
+      const posted = message(room.roomId, 1, text);
+      await store.commitMessage(posted, event('chat.post', room.roomId));
+      return { room, posted };
+    };
+
+    it('messageById finds a committed message by its id; an unknown id, or the id in another room, is absent', async () => {
+      const { room, posted } = await committed();
+      expect(await store.messageById(room.roomId, posted.messageId)).toEqual(posted);
+      expect(await store.messageById(room.roomId, `cmsg_${unique()}`)).toBeUndefined();
+      expect(await store.messageById((await created()).roomId, posted.messageId)).toBeUndefined();
+    });
+
+    it('reviseMessage replaces the message read with the next version and writes its outbox item; history reads the new one', async () => {
+      const { room, posted } = await committed();
+      const edited: ChatMessage = { ...posted, text: 'hello kind world', editedAt: NOW + 10 };
+      const edit = event('chat.edit', room.roomId);
+      expect(await store.reviseMessage(posted, edited, edit)).toBe(true);
+      expect(await store.messageById(room.roomId, posted.messageId)).toEqual(edited);
+      expect((await store.history(room.roomId, 10)).items).toEqual([edited]);
+      expect(await outboxIds()).toContain(edit.eventId);
+    });
+
+    it('reviseMessage from a version no longer stored (another edit landed) is false and writes nothing', async () => {
+      const { room, posted } = await committed();
+      expect(await store.reviseMessage(posted, { ...posted, text: 'first', editedAt: NOW + 10 }, event('chat.edit', room.roomId))).toBe(true);
+      const lost = event('chat.edit', room.roomId);
+      expect(await store.reviseMessage(posted, { ...posted, text: 'second', editedAt: NOW + 11 }, lost)).toBe(false);
+      expect((await store.messageById(room.roomId, posted.messageId))?.text).toBe('first');
+      expect(await outboxIds()).not.toContain(lost.eventId);
+    });
+
+    it('a tombstone is final: it drops the text and the file, and no revision of it lands', async () => {
+      const room = await created();
+      const posted: ChatMessage = { ...message(room.roomId, 1), fileId: 'file_1', file: { fileId: 'file_1', name: 'a.txt', size: 1, contentType: 'text/plain' } };
+      await store.commitMessage(posted, event('chat.post', room.roomId));
+      const { fileId: _fileId, file: _file, ...rest } = posted;
+      const tombstone: ChatMessage = { ...rest, text: '', retracted: true, retractedAt: NOW + 20, retractedBy: 'sip:author@contoso.com' };
+      expect(await store.reviseMessage(posted, tombstone, event('chat.retract', room.roomId))).toBe(true);
+      expect(await store.messagesAt(room.roomId, [1])).toEqual([tombstone]);
+      expect(await store.reviseMessage(tombstone, { ...tombstone, text: 'back', editedAt: NOW + 30 }, event('chat.edit', room.roomId))).toBe(false);
+      expect(await store.messagesAt(room.roomId, [1])).toEqual([tombstone]);
+    });
+
+    it('of two revisions racing from the same read, exactly one lands', async () => {
+      const { room, posted } = await committed();
+      const outcomes = await Promise.all([
+        store.reviseMessage(posted, { ...posted, text: 'edit', editedAt: NOW + 10 }, event('chat.edit', room.roomId)),
+        store.reviseMessage(posted, { ...posted, text: '', retracted: true, retractedAt: NOW + 10, retractedBy: 'sip:m@contoso.com' }, event('chat.retract', room.roomId)),
+      ]);
+      expect(outcomes.filter(Boolean)).toHaveLength(1);
+    });
+
+    it('unindexMessage removes the seq from those tokens only; removing again changes nothing', async () => {
+      const { room, posted } = await committed();
+      await store.indexMessage(posted, ['hello', 'brave', 'world']);
+      await store.unindexMessage(posted, ['brave']);
+      await store.unindexMessage(posted, ['brave', 'never']);
+      expect(await store.seqsWithToken(room.roomId, 'brave', 10)).toEqual([]);
+      expect(await store.seqsWithToken(room.roomId, 'hello', 10)).toEqual([1]);
+    });
+  });
+
   describe('invitations', () => {
     const invitation = (roomId: string, invitedAt: number): Invitation => ({ roomId, roomName: `Room ${roomId}`, from: { uri: 'sip:host@contoso.com', name: 'Host' }, invitedAt });
 
@@ -444,6 +509,81 @@ export function chatStoreContract(makeFixture: () => Promise<ChatStoreFixture>):
       expect(await store.holdsUnseenInvitation(uri, 'room_a')).toBe(false);
       expect(await store.takeUnseenInvitations(uri, NOW + 4)).toEqual({ invitations: [invitation('room_c', NOW + 2)], more: false });
       expect(await store.takeUnseenInvitations(uri, NOW + 5)).toEqual({ invitations: [], more: false });
+    });
+  });
+
+  describe('rooms people find and leave (issue 22 item 6)', () => {
+    const invitation = (roomId: string, invitedAt: number): Invitation => ({ roomId, roomName: `Room ${roomId}`, from: { uri: 'sip:host@contoso.com', name: 'Host' }, invitedAt });
+
+    it('holdsInvitation finds an invitation seen or not; removeInvitations deletes every one to that room only, and again changes nothing', async () => {
+      const uri = userUri('invitee');
+      await store.putInvitations([uri], invitation('room_a', NOW));
+      await store.putInvitations([uri], invitation('room_b', NOW + 1));
+      await store.takeUnseenInvitations(uri, NOW + 2);
+      await store.putInvitations([uri], invitation('room_a', NOW + 3));
+      expect(await store.holdsInvitation(uri, 'room_a')).toBe(true);
+      expect(await store.holdsInvitation(uri, 'room_z')).toBe(false);
+      await store.removeInvitations(uri, 'room_a');
+      await store.removeInvitations(uri, 'room_a');
+      expect(await store.holdsInvitation(uri, 'room_a')).toBe(false);
+      expect(await store.holdsUnseenInvitation(uri, 'room_a')).toBe(false);
+      expect(await store.countUnseenInvitations(uri, 10)).toBe(0);
+      expect(await store.holdsInvitation(uri, 'room_b')).toBe(true);
+    });
+
+    it('followersPage pages the followers in URI order with a cursor, complete and without repeats; a cursor of another query is a 400', async () => {
+      const room = await created();
+      const uris = Array.from({ length: 5 }, (_, index) => `sip:f${index}-${unique()}@contoso.com`).sort();
+      for (const uri of uris) await store.follow(room.roomId, uri, NOW, event('chat.join', room.roomId));
+      const first = await store.followersPage(room.roomId, 2);
+      expect(first.items).toEqual(uris.slice(0, 2));
+      const second = await store.followersPage(room.roomId, 2, first.cursor);
+      const third = await store.followersPage(room.roomId, 2, second.cursor);
+      expect([...second.items, ...third.items]).toEqual(uris.slice(2));
+      expect(third.cursor).toBeUndefined();
+      await expect(store.followersPage(room.roomId, 2, Buffer.from('MSG#000000000001').toString('base64url'))).rejects.toBeInstanceOf(BadRequestError);
+    });
+
+    it('syncRoomWords indexes each distinct word of a listed room per category and across categories; roomsByWord finds them by prefix in word order', async () => {
+      const room = await created({ name: 'Quarterly Planning', description: 'plans and PLANNING notes' });
+      await store.syncRoomWords(room);
+      await store.syncRoomWords(room);
+      const page = await store.roomsByWord(room.category, 'plan', 10);
+      expect(page.items.map(({ roomId, word }) => ({ roomId, word }))).toEqual([
+        { roomId: room.roomId, word: 'planning' },
+        { roomId: room.roomId, word: 'plans' },
+      ]);
+      expect(page.more).toBe(false);
+      expect((await store.roomsByWord(undefined, 'quarterl', 1000)).items.filter((item) => item.roomId === room.roomId).map((item) => item.word)).toEqual(['quarterly']);
+      expect((await store.roomsByWord(`cat-${unique()}`, 'plan', 10)).items).toEqual([]);
+    });
+
+    it('roomsByWord pages with positions, complete and without repeats; a position of another prefix is a 400', async () => {
+      const word = `zq${unique()}`;
+      const rooms = await Promise.all([1, 2, 3].map(() => created({ name: `${word} room`, category: 'shared-words' })));
+      for (const room of rooms) await store.syncRoomWords(room);
+      const first = await store.roomsByWord('shared-words', word, 2);
+      expect(first.more).toBe(true);
+      const second = await store.roomsByWord('shared-words', word, 2, first.items[1]!.position);
+      expect(second.more).toBe(false);
+      expect([...first.items, ...second.items].map((item) => item.roomId).sort()).toEqual(rooms.map((room) => room.roomId).sort());
+      await expect(store.roomsByWord('shared-words', 'other', 2, first.items[1]!.position)).rejects.toBeInstanceOf(BadRequestError);
+    });
+
+    it('syncRoomWords with `previous` removes the words only it held; a secret room, or none (deleted), holds no word', async () => {
+      const before = await created({ name: 'Alpha beta', description: '' });
+      await store.syncRoomWords(before);
+      const renamed = { ...before, name: 'Beta gamma', version: before.version + 1 };
+      await store.syncRoomWords(renamed, before);
+      const wordsOf = async (room: Room) =>
+        (await Promise.all(['alpha', 'beta', 'gamma'].map((prefix) => store.roomsByWord(room.category, prefix, 10)))).flatMap((page) => page.items.map((item) => item.word));
+      expect(await wordsOf(renamed)).toEqual(['beta', 'gamma']);
+      const secret = { ...renamed, privacy: 'secret' as const, version: renamed.version + 1 };
+      await store.syncRoomWords(secret, renamed);
+      expect(await wordsOf(secret)).toEqual([]);
+      await store.syncRoomWords(renamed);
+      await store.syncRoomWords(undefined, renamed);
+      expect(await wordsOf(renamed)).toEqual([]);
     });
   });
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ComplianceEvent } from '../../../shared/compliance/event';
 import type { ComplianceOutbox } from '../../../shared/compliance/ports';
 import { activate, type Conference, deactivate, type LobbyEntry, type Participant, withFirstParticipant } from '../../../shared/conference/conference';
-import type { ConferenceContent, ConferenceStore } from '../../../shared/conference/ports';
+import type { ConferenceContent, ConferenceMessage, ConferenceStore } from '../../../shared/conference/ports';
 
 /** A store under test and the outbox its transactions write to (the same table for the DynamoDB adapter). */
 export interface ConferenceStoreFixture {
@@ -58,7 +58,7 @@ function contract(make: () => Promise<ConferenceStoreFixture>): void {
     hidden: false,
     ...over,
   });
-  const event = (type: 'conf.join' | 'conf.leave', confId: string, key: string): ComplianceEvent => ({
+  const event = (type: 'conf.join' | 'conf.leave' | 'conf.message', confId: string, key: string): ComplianceEvent => ({
     eventId: `${type}:${confId}:${key}`,
     type,
     actor: { uri: olga, kind: 'enterprise', name: 'olga' },
@@ -370,6 +370,21 @@ function contract(make: () => Promise<ConferenceStoreFixture>): void {
       expect((await store.participant(conference.confId, participant.uri))!.connectionIds).toEqual([...participant.connectionIds, 'c-mobile']);
     });
 
+    test('a remove decided on a stay that has ended loses to the stay in now, even on the same endpoints (false; nothing moves)', async () => {
+      const { conference, participant } = await active();
+      const instance = conference.active!.activationInstance;
+      const other = person('other', instance);
+      await store.addParticipant(conference.confId, other, other.connectionIds[0]!, true, event('conf.join', conference.confId, 'other'));
+      expect(await store.removeParticipant(conference.confId, participant, true, T0 + 1, event('conf.leave', conference.confId, 'first stay'))).toBe(true);
+      const again = { ...participant, joinedAt: T0 + 2 };
+      expect(await store.addParticipant(conference.confId, again, again.connectionIds[0]!, true, event('conf.join', conference.confId, 'second stay'))).toBe('added');
+      const before = await store.get(conference.confId);
+      expect(await store.removeParticipant(conference.confId, participant, true, T0 + 3, event('conf.leave', conference.confId, 'stale'))).toBe(false);
+      expect(await store.get(conference.confId)).toEqual(before);
+      expect(await store.participant(conference.confId, participant.uri)).toEqual(again);
+      expect(await outboxed(conference.confId)).not.toContain(`conf.leave:${conference.confId}:stale`);
+    });
+
     test('removeConnection drops one endpoint and its link; the participant stays in', async () => {
       const { conference, participant } = await active();
       await store.addConnection(conference.confId, participant, 'c-mobile', event('conf.join', conference.confId, 'mobile'));
@@ -458,6 +473,168 @@ function contract(make: () => Promise<ConferenceStoreFixture>): void {
       expect(await store.conferencesOfConnection(participant.connectionIds[0]!)).toEqual([conference.confId]);
       expect(await store.lobbyEntry(conference.confId, entry.uri)).toEqual(waitsAgain);
       expect(await store.conferencesOfConnection(entry.connectionId)).toEqual([conference.confId]);
+    });
+  });
+
+  describe('setRole', () => {
+    test("sets the role of the stay read; the rest of the participant's record is kept", async () => {
+      const { conference, participant } = await active();
+      expect(await store.setRole(conference.confId, participant, 'presenter')).toBe(true);
+      expect(await store.participant(conference.confId, participant.uri)).toEqual({ ...participant, role: 'presenter' });
+    });
+
+    test('a participant who left answers false and is not written back', async () => {
+      const { conference, participant } = await active();
+      const other = person('other', conference.active!.activationInstance);
+      await store.addParticipant(conference.confId, other, other.connectionIds[0]!, true, event('conf.join', conference.confId, 'other'));
+      await store.removeParticipant(conference.confId, other, true, T0 + 1, event('conf.leave', conference.confId, 'other'));
+      expect(await store.setRole(conference.confId, other, 'presenter')).toBe(false);
+      expect(await store.participant(conference.confId, other.uri)).toBeUndefined();
+      expect(await store.participant(conference.confId, participant.uri)).toEqual(participant);
+    });
+
+    test('another stay (rejoined since) or another activation answers false', async () => {
+      const { conference, participant } = await active();
+      expect(await store.setRole(conference.confId, { ...participant, joinedAt: T0 - 1 }, 'presenter')).toBe(false);
+      expect(await store.setRole(conference.confId, { ...participant, activationInstance: 'act_other' }, 'presenter')).toBe(false);
+      expect(await store.participant(conference.confId, participant.uri)).toEqual(participant);
+    });
+  });
+
+  describe('meeting IM', () => {
+    const message = (confId: string, activationInstance: string, n: number, over: Partial<ConferenceMessage> = {}): ConferenceMessage => ({
+      confId,
+      activationInstance,
+      messageId: `cmsg_${n}`,
+      from: { uri: 'sip:alice@contoso.com', name: 'alice' },
+      text: `message ${n}`,
+      ts: T0 + n,
+      ...over,
+    });
+    const resultOf = (posted: ConferenceMessage) => ({ confId: posted.confId, activationInstance: posted.activationInstance, messageId: posted.messageId, ts: posted.ts });
+
+    test("posts a message of the sender's stay with its compliance event; lists newest first with a cursor", async () => {
+      const { conference, participant } = await active();
+      const instance = conference.active!.activationInstance;
+      for (let n = 1; n <= 5; n++) {
+        const posted = message(conference.confId, instance, n);
+        expect(await store.postMessage(posted, resultOf(posted), participant, event('conf.message', conference.confId, `m${n}`))).toEqual({ kind: 'posted' });
+      }
+      const first = await store.messages(conference.confId, instance, 2);
+      expect(first.messages).toEqual([message(conference.confId, instance, 5), message(conference.confId, instance, 4)]);
+      const second = await store.messages(conference.confId, instance, 2, first.cursor);
+      expect(second.messages.map((posted) => posted.messageId)).toEqual(['cmsg_3', 'cmsg_2']);
+      const last = await store.messages(conference.confId, instance, 2, second.cursor);
+      expect(last).toEqual({ messages: [message(conference.confId, instance, 1)] });
+      expect((await outboxed(conference.confId)).filter((eventId) => eventId.startsWith('conf.message'))).toHaveLength(5);
+    });
+
+    test('fit cuts the page and the cursor follows the cut', async () => {
+      const { conference, participant } = await active();
+      const instance = conference.active!.activationInstance;
+      for (let n = 1; n <= 3; n++) {
+        const posted = message(conference.confId, instance, n);
+        await store.postMessage(posted, resultOf(posted), participant, event('conf.message', conference.confId, `m${n}`));
+      }
+      const page = await store.messages(conference.confId, instance, 10, undefined, () => 1);
+      expect(page.messages.map((posted) => posted.messageId)).toEqual(['cmsg_3']);
+      expect((await store.messages(conference.confId, instance, 10, page.cursor)).messages.map((posted) => posted.messageId)).toEqual(['cmsg_2', 'cmsg_1']);
+    });
+
+    test('once per client id: a second post with it answers the first answer and stores nothing', async () => {
+      const { conference, participant } = await active();
+      const instance = conference.active!.activationInstance;
+      const clientMsgId = id('client');
+      const first = message(conference.confId, instance, 1);
+      const retry = message(conference.confId, instance, 2);
+      expect(await store.postMessage(first, resultOf(first), participant, event('conf.message', conference.confId, 'first'), clientMsgId)).toEqual({ kind: 'posted' });
+      expect(await store.postMessage(retry, resultOf(retry), participant, event('conf.message', conference.confId, 'retry'), clientMsgId)).toEqual({
+        kind: 'replayed',
+        result: resultOf(first),
+      });
+      expect(await store.replayMessage(participant.uri, clientMsgId)).toEqual(resultOf(first));
+      expect(await store.replayMessage(participant.uri, id('client'))).toBeUndefined();
+      expect((await store.messages(conference.confId, instance, 10)).messages).toEqual([first]);
+      expect(await outboxed(conference.confId)).not.toContain(`conf.message:${conference.confId}:retry`);
+    });
+
+    test('a sender who left, or another stay of theirs, loses: nothing stored, no event', async () => {
+      const { conference, participant } = await active();
+      const instance = conference.active!.activationInstance;
+      const stale = message(conference.confId, instance, 1);
+      expect(await store.postMessage(stale, resultOf(stale), { ...participant, joinedAt: T0 - 1 }, event('conf.message', conference.confId, 'stale'))).toEqual({ kind: 'lost' });
+      await store.removeParticipant(conference.confId, participant, true, T0 + 1, event('conf.leave', conference.confId, 'alice'));
+      const late = message(conference.confId, instance, 2);
+      expect(await store.postMessage(late, resultOf(late), participant, event('conf.message', conference.confId, 'late'))).toEqual({ kind: 'lost' });
+      expect((await store.messages(conference.confId, instance, 10)).messages).toEqual([]);
+      expect((await outboxed(conference.confId)).filter((eventId) => eventId.startsWith('conf.message'))).toEqual([]);
+    });
+
+    test("an activation's messages are its own; clearActivation deletes them, and a cursor from elsewhere answers 400", async () => {
+      const { conference, participant } = await active();
+      const instance = conference.active!.activationInstance;
+      const posted = message(conference.confId, instance, 1);
+      await store.postMessage(posted, resultOf(posted), participant, event('conf.message', conference.confId, 'm1'));
+      expect(await store.messages(conference.confId, 'act_other', 10)).toEqual({ messages: [] });
+      await store.clearActivation(conference.confId, instance, [participant], []);
+      expect(await store.messages(conference.confId, instance, 10)).toEqual({ messages: [] });
+      await expect(store.messages(conference.confId, instance, 10, Buffer.from('PART#x').toString('base64url'))).rejects.toMatchObject({ status: 400 });
+    });
+  });
+
+  describe("the meeting index (conf.list)", () => {
+    const someone = (name: string) => `sip:${name}-${randomUUID().slice(0, 8)}@contoso.com`;
+
+    test("schedule writes the organizer's entry; indexInvitees each presenter's and invitee's, once, with their role", async () => {
+      const organizer = someone('org');
+      const presenter = someone('pres');
+      const invitee = someone('inv');
+      const conference = scheduled({ organizer, presenters: [presenter], invitees: [invitee, presenter] });
+      await store.schedule(conference, resultOf(conference));
+      expect(await store.meetingsOf(organizer, 10)).toEqual({ entries: [{ confId: conference.confId, role: 'organizer', scheduledAt: T0 }] });
+      expect(await store.meetingsOf(invitee, 10)).toEqual({ entries: [] });
+      await store.indexInvitees(conference);
+      await store.indexInvitees(conference);
+      expect(await store.meetingsOf(presenter, 10)).toEqual({ entries: [{ confId: conference.confId, role: 'presenter', scheduledAt: T0 }] });
+      expect(await store.meetingsOf(invitee, 10)).toEqual({ entries: [{ confId: conference.confId, role: 'invitee', scheduledAt: T0 }] });
+      expect(await store.meetingsOf(organizer, 10)).toEqual({ entries: [{ confId: conference.confId, role: 'organizer', scheduledAt: T0 }] });
+    });
+
+    test('meetingsOf: newest first, at most limit, `next` only when more follow, and `after` resumes past it', async () => {
+      const organizer = someone('pager');
+      const ids: string[] = [];
+      for (let n = 0; n < 5; n++) {
+        const conference = scheduled({ organizer, createdAt: T0 + n });
+        await store.schedule(conference, resultOf(conference));
+        ids.push(conference.confId);
+      }
+      const first = await store.meetingsOf(organizer, 2);
+      expect(first.entries.map((entry) => entry.confId)).toEqual([ids[4], ids[3]]);
+      expect(first.next).toBeDefined();
+      const second = await store.meetingsOf(organizer, 3, first.next);
+      expect(second.entries.map((entry) => entry.confId)).toEqual([ids[2], ids[1], ids[0]]);
+      expect(second.next).toBeUndefined();
+    });
+
+    test('getMany reads many conferences at once; one that does not exist is absent', async () => {
+      const one = await stored();
+      const two = await stored();
+      const read = await store.getMany([one.confId, two.confId, 'conf_missing']);
+      expect([...read.keys()].sort()).toEqual([one.confId, two.confId].sort());
+      expect(read.get(one.confId)).toEqual(one);
+    });
+
+    test('unindexMeetings removes those entries of that user only; removing again is a no-op', async () => {
+      const organizer = someone('cleaner');
+      const invitee = someone('kept');
+      const conference = scheduled({ organizer, invitees: [invitee] });
+      await store.schedule(conference, resultOf(conference));
+      await store.indexInvitees(conference);
+      const [entry] = (await store.meetingsOf(organizer, 10)).entries;
+      await store.unindexMeetings(organizer, [entry!]);
+      await store.unindexMeetings(organizer, [entry!]);
+      expect(await store.meetingsOf(organizer, 10)).toEqual({ entries: [] });
+      expect((await store.meetingsOf(invitee, 10)).entries).toHaveLength(1);
     });
   });
 

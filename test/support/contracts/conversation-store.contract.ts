@@ -257,6 +257,74 @@ function contract(make: () => Promise<ConversationStoreFixture>): void {
     });
   });
 
+  describe('edits and retractions (SPEC §9)', () => {
+    /** A conversation opened with numbered message 1 (found by id through its pointer), and message 2 appended. */
+    async function numbered(): Promise<{ first: ImMessage; second: ImMessage }> {
+      const c = conversation({ messageCount: 1 });
+      const first = { ...message(c.conversationId, c.createdAt), n: 1 };
+      expect(await store.open(c, first, resultOf(first, true), eventOf(first), undefined, [alice, bob])).toEqual({ kind: 'opened' });
+      const clientMsgId = id('client');
+      const second = { ...message(c.conversationId, T0 + 1_000, bob, clientMsgId), n: 2 };
+      expect(await store.append(second, resultOf(second), T0, eventOf(second), { senderUri: bob, clientMsgId }, [alice, bob])).toEqual({ kind: 'appended' });
+      return { first, second };
+    }
+    const reviseEvent = (m: ImMessage, type: 'im.edit' | 'im.retract'): ComplianceEvent => ({ ...eventOf(m), eventId: `${type}:${m.conversationId}:${m.messageId}:${id('v')}`, type });
+
+    test('messageById finds a message by its id (without its client id); an unknown id, or another conversation, is absent', async () => {
+      const { first, second } = await numbered();
+      expect(await store.messageById(first.conversationId, first.messageId)).toEqual(first);
+      const { clientMsgId: _client, ...stored } = second;
+      expect(await store.messageById(second.conversationId, second.messageId)).toEqual(stored);
+      expect(await store.messageById(first.conversationId, id('msg'))).toBeUndefined();
+      expect(await store.messageById(id('conv'), first.messageId)).toBeUndefined();
+    });
+
+    test('reviseMessage changes the text (editedAt) of the version read, with its outbox item; history shows it in place', async () => {
+      const { first } = await numbered();
+      const edited: ImMessage = { ...first, text: 'edited', editedAt: T0 + 5_000 };
+      const edit = reviseEvent(first, 'im.edit');
+      expect(await store.reviseMessage(first, edited, edit)).toBe(true);
+      expect(await store.messageById(first.conversationId, first.messageId)).toEqual(edited);
+      expect((await store.history(first.conversationId, 10)).messages[1]).toEqual(edited);
+      expect(await inOutbox(edit)).toEqual([edit.eventId]);
+    });
+
+    test('reviseMessage from a version no longer stored is false and writes nothing; a tombstone is final', async () => {
+      const { first } = await numbered();
+      expect(await store.reviseMessage(first, { ...first, text: 'one', editedAt: T0 + 5_000 }, reviseEvent(first, 'im.edit'))).toBe(true);
+      const lost = reviseEvent(first, 'im.edit');
+      expect(await store.reviseMessage(first, { ...first, text: 'two', editedAt: T0 + 6_000 }, lost)).toBe(false);
+      expect(await inOutbox(lost)).toEqual([]);
+      const seen = (await store.messageById(first.conversationId, first.messageId))!;
+      const { editedAt: _editedAt, ...rest } = seen;
+      const tombstone: ImMessage = { ...rest, text: '', retracted: true, retractedAt: T0 + 7_000 };
+      expect(await store.reviseMessage(seen, tombstone, reviseEvent(first, 'im.retract'))).toBe(true);
+      expect(await store.messageById(first.conversationId, first.messageId)).toEqual(tombstone);
+      expect(await store.reviseMessage(tombstone, { ...tombstone, text: 'back', editedAt: T0 + 8_000 }, reviseEvent(first, 'im.edit'))).toBe(false);
+    });
+
+    test("reviseMessage with readers moves the preview of the entries whose latest message it is, and only those", async () => {
+      const { first, second } = await numbered();
+      const preview = async (uri: string) => (await store.entriesOf(uri, [first.conversationId]))[0]?.lastMessage.text;
+      // Not the latest: the entries keep showing the second message.
+      expect(await store.reviseMessage(first, { ...first, text: 'older', editedAt: T0 + 5_000 }, reviseEvent(first, 'im.edit'), [alice, bob])).toBe(true);
+      expect([await preview(alice), await preview(bob)]).toEqual([second.text, second.text]);
+      const { clientMsgId: _client, ...stored } = second;
+      const tombstone: ImMessage = { ...stored, text: '', retracted: true, retractedAt: T0 + 6_000 };
+      expect(await store.reviseMessage(stored, tombstone, reviseEvent(second, 'im.retract'), [alice, bob])).toBe(true);
+      expect([await preview(alice), await preview(bob)]).toEqual(['', '']);
+    });
+
+    test('of two revisions racing from the same read, exactly one lands', async () => {
+      const { first } = await numbered();
+      const outcomes = await Promise.all([
+        store.reviseMessage(first, { ...first, text: 'edit', editedAt: T0 + 5_000 }, reviseEvent(first, 'im.edit')),
+        store.reviseMessage(first, { ...first, text: '', retracted: true, retractedAt: T0 + 5_000 }, reviseEvent(first, 'im.retract')),
+      ]);
+      expect(outcomes.filter(Boolean)).toHaveLength(1);
+    });
+  });
+
   describe('history', () => {
     async function withMessages(count: number): Promise<{ conversationId: string; sent: ImMessage[] }> {
       const { conversation: c, first } = await opened();

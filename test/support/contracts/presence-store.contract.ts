@@ -56,7 +56,7 @@ export function presenceStoreContract(makeStore: () => Promise<PresenceStore>): 
       expect(await store.putEndpoint(uri, endpoint('c1'), true)).toBe(false);
       expect((await store.readUser(uri)).endpoints).toEqual([]);
       expect(await store.putEndpoint(uri, endpoint('c1'), false)).toBe(true);
-      const published = endpoint('c1', { user: { availability: 'busy', at: NOW + 1 }, note: { text: 'in a call', at: NOW + 1 } });
+      const published = endpoint('c1', { machine: { availability: 'busy', activity: 'inACall', at: NOW + 1 } });
       expect(await store.putEndpoint(uri, published, true)).toBe(true);
       expect((await store.readUser(uri)).endpoints).toEqual([published]);
       await store.removeEndpoint(uri, 'c1');
@@ -80,6 +80,48 @@ export function presenceStoreContract(makeStore: () => Promise<PresenceStore>): 
       await store.markEndpointChecked(uri, 'd1', NOW + 5);
       await store.markEndpointChecked(uri, 'closed', NOW + 5);
       expect((await store.readUser(uri)).endpoints).toEqual([{ ...endpoint('d1'), checkedAt: NOW + 5 }]);
+    });
+  });
+
+  describe("the user's own state (SPEC §9)", () => {
+    const state = (availability: 'busy' | 'doNotDisturb' | 'offline', at: number) => ({ availability, at, expiresAt: at + 43_200_000 });
+    const note = (text: string, at: number) => ({ text, at, expiresAt: at + 43_200_000 });
+
+    it('a user who never chose anything has no state (absent, not an error)', async () => {
+      const uri = userUri('nobody');
+      await store.putEndpoint(uri, endpoint('n1'), false);
+      expect((await store.readUser(uri)).user).toBeUndefined();
+    });
+
+    it('updateUserState sets each part given and leaves the other as it is; readUser returns it beside the endpoints', async () => {
+      const uri = userUri('gina');
+      await store.putEndpoint(uri, endpoint('g1'), false);
+      await store.updateUserState(uri, { state: state('doNotDisturb', NOW), note: note('focus time', NOW) });
+      await store.updateUserState(uri, { state: state('busy', NOW + 1) });
+      expect(await store.readUser(uri)).toMatchObject({ endpoints: [endpoint('g1')], user: { state: state('busy', NOW + 1), note: note('focus time', NOW) } });
+      await store.updateUserState(uri, { note: note('back at 3', NOW + 2) });
+      expect((await store.readUser(uri)).user).toEqual({ state: state('busy', NOW + 1), note: note('back at 3', NOW + 2) });
+    });
+
+    it('null removes a part; a change that only removes creates nothing for a user without state', async () => {
+      const uri = userUri('hank');
+      await store.updateUserState(uri, { state: state('offline', NOW), note: note('away', NOW) });
+      await store.updateUserState(uri, { state: null });
+      expect((await store.readUser(uri)).user).toEqual({ note: note('away', NOW) });
+      await store.updateUserState(uri, { note: null });
+      expect((await store.readUser(uri)).user?.state).toBeUndefined();
+      expect((await store.readUser(uri)).user?.note).toBeUndefined();
+      const fresh = userUri('ivy');
+      await store.updateUserState(fresh, { state: null, note: null });
+      expect((await store.readUser(fresh)).user).toBeUndefined();
+    });
+
+    it('an expired part is still returned (expiry is the code\'s, never TTL\'s) and the state survives its endpoints', async () => {
+      const uri = userUri('jill');
+      await store.putEndpoint(uri, endpoint('j1'), false);
+      await store.updateUserState(uri, { state: { availability: 'busy', at: NOW - 10, expiresAt: NOW - 5 } });
+      await store.removeEndpoint(uri, 'j1');
+      expect(await store.readUser(uri)).toEqual({ endpoints: [], user: { state: { availability: 'busy', at: NOW - 10, expiresAt: NOW - 5 } } });
     });
   });
 

@@ -10,8 +10,11 @@ import type {
   PostRecord,
   PostReservation,
   PostResult,
+  RoomWordPage,
+  ReadMarker,
 } from '../../../shared/chat/ports';
 import { type AssociationRole, associationRoles, type Category, type Room } from '../../../shared/chat/room';
+import { indexedRoomWords } from '../../../shared/chat/room-words';
 import type { ComplianceEvent } from '../../../shared/compliance/event';
 import { BadRequestError, DependencyUnavailableError } from '../../../shared/errors';
 import { decodeKeyCursor, encodeKeyCursor } from '../../../shared/protocol/cursor';
@@ -52,9 +55,15 @@ export class MemoryChatStore implements ChatStore {
   readonly creates = new Map<string, string>();
   /** `${roomId}#${token}` → seqs. */
   readonly tokens = new Map<string, Set<number>>();
+  /** `${roomId}|${messageId}` → seq: the pointer `chat.edit` and `chat.retract` find a message by. */
+  readonly messageIds = new Map<string, number>();
   readonly files = new Map<string, ChatFile>();
   /** uri → sort key (`invitedAt#roomId`) → invitation, seen or not. */
   readonly invitationsOf = new Map<string, Map<string, { invitation: Invitation; seen: boolean }>>();
+  /** category (or `*`) → sort key (`word#roomId`) → the word index item (`chat.chansrch`). */
+  readonly roomWordItems = new Map<string, Map<string, { roomId: string; word: string }>>();
+  /** `${roomId}|${uri}` → the user's read marker item (`readSeq` absent until one is set) and mention seqs. */
+  readonly markers = new Map<string, { readSeq?: number; mentionSeqs: Set<number> }>();
   /** Calls made, by method, in order. */
   readonly calls: Method[] = [];
   private readonly interceptions = new Map<Method, Interception[]>();
@@ -259,6 +268,7 @@ export class MemoryChatStore implements ChatStore {
       if (completed && this.posts.get(postKeyOf(completed.key))?.status === 'done') return 'taken';
       messages.set(message.seq, clone(message));
       this.messages.set(message.roomId, messages);
+      this.messageIds.set(`${message.roomId}|${message.messageId}`, message.seq);
       if (completed) this.posts.set(postKeyOf(completed.key), { status: 'done', result: clone(completed.result) });
       this.outbox?.add(event);
       return 'committed';
@@ -272,6 +282,30 @@ export class MemoryChatStore implements ChatStore {
         seqs.add(message.seq);
         this.tokens.set(`${message.roomId}#${token}`, seqs);
       }
+    });
+  }
+
+  async unindexMessage(message: ChatMessage, tokens: readonly string[]): Promise<void> {
+    return this.op('unindexMessage', () => {
+      for (const token of tokens) this.tokens.get(`${message.roomId}#${token}`)?.delete(message.seq);
+    });
+  }
+
+  async messageById(roomId: string, messageId: string): Promise<ChatMessage | undefined> {
+    return this.op('messageById', () => {
+      const seq = this.messageIds.get(`${roomId}|${messageId}`);
+      return seq === undefined ? undefined : clone(this.messages.get(roomId)?.get(seq));
+    });
+  }
+
+  async reviseMessage(seen: ChatMessage, next: ChatMessage, event: ComplianceEvent): Promise<boolean> {
+    return this.op('reviseMessage', () => {
+      const messages = this.messages.get(seen.roomId);
+      const stored = messages?.get(seen.seq);
+      if (!messages || !stored || stored.messageId !== seen.messageId || stored.retracted || stored.editedAt !== seen.editedAt) return false;
+      messages.set(seen.seq, clone(next));
+      this.outbox?.add(event);
+      return true;
     });
   }
 
@@ -345,6 +379,103 @@ export class MemoryChatStore implements ChatStore {
       const taken = unseen.slice(0, kept);
       for (const entry of taken) entry.seen = true;
       return { invitations: taken.map((entry) => clone(entry.invitation)), more: kept < unseen.length };
+    });
+  }
+
+  async readMarkers(uri: string, roomIds: readonly string[]): Promise<Map<string, ReadMarker>> {
+    return this.op('readMarkers', () => {
+      const found = new Map<string, ReadMarker>();
+      for (const roomId of roomIds) {
+        const item = this.markers.get(`${roomId}|${uri}`);
+        if (item) found.set(roomId, markerOf(item));
+      }
+      return found;
+    });
+  }
+
+  async startReading(roomId: string, uri: string, seq: number): Promise<ReadMarker> {
+    return this.op('startReading', () => {
+      const item = this.markerItem(roomId, uri);
+      item.readSeq ??= seq;
+      return markerOf(item);
+    });
+  }
+
+  async markRead(roomId: string, uri: string, seq: number, _now: number): Promise<{ moved: boolean; marker: ReadMarker }> {
+    return this.op('markRead', () => {
+      const item = this.markerItem(roomId, uri);
+      if (item.readSeq !== undefined && item.readSeq >= seq) return { moved: false, marker: markerOf(item) };
+      item.readSeq = seq;
+      return { moved: true, marker: markerOf(item) };
+    });
+  }
+
+  async recordMention(roomId: string, uri: string, seq: number, max: number): Promise<boolean> {
+    return this.op('recordMention', () => {
+      const item = this.markerItem(roomId, uri);
+      if (item.mentionSeqs.size >= max && !item.mentionSeqs.has(seq)) return false;
+      item.mentionSeqs.add(seq);
+      return true;
+    });
+  }
+
+  async pruneMentions(roomId: string, uri: string, seqs: readonly number[]): Promise<void> {
+    return this.op('pruneMentions', () => {
+      const item = this.markers.get(`${roomId}|${uri}`);
+      for (const seq of seqs) item?.mentionSeqs.delete(seq);
+    });
+  }
+
+  private markerItem(roomId: string, uri: string): { readSeq?: number; mentionSeqs: Set<number> } {
+    const key = `${roomId}|${uri}`;
+    const item = this.markers.get(key) ?? { mentionSeqs: new Set<number>() };
+    this.markers.set(key, item);
+    return item;
+  }
+
+  async holdsInvitation(uri: string, roomId: string): Promise<boolean> {
+    return this.op('holdsInvitation', () => [...(this.invitationsOf.get(uri)?.values() ?? [])].some((entry) => entry.invitation.roomId === roomId));
+  }
+
+  async removeInvitations(uri: string, roomId: string): Promise<void> {
+    return this.op('removeInvitations', () => {
+      const held = this.invitationsOf.get(uri);
+      for (const [sortKey, entry] of held ?? []) if (entry.invitation.roomId === roomId) held?.delete(sortKey);
+    });
+  }
+
+  async followersPage(roomId: string, limit: number, cursor?: string): Promise<Page<string>> {
+    return this.op('followersPage', () => {
+      const after = cursor ? decodePrefixed(cursor, 'cursor', 'FOLLOWER#') : undefined;
+      const followers = [...(this.follows.get(roomId)?.keys() ?? [])]
+        .map((uri): [string, string] => [`FOLLOWER#${uri}`, uri])
+        .filter(([sortKey]) => after === undefined || sortKey > after)
+        .sort(([a], [b]) => compare(a, b));
+      return cutPage(followers, limit);
+    });
+  }
+
+  async syncRoomWords(room: Room | undefined, previous?: Room): Promise<void> {
+    return this.op('syncRoomWords', () => {
+      for (const old of previous ? roomWordEntries(previous) : []) this.roomWordItems.get(old.category)?.delete(old.sortKey);
+      for (const entry of room ? roomWordEntries(room) : []) {
+        const items = this.roomWordItems.get(entry.category) ?? new Map<string, { roomId: string; word: string }>();
+        items.set(entry.sortKey, { roomId: entry.roomId, word: entry.word });
+        this.roomWordItems.set(entry.category, items);
+      }
+    });
+  }
+
+  async roomsByWord(category: string | undefined, prefix: string, limit: number, after?: string): Promise<RoomWordPage> {
+    return this.op('roomsByWord', () => {
+      const start = after ? decodePrefixed(after, 'cursor', prefix) : undefined;
+      const matching = [...(this.roomWordItems.get(category ?? ALL_CATEGORIES)?.entries() ?? [])]
+        .filter(([sortKey]) => sortKey.startsWith(prefix) && (start === undefined || sortKey > start))
+        .sort(([a], [b]) => compare(a, b));
+      return {
+        items: matching.slice(0, limit).map(([sortKey, item]) => ({ ...item, position: encodeKeyCursor(sortKey) })),
+        more: matching.length > limit,
+      };
     });
   }
 
@@ -434,6 +565,11 @@ function directorySortKey(room: Pick<Room, 'name' | 'roomId'>): string {
   return `${room.name.toLowerCase()}#${room.roomId}`;
 }
 
+/** The word index items of a listed room, under its category and `*`, as DynamoDB keys them. */
+function roomWordEntries(room: Room): { category: string; sortKey: string; roomId: string; word: string }[] {
+  return indexedRoomWords(room).flatMap((word) => [room.category, ALL_CATEGORIES].map((category) => ({ category, sortKey: `${word}#${room.roomId}`, roomId: room.roomId, word })));
+}
+
 function associationKeys(room: Room): string[] {
   return associationRoles.flatMap((role) => (role === 'member' ? room.members : role === 'manager' ? room.managers : room.presenters).map((uri) => `${room.roomId}|${role}|${uri}`));
 }
@@ -458,6 +594,10 @@ function decodePrefixed(cursor: string, field: string, prefix: string): string {
 
 function conditionFailed(): Error {
   return Object.assign(new Error('The conditional request failed'), { name: 'ConditionalCheckFailedException' });
+}
+
+function markerOf(item: { readSeq?: number; mentionSeqs: Set<number> }): ReadMarker {
+  return { readSeq: item.readSeq ?? 0, mentionSeqs: [...item.mentionSeqs].sort((a, b) => a - b) };
 }
 
 function compare(a: string, b: string): number {

@@ -1,6 +1,21 @@
 import type { ComplianceEvent } from '../../../shared/compliance/event';
-import type { Conference, LobbyEntry, Participant } from '../../../shared/conference/conference';
-import type { AddOutcome, ConferenceContent, ConferenceStore, EntryConditions, ScheduleResult } from '../../../shared/conference/ports';
+import type { Conference, LobbyEntry, Participant, Role } from '../../../shared/conference/conference';
+import { decodeMessageCursor, encodeMessageCursor, messageSortKey } from '../../../shared/conference/message-cursor';
+import type {
+  AddOutcome,
+  ConferenceContent,
+  ConferenceMessage,
+  ConferenceStore,
+  EntryConditions,
+  MeetingIndexEntry,
+  MeetingIndexPage,
+  MessagePage,
+  MessageResult,
+  PostOutcome,
+  ScheduleResult,
+} from '../../../shared/conference/ports';
+import { meetingIndexEntries, meetingIndexKey } from '../../../shared/conference/meeting-list';
+import type { PageFit } from '../../../shared/protocol/frame-fit';
 import type { MemoryOutbox } from './compliance';
 
 /** The store's writes, by method name: what `beforeWrite` and `failNext` hook into. */
@@ -12,9 +27,13 @@ export type ConferenceWrite =
   | 'addConnection'
   | 'removeParticipant'
   | 'removeConnection'
+  | 'setRole'
+  | 'postMessage'
   | 'putLobby'
   | 'deleteLobby'
   | 'addContent'
+  | 'indexInvitees'
+  | 'unindexMeetings'
   | 'purgeContent'
   | 'clearActivation';
 
@@ -42,6 +61,12 @@ export class MemoryConferenceStore implements ConferenceStore {
   readonly contentItems = new Map<string, ConferenceContent & { readonly confId: string }>();
   readonly staticSpaces = new Map<string, { readonly confId: string; readonly result: ScheduleResult }>();
   readonly scheduleAnswers = new Map<string, ScheduleResult>();
+  /** `{confId}|{activationInstance}|{sort key}` → a meeting IM message. */
+  readonly messageItems = new Map<string, ConferenceMessage>();
+  /** `{uri}|{clientMsgId}` → what that `conf.message` answered. */
+  readonly messageAnswers = new Map<string, MessageResult>();
+  /** `{uri}` → `{index key}` → the user's meeting index entry (`MYCONF#{uri}`). */
+  readonly meetingIndex = new Map<string, Map<string, MeetingIndexEntry>>();
   /** Writes made, in order (a lost conditional write included), for assertions on what a command tried. */
   readonly writes: ConferenceWrite[] = [];
   private readonly hooks: Hook[] = [];
@@ -56,7 +81,7 @@ export class MemoryConferenceStore implements ConferenceStore {
   }
 
   /** The next `times` conditional writes of that kind lose their race (false, or `notActive`) without changing anything. */
-  loseNext(write: 'commit' | 'activate' | 'addParticipant' | 'addConnection' | 'removeParticipant' | 'removeConnection', times = 1): void {
+  loseNext(write: 'commit' | 'activate' | 'addParticipant' | 'addConnection' | 'removeParticipant' | 'removeConnection' | 'setRole' | 'postMessage', times = 1): void {
     this.losses.set(write, (this.losses.get(write) ?? 0) + times);
   }
 
@@ -79,6 +104,8 @@ export class MemoryConferenceStore implements ConferenceStore {
     if (spaceTaken && space) return copy(space.result);
     if (this.conferences.has(conference.confId) || spaceTaken) throw conditionFailed();
     this.conferences.set(conference.confId, copy(conference));
+    const [organizerEntry] = meetingIndexEntries(conference);
+    if (organizerEntry) this.index(organizerEntry);
     if (staticSpace) this.staticSpaces.set(conference.organizer, { confId: conference.confId, result: copy(result) });
     if (answerKey) this.scheduleAnswers.set(answerKey, copy(result));
     return copy(result);
@@ -168,7 +195,8 @@ export class MemoryConferenceStore implements ConferenceStore {
     if (await this.writing('removeParticipant')) return false;
     const conference = this.conferences.get(confId);
     if (!isActiveInstance(conference, participant.activationInstance)) return false;
-    if (!sameEndpoints(this.participantItems.get(key(confId, participant.uri)), participant)) return false;
+    const stored = this.participantItems.get(key(confId, participant.uri));
+    if (!sameEndpoints(stored, participant) || stored.joinedAt !== participant.joinedAt) return false;
     const active = conference.active;
     this.conferences.set(confId, {
       ...conference,
@@ -195,6 +223,50 @@ export class MemoryConferenceStore implements ConferenceStore {
     this.participantItems.set(key(confId, participant.uri), { ...stored, connectionIds: participant.connectionIds.filter((id) => id !== connectionId) });
     this.links.delete(key(connectionId, confId));
     return true;
+  }
+
+  async setRole(confId: string, participant: Participant, role: Role): Promise<boolean> {
+    if (await this.writing('setRole')) return false;
+    const stored = this.participantItems.get(key(confId, participant.uri));
+    if (!sameStay(stored, participant)) return false;
+    this.participantItems.set(key(confId, participant.uri), { ...stored, role });
+    return true;
+  }
+
+  async postMessage(
+    message: ConferenceMessage,
+    result: MessageResult,
+    sender: Pick<Participant, 'uri' | 'activationInstance' | 'joinedAt'>,
+    complianceEvent: ComplianceEvent,
+    clientMsgId?: string,
+  ): Promise<PostOutcome> {
+    if (await this.writing('postMessage')) return { kind: 'lost' };
+    const answerKey = clientMsgId === undefined ? undefined : key(sender.uri, clientMsgId);
+    const earlier = answerKey === undefined ? undefined : this.messageAnswers.get(answerKey);
+    if (earlier) return { kind: 'replayed', result: copy(earlier) };
+    if (!sameStay(this.participantItems.get(key(message.confId, sender.uri)), sender)) return { kind: 'lost' };
+    this.messageItems.set(`${message.confId}|${message.activationInstance}|${messageSortKey(message)}`, copy(message));
+    if (answerKey !== undefined) this.messageAnswers.set(answerKey, copy(result));
+    this.outbox?.add(copy(complianceEvent));
+    return { kind: 'posted' };
+  }
+
+  async replayMessage(uri: string, clientMsgId: string): Promise<MessageResult | undefined> {
+    await tick();
+    return copy(this.messageAnswers.get(key(uri, clientMsgId)));
+  }
+
+  async messages(confId: string, activationInstance: string, limit: number, before?: string, fit?: PageFit<ConferenceMessage>): Promise<MessagePage> {
+    await tick();
+    const prefix = `${confId}|${activationInstance}|`;
+    const after = before === undefined ? undefined : prefix + decodeMessageCursor(before);
+    const newestFirst = [...this.messageItems.entries()]
+      .filter(([itemKey]) => itemKey.startsWith(prefix) && (after === undefined || itemKey < after))
+      .sort(([a], [b]) => compare(b, a));
+    const all = newestFirst.slice(0, limit).map(([, message]) => copy(message));
+    const kept = fit ? fit(all) : all.length;
+    const last = all[kept - 1];
+    return { messages: all.slice(0, kept), ...(newestFirst.length > kept && last ? { cursor: encodeMessageCursor(messageSortKey(last)) } : {}) };
   }
 
   async participants(confId: string, activationInstance: string): Promise<Participant[]> {
@@ -255,6 +327,36 @@ export class MemoryConferenceStore implements ConferenceStore {
       .sort(compare);
   }
 
+  async indexInvitees(conference: Conference): Promise<void> {
+    await this.writing('indexInvitees');
+    for (const entry of meetingIndexEntries(conference)) if (entry.role !== 'organizer') this.index(entry);
+  }
+
+  async meetingsOf(uri: string, limit: number, after?: string): Promise<MeetingIndexPage> {
+    await tick();
+    const keys = [...(this.meetingIndex.get(uri)?.keys() ?? [])].sort(compare).reverse().filter((key) => after === undefined || key < after);
+    const entries = keys.slice(0, limit).map((key) => copy(this.meetingIndex.get(uri)!.get(key)!));
+    const last = entries[entries.length - 1];
+    return { entries, ...(keys.length > limit && last ? { next: meetingIndexKey(last) } : {}) };
+  }
+
+  async getMany(confIds: readonly string[]): Promise<Map<string, Conference>> {
+    await tick();
+    return new Map(confIds.flatMap((confId) => (this.conferences.has(confId) ? [[confId, copy(this.conferences.get(confId)!)] as const] : [])));
+  }
+
+  async unindexMeetings(uri: string, entries: readonly MeetingIndexEntry[]): Promise<void> {
+    await this.writing('unindexMeetings');
+    for (const entry of entries) this.meetingIndex.get(uri)?.delete(meetingIndexKey(entry));
+  }
+
+  private index(entry: MeetingIndexEntry & { readonly uri: string }): void {
+    const { uri, ...stored } = entry;
+    const mine = this.meetingIndex.get(uri) ?? new Map<string, MeetingIndexEntry>();
+    mine.set(meetingIndexKey(stored), stored);
+    this.meetingIndex.set(uri, mine);
+  }
+
   async addContent(confId: string, content: ConferenceContent): Promise<void> {
     await this.writing('addContent');
     this.contentItems.set(`${confId}|${contentOrder(content)}`, { ...copy(content), confId });
@@ -276,6 +378,7 @@ export class MemoryConferenceStore implements ConferenceStore {
   async clearActivation(confId: string, activationInstance: string, participants: readonly Participant[], lobby: readonly LobbyEntry[]): Promise<void> {
     await this.writing('clearActivation');
     const owner = participantLink({ activationInstance });
+    for (const itemKey of [...this.messageItems.keys()]) if (itemKey.startsWith(`${confId}|${activationInstance}|`)) this.messageItems.delete(itemKey);
     for (const participant of participants) {
       if (this.participantItems.get(key(confId, participant.uri))?.activationInstance === activationInstance) this.participantItems.delete(key(confId, participant.uri));
       for (const connectionId of participant.connectionIds) if (this.links.get(key(connectionId, confId))?.owner === owner) this.links.delete(key(connectionId, confId));
@@ -330,6 +433,11 @@ function isActiveInstance(conference: Conference | undefined, activationInstance
 /** The participant item is still the one read: same activation, same endpoints (in order, as DynamoDB compares lists). */
 function sameEndpoints(stored: Participant | undefined, read: Participant): stored is Participant {
   return stored?.activationInstance === read.activationInstance && JSON.stringify(stored.connectionIds) === JSON.stringify(read.connectionIds);
+}
+
+/** The participant item is still the stay read: same activation, same join time. */
+function sameStay(stored: Participant | undefined, read: Pick<Participant, 'activationInstance' | 'joinedAt'>): stored is Participant {
+  return stored?.activationInstance === read.activationInstance && stored.joinedAt === read.joinedAt;
 }
 
 function withoutConfId({ confId: _confId, ...entry }: LobbyEntry & { readonly confId: string }): LobbyEntry {

@@ -1,12 +1,22 @@
 import type { ComplianceEvent } from '../../../shared/compliance/event';
 import type { Conversation, EndReason, ImMessage } from '../../../shared/conversation/conversation';
-import type { AppendOutcome, ConversationStore, HistoryPage, IdempotencyKey, OpenOutcome, SendResult } from '../../../shared/conversation/ports';
+import { previewOf } from '../../../shared/conversation/conversation';
+import type {
+  AppendOutcome,
+  ConversationEntry,
+  ConversationEntryPage,
+  ConversationStore,
+  HistoryPage,
+  IdempotencyKey,
+  OpenOutcome,
+  SendResult,
+} from '../../../shared/conversation/ports';
 import { BadRequestError } from '../../../shared/errors';
 import type { PageFit } from '../../../shared/protocol/frame-fit';
 import { MemoryOutbox } from './compliance';
 
 /** The store's conditional writes, by name, as the hooks see them. */
-export type ConversationWrite = 'open' | 'append' | 'touch' | 'end' | 'updateActive' | 'advanceTimer';
+export type ConversationWrite = 'open' | 'append' | 'touch' | 'end' | 'updateActive' | 'advanceTimer' | 'reviseMessage';
 
 /** A hook around one write: `conversationId` is the conversation written (for `open`, the new one). */
 export type WriteHook = (write: ConversationWrite, conversationId: string) => void | Promise<void>;
@@ -25,6 +35,10 @@ export class MemoryConversationStore implements ConversationStore {
   /** Messages by conversation, keyed by their sort key (`{ts}#{messageId}`, as in the table). */
   private readonly messages = new Map<string, Map<string, ImMessage>>();
   private readonly answers = new Map<string, SendResult>();
+  /** Read state (issue 22 item 3): message numbers by `{conversationId}#{messageId}`, entries and missed notes by `{uri}#{conversationId}`. */
+  private readonly numbers = new Map<string, number>();
+  private readonly entries = new Map<string, ConversationEntry & { readonly uri: string; readonly lastActivityAt: number }>();
+  private readonly missedNotes = new Map<string, { readonly uri: string; readonly conversationId: string; readonly since: number }>();
   beforeWrite?: WriteHook;
   afterWrite?: WriteHook;
 
@@ -40,7 +54,14 @@ export class MemoryConversationStore implements ConversationStore {
     return result ? structuredClone(result) : undefined;
   }
 
-  async open(conversation: Conversation, message: ImMessage, result: SendResult, complianceEvent: ComplianceEvent, key?: IdempotencyKey): Promise<OpenOutcome> {
+  async open(
+    conversation: Conversation,
+    message: ImMessage,
+    result: SendResult,
+    complianceEvent: ComplianceEvent,
+    key?: IdempotencyKey,
+    readers: readonly string[] = [],
+  ): Promise<OpenOutcome> {
     await this.beforeWrite?.('open', conversation.conversationId);
     if (key && this.answers.has(keyOf(key))) return { kind: 'replayed', result: structuredClone(this.answers.get(keyOf(key))!) };
     const previousId = conversation.previousConversationId;
@@ -51,17 +72,26 @@ export class MemoryConversationStore implements ConversationStore {
     if (this.conversations.has(conversation.conversationId)) throw new Error(`opening conversation ${conversation.conversationId} failed: it exists`);
     this.conversations.set(conversation.conversationId, structuredClone(conversation));
     if (previousId !== undefined) this.patch(previousId, { nextConversationId: conversation.conversationId });
-    this.commitMessage(message, result, complianceEvent, key);
+    this.commitMessage(message, result, complianceEvent, key, readers);
     await this.afterWrite?.('open', conversation.conversationId);
     return { kind: 'opened' };
   }
 
-  async append(message: ImMessage, result: SendResult, idleCutoff: number, complianceEvent: ComplianceEvent, key?: IdempotencyKey): Promise<AppendOutcome> {
+  async append(
+    message: ImMessage,
+    result: SendResult,
+    idleCutoff: number,
+    complianceEvent: ComplianceEvent,
+    key?: IdempotencyKey,
+    readers: readonly string[] = [],
+  ): Promise<AppendOutcome> {
     await this.beforeWrite?.('append', message.conversationId);
     if (key && this.answers.has(keyOf(key))) return { kind: 'replayed', result: structuredClone(this.answers.get(keyOf(key))!) };
     if (!this.openFor(message.conversationId, message.from.uri, idleCutoff)) return { kind: 'notActive' };
-    this.patch(message.conversationId, { lastActivityAt: message.ts });
-    this.commitMessage(message, result, complianceEvent, key);
+    // A numbered message is the next one or none, as the adapter's condition on `messageCount`.
+    if (message.n !== undefined && (this.conversations.get(message.conversationId)!.messageCount ?? 0) !== message.n - 1) return { kind: 'notActive' };
+    this.patch(message.conversationId, { lastActivityAt: message.ts, ...(message.n === undefined ? {} : { messageCount: message.n }) });
+    this.commitMessage(message, result, complianceEvent, key, readers);
     await this.afterWrite?.('append', message.conversationId);
     return { kind: 'appended' };
   }
@@ -116,6 +146,107 @@ export class MemoryConversationStore implements ConversationStore {
     return newestFirst.length > kept && last ? { messages: all.slice(0, kept), cursor: encodeCursor(last[0]) } : { messages: all.slice(0, kept) };
   }
 
+  async messageNumber(conversationId: string, messageId: string): Promise<number | undefined> {
+    return this.numbers.get(`${conversationId}#${messageId}`);
+  }
+
+  async markRead(uri: string, conversationId: string, n: number): Promise<{ moved: boolean; entry?: ConversationEntry }> {
+    const stored = this.entries.get(`${uri}#${conversationId}`);
+    if (!stored) return { moved: false };
+    if (stored.readN >= n) return { moved: false, entry: entryOf(stored) };
+    const moved = { ...stored, readN: n };
+    this.entries.set(`${uri}#${conversationId}`, moved);
+    return { moved: true, entry: entryOf(moved) };
+  }
+
+  async conversationsOf(uri: string, limit: number, cursor?: string, fit?: PageFit<ConversationEntry>): Promise<ConversationEntryPage> {
+    const after = cursor === undefined ? undefined : decodeEntryCursor(cursor);
+    const newestFirst = [...this.entries.values()]
+      .filter((entry) => entry.uri === uri)
+      .map((entry) => ({ sortKey: `${pad(entry.lastActivityAt)}#${entry.conversationId}`, entry }))
+      .filter(({ sortKey }) => after === undefined || sortKey < after)
+      .sort((a, b) => (a.sortKey < b.sortKey ? 1 : -1));
+    const all = newestFirst.slice(0, limit).map(({ entry }) => entryOf(entry));
+    const kept = fit ? fit(all) : all.length;
+    const last = newestFirst[kept - 1];
+    return newestFirst.length > kept && last ? { entries: all.slice(0, kept), cursor: encodeCursor(last.sortKey) } : { entries: all.slice(0, kept) };
+  }
+
+  async entriesOf(uri: string, conversationIds: readonly string[]): Promise<ConversationEntry[]> {
+    return [...new Set(conversationIds)].flatMap((id) => {
+      const entry = this.entries.get(`${uri}#${id}`);
+      return entry ? [entryOf(entry)] : [];
+    });
+  }
+
+  async getMany(conversationIds: readonly string[]): Promise<Conversation[]> {
+    return [...new Set(conversationIds)].flatMap((id) => {
+      const conversation = this.conversations.get(id);
+      return conversation ? [structuredClone(conversation)] : [];
+    });
+  }
+
+  async recordMissed(uri: string, conversationId: string, ts: number): Promise<void> {
+    if (!this.missedNotes.has(`${uri}#${conversationId}`)) this.missedNotes.set(`${uri}#${conversationId}`, { uri, conversationId, since: ts });
+  }
+
+  async missed(uri: string, limit: number): Promise<string[]> {
+    return [...this.missedNotes.values()]
+      .filter((note) => note.uri === uri)
+      .sort((a, b) => a.since - b.since)
+      .slice(0, limit)
+      .map((note) => note.conversationId);
+  }
+
+  async clearMissed(uri: string, conversationId: string): Promise<void> {
+    this.missedNotes.delete(`${uri}#${conversationId}`);
+  }
+
+  async activeSince(uri: string, ts: number, limit: number): Promise<string[]> {
+    return [...this.entries.values()]
+      .filter((entry) => entry.uri === uri && entry.lastActivityAt >= ts)
+      .sort((a, b) => b.lastActivityAt - a.lastActivityAt)
+      .slice(0, limit)
+      .map((entry) => entry.conversationId);
+  }
+
+  async messagesFrom(conversationId: string, ts: number, limit: number): Promise<ImMessage[]> {
+    return [...(this.messages.get(conversationId) ?? new Map<string, ImMessage>()).entries()]
+      .filter(([, message]) => message.ts >= ts)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .slice(0, limit)
+      .map(([, message]) => withoutClientId(message));
+  }
+
+  async messageById(conversationId: string, messageId: string): Promise<ImMessage | undefined> {
+    // Found through its number's pointer, as the adapter does: a message older than numbering is not found.
+    if (!this.numbers.has(`${conversationId}#${messageId}`)) return undefined;
+    const found = [...(this.messages.get(conversationId)?.values() ?? [])].find((message) => message.messageId === messageId);
+    return found ? withoutClientId(found) : undefined;
+  }
+
+  async reviseMessage(seen: ImMessage, next: ImMessage, complianceEvent: ComplianceEvent, readers: readonly string[] = []): Promise<boolean> {
+    await this.beforeWrite?.('reviseMessage', seen.conversationId);
+    const messages = this.messages.get(seen.conversationId);
+    const stored = messages?.get(sortKeyOf(seen));
+    if (!messages || !stored || stored.messageId !== seen.messageId || stored.retracted || stored.editedAt !== seen.editedAt) return false;
+    // As the adapter's update: what else the item holds (number, client id) stays; a tombstone loses `editedAt`.
+    const { editedAt: _editedAt, ...rest } = stored;
+    messages.set(
+      sortKeyOf(seen),
+      next.retracted ? { ...rest, text: next.text, retracted: true, retractedAt: next.retractedAt! } : { ...stored, text: next.text, editedAt: next.editedAt! },
+    );
+    this.outbox.add(structuredClone(complianceEvent));
+    for (const uri of readers) {
+      const entry = this.entries.get(`${uri}#${seen.conversationId}`);
+      if (entry?.lastMessage.messageId === seen.messageId) {
+        this.entries.set(`${uri}#${seen.conversationId}`, { ...entry, lastMessage: { ...entry.lastMessage, text: previewOf(next.text) } });
+      }
+    }
+    await this.afterWrite?.('reviseMessage', seen.conversationId);
+    return true;
+  }
+
   /** Every stored message of the conversation, oldest first, as written (client id included): what a test counts. */
   stored(conversationId: string): ImMessage[] {
     return [...(this.messages.get(conversationId)?.entries() ?? [])].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, message]) => structuredClone(message));
@@ -126,10 +257,20 @@ export class MemoryConversationStore implements ConversationStore {
     return stored?.status === 'active' && stored.active.includes(uri) && stored.lastActivityAt >= idleCutoff;
   }
 
-  private commitMessage(message: ImMessage, result: SendResult, complianceEvent: ComplianceEvent, key: IdempotencyKey | undefined): void {
+  private commitMessage(message: ImMessage, result: SendResult, complianceEvent: ComplianceEvent, key: IdempotencyKey | undefined, readers: readonly string[]): void {
     const messages = this.messages.get(message.conversationId) ?? new Map<string, ImMessage>();
     messages.set(sortKeyOf(message), structuredClone(message));
     this.messages.set(message.conversationId, messages);
+    if (message.n !== undefined) {
+      const n = message.n;
+      this.numbers.set(`${message.conversationId}#${message.messageId}`, n);
+      const lastMessage = { messageId: message.messageId, from: structuredClone(message.from), text: previewOf(message.text), ts: message.ts };
+      for (const uri of readers) {
+        const stored = this.entries.get(`${uri}#${message.conversationId}`);
+        const readN = uri === message.from.uri ? n : (stored?.readN ?? 0);
+        this.entries.set(`${uri}#${message.conversationId}`, { uri, conversationId: message.conversationId, lastMessage, lastN: n, readN, lastActivityAt: message.ts });
+      }
+    }
     if (key) this.answers.set(keyOf(key), structuredClone(result));
     this.outbox.add(structuredClone(complianceEvent));
   }
@@ -138,6 +279,18 @@ export class MemoryConversationStore implements ConversationStore {
     const stored = this.conversations.get(conversationId)!;
     this.conversations.set(conversationId, { ...stored, ...structuredClone(change) });
   }
+}
+
+const pad = (ts: number) => String(ts).padStart(15, '0');
+
+function entryOf(stored: ConversationEntry): ConversationEntry {
+  return structuredClone({ conversationId: stored.conversationId, lastMessage: stored.lastMessage, lastN: stored.lastN, readN: stored.readN });
+}
+
+function decodeEntryCursor(cursor: string): string {
+  const sortKey = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!/^\d{15}#./.test(sortKey)) throw new BadRequestError("field 'cursor': not a cursor this server gave", 'cursor');
+  return sortKey;
 }
 
 const keyOf = (key: IdempotencyKey) => `${key.senderUri}#im.send#${key.clientMsgId}`;

@@ -1,5 +1,5 @@
 import type { PresenceStore, SubscriptionChange, UserPresence, WatchersPage } from '../../../shared/presence/ports';
-import type { EndpointPresence, Presence, PresenceRecord } from '../../../shared/presence/presence';
+import { applyUserStateChange, type EndpointPresence, type Presence, type PresenceRecord, type UserState, type UserStateChange } from '../../../shared/presence/presence';
 import type { Subscription } from '../../../shared/presence/subscription';
 
 type Method = keyof PresenceStore;
@@ -17,6 +17,8 @@ type Method = keyof PresenceStore;
 export class MemoryPresenceStore implements PresenceStore {
   readonly endpoints = new Map<string, Map<string, EndpointPresence>>();
   readonly aggregates = new Map<string, PresenceRecord & { readonly updatedAt: number }>();
+  /** uri → the user's own state (the `USER` item). */
+  readonly userStates = new Map<string, UserState>();
   readonly subscriptions = new Map<string, Subscription>();
   /** target → subscription ids watching it (the `PWATCH#` index). */
   readonly watches = new Map<string, Set<string>>();
@@ -44,7 +46,12 @@ export class MemoryPresenceStore implements PresenceStore {
     await this.enter('readUser', [uri]);
     const endpoints = [...(this.endpoints.get(uri)?.values() ?? [])].map(copy);
     const aggregate = this.aggregates.get(uri);
-    return aggregate ? { endpoints, aggregate: { presence: copy(aggregate.presence), version: aggregate.version } } : { endpoints };
+    const user = this.userStates.get(uri);
+    return {
+      endpoints,
+      ...(user ? { user: copy(user) } : {}),
+      ...(aggregate ? { aggregate: { presence: copy(aggregate.presence), version: aggregate.version } } : {}),
+    };
   }
 
   async readAggregates(uris: readonly string[]): Promise<Map<string, PresenceRecord>> {
@@ -75,6 +82,14 @@ export class MemoryPresenceStore implements PresenceStore {
     await this.enter('markEndpointChecked', [uri, connectionId, at]);
     const endpoint = this.endpoints.get(uri)?.get(connectionId);
     if (endpoint) this.endpoints.get(uri)!.set(connectionId, { ...endpoint, checkedAt: at });
+  }
+
+  async updateUserState(uri: string, change: UserStateChange): Promise<void> {
+    await this.enter('updateUserState', [uri, change]);
+    const current = this.userStates.get(uri);
+    const setsSomething = change.state || change.note;
+    if (!current && !setsSomething) return;
+    this.userStates.set(uri, copy(applyUserStateChange(current, change)));
   }
 
   async saveAggregate(uri: string, presence: Presence, seenVersion: number, now: number): Promise<boolean> {

@@ -42,6 +42,10 @@ const answers = {
   // Declared `{ ended: boolean }`, but every return in `leave` is `{ ended: true }` (docs: `{ended: true}`).
   'im.leave': accepts<CommandResult<'im.leave'>, With<Answer<ConversationService['leave']>, { ended: true }>>(),
   'im.history': accepts<CommandResult<'im.history'>, Answer<ConversationService['history']>>(),
+  'im.edit': accepts<CommandResult<'im.edit'>, Answer<ConversationService['edit']>>(),
+  'im.retract': accepts<CommandResult<'im.retract'>, Answer<ConversationService['retract']>>(),
+  'im.markread': accepts<CommandResult<'im.markread'>, Answer<ConversationService['markRead']>>(),
+  'im.conversations': accepts<CommandResult<'im.conversations'>, Answer<ConversationService['conversations']>>(),
 
   'conf.schedule': accepts<CommandResult<'conf.schedule'>, Answer<ConferenceService['schedule']>>(),
   // `state` is the stored one, but `load` answers 410 for a deleted conference: `deleted` never reaches the answer.
@@ -55,6 +59,11 @@ const answers = {
   'conf.deny': accepts<CommandResult<'conf.deny'>, Answer<ConferenceService['deny']>>(),
   'conf.content.add': accepts<CommandResult<'conf.content.add'>, Answer<ConferenceService['addContent']>>(),
   'conf.content.list': accepts<CommandResult<'conf.content.list'>, Answer<ConferenceService['listContent']>>(),
+  'conf.list': accepts<CommandResult<'conf.list'>, Answer<ConferenceService['list']>>(),
+  'conf.eject': accepts<CommandResult<'conf.eject'>, Answer<ConferenceService['eject']>>(),
+  'conf.role': accepts<CommandResult<'conf.role'>, Answer<ConferenceService['setRole']>>(),
+  'conf.message': accepts<CommandResult<'conf.message'>, Answer<ConferenceService['sendMessage']>>(),
+  'conf.messages': accepts<CommandResult<'conf.messages'>, Answer<ConferenceService['messages']>>(),
   'admin.deleteUser': accepts<CommandResult<'admin.deleteUser'>, Answer<ConferenceService['deleteUser']>>(),
 
   'presence.publish': accepts<CommandResult<'presence.publish'>, Answer<PresenceService['publish']>>(),
@@ -64,7 +73,7 @@ const answers = {
   // functions/session.ts: `rooms` only when the user follows any; `more` is only ever written `more: true`.
   'session.resume': accepts<
     CommandResult<'session.resume'>,
-    { presence: Answer<PresenceService['resume']>; rooms?: Answer<ChatService['resume']>['rooms']; cursor?: string }
+    { presence: Answer<PresenceService['resume']>; rooms?: Answer<ChatService['resume']>['rooms']; cursor?: string } & Answer<ConversationService['resume']>
   >(),
 
   'admin.category.put': accepts<CommandResult<'admin.category.put'>, Answer<ChatService['putCategory']>>(),
@@ -83,8 +92,13 @@ const answers = {
   'chat.part': accepts<CommandResult<'chat.part'>, Answer<ChatService['part']>>(),
   'chat.bccontext': accepts<CommandResult<'chat.bccontext'>, Answer<ChatService['history']>>(),
   'chat.grpchat': accepts<CommandResult<'chat.grpchat'>, Answer<ChatService['post']>>(),
+  'chat.edit': accepts<CommandResult<'chat.edit'>, Answer<ChatService['edit']>>(),
+  'chat.retract': accepts<CommandResult<'chat.retract'>, Answer<ChatService['retract']>>(),
+  'chat.markread': accepts<CommandResult<'chat.markread'>, Answer<ChatService['markRead']>>(),
   'chat.getinv': accepts<CommandResult<'chat.getinv'>, Answer<ChatService['invitations']>>(),
   'chat.search': accepts<CommandResult<'chat.search'>, Answer<ChatService['search']>>(),
+  'chat.declineinv': accepts<CommandResult<'chat.declineinv'>, Answer<ChatService['declineInvitation']>>(),
+  'chat.occupants': accepts<CommandResult<'chat.occupants'>, Answer<ChatService['occupants']>>(),
   'chat.file.upload': accepts<CommandResult<'chat.file.upload'>, Answer<ChatService['uploadFile']>>(),
   'chat.file.download': accepts<CommandResult<'chat.file.download'>, Answer<ChatService['downloadFile']>>(),
 } satisfies Record<Action, true>;
@@ -103,6 +117,9 @@ const events = {
   'im.ended': accepts<ServerEvents['im.ended'], Sent<'im.ended'>>(),
   'im.participantLeft': accepts<ServerEvents['im.participantLeft'], Sent<'im.participantLeft'>>(),
   'conf.roster': accepts<ServerEvents['conf.roster'], Sent<'conf.roster'>>(),
+  'conf.ejected': accepts<ServerEvents['conf.ejected'], Sent<'conf.ejected'>>(),
+  'conf.message': accepts<ServerEvents['conf.message'], Sent<'conf.message'>>(),
+  'conf.content': accepts<ServerEvents['conf.content'], Sent<'conf.content'>>(),
   'conf.lobby': accepts<ServerEvents['conf.lobby'], Sent<'conf.lobby'>>(),
   'conf.lobbyWait': accepts<ServerEvents['conf.lobbyWait'], Sent<'conf.lobbyWait'>>(),
   'conf.admitted': accepts<ServerEvents['conf.admitted'], Sent<'conf.admitted'>>(),
@@ -114,6 +131,14 @@ const events = {
   'chat.message': accepts<ServerEvents['chat.message'], Sent<'chat.message'>>(),
   'chat.invitation': accepts<ServerEvents['chat.invitation'], Sent<'chat.invitation'>>(),
   'chat.removed': accepts<ServerEvents['chat.removed'], Sent<'chat.removed'>>(),
+  'chat.edited': accepts<ServerEvents['chat.edited'], Sent<'chat.edited'>>(),
+  'chat.retracted': accepts<ServerEvents['chat.retracted'], Sent<'chat.retracted'>>(),
+  'im.edited': accepts<ServerEvents['im.edited'], Sent<'im.edited'>>(),
+  'im.retracted': accepts<ServerEvents['im.retracted'], Sent<'im.retracted'>>(),
+  'chat.read': accepts<ServerEvents['chat.read'], Sent<'chat.read'>>(),
+  'chat.mention': accepts<ServerEvents['chat.mention'], Sent<'chat.mention'>>(),
+  'im.mention': accepts<ServerEvents['im.mention'], Sent<'im.mention'>>(),
+  'im.read': accepts<ServerEvents['im.read'], Sent<'im.read'>>(),
 } satisfies Record<ServerEventName | SentEventName, true>;
 
 /** An event's payload on the wire, as the server's map types it. */

@@ -1,3 +1,4 @@
+import { conversationReadStateContract } from '../../support/contracts/conversation-read-state.contract';
 import { conversationStoreContract } from '../../support/contracts/conversation-store.contract';
 import { MemoryConversationStore } from '../../support/memory/conversation-store';
 
@@ -6,3 +7,6 @@ conversationStoreContract(async () => {
   const store = new MemoryConversationStore();
   return { store, outbox: store.outbox };
 });
+
+/** Its read-state promises (issue 22 item 3). */
+conversationReadStateContract(async () => ({ store: new MemoryConversationStore() }));

@@ -1,6 +1,6 @@
 import type { Identity } from '../../../../shared/auth/identity';
 import type { ChatEvents } from '../../../../shared/chat/events';
-import type { FileStorage } from '../../../../shared/chat/ports';
+import type { FileStorage, PresenceAvailability } from '../../../../shared/chat/ports';
 import type { RoomDefinition } from '../../../../shared/chat/room';
 import { type ChatCaller, type ChatQuotas, ChatService } from '../../../../shared/chat/service';
 import { ManualClock, MemoryChatStore, MemoryCompliance, RecordingDelivery, sequentialIds } from '../../../support/memory';
@@ -21,8 +21,8 @@ export const files: FileStorage = {
   downloadUrl: async (file, seconds, now) => ({ url: `https://files.example/${file.key}`, expiresAt: now + seconds * 1000 }),
 };
 
-/** The chat service on memory ports with a manual clock: the store and the compliance side are the test's to inspect and to fail. */
-export function chatOnMemory(quotas?: ChatQuotas) {
+/** The chat service on memory ports with a manual clock: the store and the compliance side are the test's to inspect and to fail; `presence` for chat.occupants. */
+export function chatOnMemory(quotas?: ChatQuotas, presence?: PresenceAvailability) {
   const clock = new ManualClock();
   const compliance = new MemoryCompliance();
   const store = new MemoryChatStore(compliance.outbox);
@@ -38,6 +38,7 @@ export function chatOnMemory(quotas?: ChatQuotas) {
     files,
     fileUrlSeconds: 300,
     ...(quotas ? { quotas } : {}),
+    ...(presence ? { presence } : {}),
   });
   const createRoom = async (manager: Identity, definition: Partial<RoomDefinition> = {}) => {
     const { roomId } = await service.createRoom(manager, {

@@ -106,7 +106,8 @@ describe('session.resume', () => {
   it('a room with nothing new is answered without messages and archives nothing', async () => {
     const { service, compliance, roomId } = await roomWithMessages(2);
     const answer = await service.resume(callerOf(bob), { [roomId]: 2 });
-    expect(answer.rooms).toEqual([{ roomId, name: 'Room', lastSeq: 2, messages: [] }]);
+    // With the caller's counts (SPEC §9; Bob joined before the two posts and has read none).
+    expect(answer.rooms).toEqual([{ roomId, name: 'Room', lastSeq: 2, readSeq: 0, unread: 2, mentions: 0, messages: [] }]);
     expect(compliance.sent().filter((event) => event.details?.via === 'session.resume')).toEqual([]);
   });
 

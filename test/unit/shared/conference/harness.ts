@@ -19,6 +19,8 @@ export const durations: ConferenceDurations = {
   contentGraceMs: 30 * MINUTE,
 };
 export const HOME = 'contoso.com';
+/** Where join links point (WEB_APP_URL). */
+export const WEB_APP_URL = 'https://uc.example.test';
 export const T0 = Date.UTC(2026, 0, 5, 9);
 
 export const user = (name: string, kind: Identity['kind'] = 'enterprise', domain = kind === 'enterprise' ? HOME : 'fabrikam.com'): Identity => ({
@@ -38,7 +40,7 @@ export function conferenceHarness() {
   const store = new MemoryConferenceStore(compliance.outbox);
   const delivery = new RecordingDelivery<ConferenceEvents>();
   const connections = new MemoryConnections();
-  const service = new ConferenceService({ store, delivery, timers, compliance: compliance.port, connections, clock, durations, homeDomain: HOME, newId: sequentialIds() });
+  const service = new ConferenceService({ store, delivery, timers, compliance: compliance.port, connections, clock, durations, homeDomain: HOME, webAppUrl: WEB_APP_URL, newId: sequentialIds() });
 
   const h = {
     clock,

@@ -35,7 +35,7 @@ export const LIFETIME_SECONDS = 3600;
 export const user = (name: string, kind: Identity['kind'] = 'enterprise'): Identity => ({ uri: `sip:${name}@contoso.com`, kind, name, device: 'desktop' });
 
 /** The presence use cases on memory ports, with a clock and timers the test moves. */
-export function presenceHarness(options: { quotas?: PresenceQuotas } = {}) {
+export function presenceHarness(options: { quotas?: PresenceQuotas; stateLifetimeMs?: number } = {}) {
   const clock = new ManualClock();
   const store = new MemoryPresenceStore();
   const timers = new ManualTimers();
@@ -54,6 +54,7 @@ export function presenceHarness(options: { quotas?: PresenceQuotas } = {}) {
     homeDomain: 'contoso.com',
     concurrency: 4,
     ...(options.quotas ? { quotas: options.quotas } : {}),
+    ...(options.stateLifetimeMs !== undefined ? { stateLifetimeMs: options.stateLifetimeMs } : {}),
     newId: sequentialIds(),
   });
 

@@ -2,7 +2,8 @@ import type { Identity } from '../../../../shared/auth/identity';
 import { BadRequestError, ForbiddenError } from '../../../../shared/errors';
 import {
   aggregatePresence,
-  applyPublication,
+  applyMachineState,
+  applyUserStateChange,
   assertMayOpenSubscription,
   assertMayWatch,
   compareAvailability,
@@ -14,6 +15,9 @@ import {
   samePresence,
   targetsAfterAdding,
   targetsToWatch,
+  type Publication,
+  type UserState,
+  userStateChange,
 } from '../../../../shared/presence/presence';
 
 const NOW = 1_000_000;
@@ -23,8 +27,15 @@ function endpoint(connectionId: string, overrides: Partial<EndpointPresence> = {
   return { ...connectedEndpoint(connectionId, 'desktop', LIVE_UNTIL, NOW - 10_000), ...overrides };
 }
 
-function publishedOn(base: EndpointPresence, at: number, ...publications: Parameters<typeof applyPublication>[1][]): EndpointPresence {
-  return publications.reduce((current, publication) => applyPublication(current, publication, at), base);
+function publishedOn(base: EndpointPresence, at: number, ...publications: Publication[]): EndpointPresence {
+  return publications.reduce((current, publication) => applyMachineState(current, publication, at), base);
+}
+
+const LIFETIME_MS = 43_200_000;
+
+/** The user's own state after these publications, each at its time. */
+function userState(...publications: Array<[number, Publication]>): UserState {
+  return publications.reduce<UserState>((current, [at, publication]) => applyUserStateChange(current, userStateChange(publication, at, LIFETIME_MS)), {});
 }
 
 const alice: Identity = { uri: 'sip:alice@contoso.com', kind: 'enterprise', name: 'Alice', device: 'desktop' };
@@ -70,47 +81,84 @@ describe('aggregation rule: the most available state wins over offline', () => {
 
 describe('aggregation rule: an explicit user state wins over machine state', () => {
   test('a user-chosen away beats another endpoint that is online by itself', () => {
-    const desktop = publishedOn(endpoint('c1'), NOW - 1, { source: 'user', availability: 'away' });
-    expect(aggregatePresence([desktop, endpoint('c2')], NOW).availability).toBe('away');
+    const chosen = userState([NOW - 1, { source: 'user', availability: 'away' }]);
+    expect(aggregatePresence([endpoint('c1'), endpoint('c2')], NOW, chosen).availability).toBe('away');
   });
 
   test('the most recent user state wins, whichever endpoint chose it', () => {
-    const desktop = publishedOn(endpoint('c1'), NOW - 20, { source: 'user', availability: 'doNotDisturb' });
-    const mobile = publishedOn(endpoint('c2'), NOW - 10, { source: 'user', availability: 'beRightBack' });
-    expect(aggregatePresence([desktop, mobile], NOW).availability).toBe('beRightBack');
+    const chosen = userState([NOW - 20, { source: 'user', availability: 'doNotDisturb' }], [NOW - 10, { source: 'user', availability: 'beRightBack' }]);
+    expect(aggregatePresence([endpoint('c1'), endpoint('c2')], NOW, chosen).availability).toBe('beRightBack');
   });
 
   test('a user-chosen offline is "appear offline"', () => {
-    const desktop = publishedOn(endpoint('c1'), NOW - 1, { source: 'user', availability: 'offline' });
-    expect(aggregatePresence([desktop, endpoint('c2')], NOW).availability).toBe('offline');
+    const chosen = userState([NOW - 1, { source: 'user', availability: 'offline' }]);
+    expect(aggregatePresence([endpoint('c1'), endpoint('c2')], NOW, chosen).availability).toBe('offline');
   });
 
   test('a reset hands back to the machine states', () => {
-    const desktop = publishedOn(endpoint('c1'), NOW - 20, { source: 'user', availability: 'busy' });
-    const reset = publishedOn(desktop, NOW - 10, { source: 'user', reset: true });
+    const reset = userState([NOW - 20, { source: 'user', availability: 'busy' }], [NOW - 10, { source: 'user', reset: true }]);
     const mobile = publishedOn(endpoint('c2'), NOW - 15, { source: 'machine', availability: 'away' });
-    expect(aggregatePresence([reset, mobile], NOW).availability).toBe('online');
+    expect(aggregatePresence([endpoint('c1'), mobile], NOW, reset).availability).toBe('online');
   });
 
   test('a later machine state does not override the user state', () => {
-    const desktop = publishedOn(endpoint('c1'), NOW - 20, { source: 'user', availability: 'busy' });
-    const idle = publishedOn(desktop, NOW - 10, { source: 'machine', availability: 'away' });
-    expect(aggregatePresence([idle], NOW).availability).toBe('busy');
+    const chosen = userState([NOW - 20, { source: 'user', availability: 'busy' }]);
+    const idle = publishedOn(endpoint('c1'), NOW - 10, { source: 'machine', availability: 'away' });
+    expect(aggregatePresence([idle], NOW, chosen).availability).toBe('busy');
   });
 
-  test('a user state on an endpoint that closed no longer counts', () => {
-    const closed = publishedOn(endpoint('c1', { expiresAt: NOW - 1 }), NOW - 20, { source: 'user', availability: 'doNotDisturb' });
-    expect(aggregatePresence([closed, endpoint('c2')], NOW).availability).toBe('online');
+  test('a machine publication leaves the user state alone (it changes only its endpoint)', () => {
+    expect(userStateChange({ source: 'machine', availability: 'online' }, NOW, LIFETIME_MS)).toEqual({});
+    const published = publishedOn(endpoint('c1'), NOW, { source: 'user', availability: 'busy' });
+    expect(published).toEqual(endpoint('c1'));
+  });
+});
+
+describe("persistent presence rule (SPEC §9): the explicit state and note are the user's, not one endpoint's", () => {
+  const chosen = userState([NOW - 100, { source: 'user', availability: 'doNotDisturb', note: 'focus time' }]);
+
+  test('they survive the endpoint that chose them: a new endpoint (a reload, a reconnect) shows them at once', () => {
+    const reloaded = endpoint('after-reload', { machine: { availability: 'online', at: NOW } });
+    expect(aggregatePresence([reloaded], NOW, chosen)).toEqual({ availability: 'doNotDisturb', note: 'focus time' });
+  });
+
+  test("a new device's machine state (online from activity) does not override the user's choice", () => {
+    const phone = publishedOn(endpoint('phone', { device: 'mobile' }), NOW, { source: 'machine', availability: 'online', activity: 'active' });
+    expect(aggregatePresence([endpoint('desktop'), phone], NOW, chosen)).toEqual({ availability: 'doNotDisturb', note: 'focus time' });
+  });
+
+  test('with no live connection the user is offline, without the note, whatever they chose', () => {
+    expect(aggregatePresence([], NOW, chosen)).toEqual({ availability: 'offline' });
+    expect(aggregatePresence([endpoint('closed', { expiresAt: NOW - 1 })], NOW, chosen)).toEqual({ availability: 'offline' });
+  });
+
+  test('PRESENCE_STATE_SECONDS after it was chosen, the explicit state expires and the machine states count again', () => {
+    const expiresAt = NOW - 100 + LIFETIME_MS;
+    const live = endpoint('c1', { expiresAt: expiresAt + 7_200_000 });
+    expect(aggregatePresence([live], expiresAt - 1, chosen).availability).toBe('doNotDisturb');
+    expect(aggregatePresence([live], expiresAt, chosen)).toEqual({ availability: 'online' });
+  });
+
+  test('choosing again (or writing the note again) restarts its lifetime', () => {
+    const again = userState([NOW - 100, { source: 'user', availability: 'busy', note: 'a' }], [NOW + 1000, { source: 'user', availability: 'busy' }]);
+    const later = NOW + LIFETIME_MS;
+    expect(aggregatePresence([endpoint('c1', { expiresAt: later + 1 })], later, again)).toEqual({ availability: 'busy' });
+  });
+
+  test('appearing offline hides the note from watchers', () => {
+    const hidden = userState([NOW - 10, { source: 'user', availability: 'offline', note: 'in Berlin' }]);
+    expect(aggregatePresence([endpoint('c1')], NOW, hidden)).toEqual({ availability: 'offline' });
+    const shownAgain = applyUserStateChange(hidden, userStateChange({ source: 'user', reset: true }, NOW - 5, LIFETIME_MS));
+    expect(aggregatePresence([endpoint('c1')], NOW, shownAgain)).toEqual({ availability: 'online', note: 'in Berlin' });
   });
 });
 
 describe('aggregation rule: the note is the user’s, the latest published on any endpoint', () => {
   test('the most recent note wins; an empty note clears it', () => {
-    const desktop = publishedOn(endpoint('c1'), NOW - 20, { source: 'user', availability: 'online', note: 'in Berlin' });
-    const mobile = publishedOn(endpoint('c2'), NOW - 10, { source: 'machine', availability: 'online', note: 'at lunch' });
-    expect(aggregatePresence([desktop, mobile], NOW).note).toBe('at lunch');
-    const cleared = publishedOn(mobile, NOW - 5, { source: 'machine', availability: 'online', note: '' });
-    expect(aggregatePresence([desktop, cleared], NOW).note).toBeUndefined();
+    const latest = userState([NOW - 20, { source: 'user', availability: 'online', note: 'in Berlin' }], [NOW - 10, { source: 'machine', availability: 'online', note: 'at lunch' }]);
+    expect(aggregatePresence([endpoint('c1'), endpoint('c2')], NOW, latest).note).toBe('at lunch');
+    const cleared = applyUserStateChange(latest, userStateChange({ source: 'machine', availability: 'online', note: '' }, NOW - 5, LIFETIME_MS));
+    expect(aggregatePresence([endpoint('c1'), endpoint('c2')], NOW, cleared).note).toBeUndefined();
   });
 
   test('presence is compared field by field', () => {

@@ -114,6 +114,9 @@ const config = loadConfig({});
 function capsFor(path: string): Caps {
   if (path === 'im.send.text') return { textBytes: config.IM_MAX_MESSAGE_BYTES };
   if (path === 'chat.grpchat.text') return { textBytes: config.CHAT_MAX_MESSAGE_BYTES };
+  if (path === 'chat.edit.text') return { textBytes: config.CHAT_MAX_MESSAGE_BYTES };
+  if (path === 'im.edit.text') return { textBytes: config.IM_MAX_MESSAGE_BYTES };
+  if (path === 'conf.message.text') return { textBytes: config.IM_MAX_MESSAGE_BYTES };
   if (path === 'session.resume.since') return { recordEntries: MAX_RESUME_ROOMS };
   return {};
 }
