@@ -161,7 +161,10 @@ async function costPerOperation(cloud: LocalCloud) {
     );
   };
   const { poster, roomId, clients } = await roomWithFollowers(cloud, 10);
-  await measure('`chat.grpchat` (10 followers)', 20, (n) => ok(poster, 'chat.grpchat', { roomId, text: `cost ${n}` }));
+  const posted: string[] = [];
+  await measure('`chat.grpchat` (10 followers)', 20, async (n) => posted.push(String((await ok(poster, 'chat.grpchat', { roomId, text: `cost ${n}` })).messageId)));
+  // SPEC §9 (issue 22 item 1): the author edits each of those posts once (live to the 10 followers, archived, re-indexed).
+  await measure('`chat.edit` (10 followers)', 20, (n) => ok(poster, 'chat.edit', { roomId, messageId: posted[n]!, text: `cost ${n} edited` }));
   // SPEC §9 (issue 22 item 2): a mark that moves the marker (the room has the 20 posts above), and a resume that
   // reports the counts of 50 followed rooms (their markers: one BatchGetItem; no history read).
   await measure('`chat.markread` (the marker moves)', 20, (n) => ok(poster, 'chat.markread', { roomId, seq: n + 1 }));
@@ -292,8 +295,21 @@ function keptSection(heading: string): string[] {
   return ['', ...text.slice(start + 1, end < 0 ? undefined : end).trimEnd().split('\n')];
 }
 
+/** `npm run bench -- cost`: the cost-per-operation table alone, on stdout (docs/performance.md untouched). */
+async function costOnly() {
+  const cloud = await startLocalCloud({ port: 0, inMemory: true, dynamoEndpoint: process.env.DYNAMODB_LOCAL_ENDPOINT, env: { POWERTOOLS_LOG_LEVEL: 'ERROR' } });
+  instrumentStore();
+  instrumentQueue();
+  try {
+    for (const row of (await costPerOperation(cloud)).rows) console.log(row);
+  } finally {
+    await cloud.stop();
+  }
+}
+
 async function main() {
   if (process.argv.includes('fanout')) return fanOutOnly();
+  if (process.argv.includes('cost')) return costOnly();
   if (process.argv.includes('presence')) return presenceOnly();
   const started = Date.now();
   const cloud = await startLocalCloud({ port: 0, inMemory: true, env: { POWERTOOLS_LOG_LEVEL: 'ERROR' } });

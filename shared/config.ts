@@ -87,6 +87,9 @@ const configSchema = z.object({
   MAX_PENDING_INVITATIONS: positiveInt(100),
   /** Parallel postToConnection calls of one fan-out. */
   FANOUT_CONCURRENCY: positiveInt(64),
+  /** Parallel `presence.notify` posts of one presence publish: one function posts to every watcher (no fan-out tier),
+   * so up to the management API client's socket pool (256), not FANOUT_CONCURRENCY's (issue 21). */
+  PRESENCE_FANOUT_CONCURRENCY: positiveInt(256),
   /** The fan-out tier (issue 21; docs/architecture.md, "Fan-out tier"): a chat post to more connections than
    * FANOUT_DIRECT_MAX is answered once stored and delivered by fan-out workers, in shards of FANOUT_SHARD_SIZE
    * connections queued on FANOUT_QUEUE_URL; up to it, the chat function posts itself. */

@@ -4,7 +4,7 @@ import type { ComplianceEvent } from '../compliance/event';
 import type { PageFit } from '../protocol/frame-fit';
 import { outboxPut } from './compliance-outbox-dynamodb';
 import { transactWrite } from './dynamodb-operations';
-import { ChatItems, cutPage, decodeCursor, messageIdKey, messageKey, seqKey, tokenPartition, toMessage, type WriteRequest } from './chat-items-dynamodb';
+import { ChatItems, cutPage, decodeCursor, fileKey, messageIdKey, messageKey, seqKey, tokenPartition, toMessage, type WriteRequest } from './chat-items-dynamodb';
 
 /**
  * Reads of a room's messages (`ROOM#{id}` / `MSG#{seq}`, found by id through `MID#{messageId}`), their search index
@@ -34,6 +34,8 @@ export class DynamoMessageItems extends ChatItems {
     // The message replaced whole (a tombstone drops the text and the file), on condition that it is still the version
     // read: `editedAt` rises with every edit, and a tombstone is final. One transaction with the outbox item.
     // A transaction cancelled by another one on the same message (TransactionConflict) lost the race too: decide again.
+    // A tombstone of a message with a file marks the file's record retracted in the same transaction (downloads: 410).
+    const retractsFile = next.retracted && seen.fileId !== undefined;
     const failed = await transactWrite(this.client, [
       {
         Put: {
@@ -47,6 +49,19 @@ export class DynamoMessageItems extends ChatItems {
         },
       },
       outboxPut(this.tableName, event),
+      ...(retractsFile
+        ? [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: fileKey(seen.fileId!),
+                UpdateExpression: 'SET retractedAt = if_not_exists(retractedAt, :at)',
+                ConditionExpression: 'attribute_exists(PK)',
+                ExpressionAttributeValues: { ':at': next.retractedAt },
+              },
+            },
+          ]
+        : []),
     ], { conflictAsLost: true });
     return failed.length === 0;
   }

@@ -2,7 +2,6 @@ import {
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
-  PutCommand,
   QueryCommand,
   type TransactWriteCommandInput,
   UpdateCommand,
@@ -29,6 +28,8 @@ import { isConditionFailure } from './aws-errors';
 
 /** How long a send's answer is kept for retries with the same clientMsgId. */
 const IDEMPOTENCY_RETENTION_MS = 24 * 3600 * 1000;
+/** Entries one Query of `activeSince` reads (GSI1 keys and projections are small: one page is a few KB). */
+const ACTIVE_SINCE_PAGE = 200;
 
 const conversationKey = (conversationId: string) => ({ PK: `CONV#${conversationId}`, SK: 'META' });
 const messageSortKey = (message: ImMessage) => `MSG#${String(message.ts).padStart(15, '0')}#${message.messageId}`;
@@ -258,19 +259,23 @@ export class DynamoConversationStore implements ConversationStore {
       { conflictAsLost: true },
     );
     if (failed.length > 0) return false;
+    await this.refreshPreviews(next, readers);
+    return true;
+  }
+
+  async refreshPreviews(message: ImMessage, readers: readonly string[]): Promise<void> {
     // The previews of the entries whose latest message this still is: a retracted text must not stay visible there.
     await Promise.all(
       readers.map((uri) =>
         this.conditionalUpdate({
-          Key: entryKey(uri, seen.conversationId),
+          Key: entryKey(uri, message.conversationId),
           UpdateExpression: 'SET lastMessage.#text = :preview',
           ConditionExpression: 'lastMessage.messageId = :id',
           ExpressionAttributeNames: { '#text': 'text' },
-          ExpressionAttributeValues: { ':preview': previewOf(next.text), ':id': seen.messageId },
+          ExpressionAttributeValues: { ':preview': previewOf(message.text), ':id': message.messageId },
         }),
       ),
     );
-    return true;
   }
 
   async messageNumber(conversationId: string, messageId: string): Promise<number | undefined> {
@@ -329,15 +334,15 @@ export class DynamoConversationStore implements ConversationStore {
     return items.map(toConversation);
   }
 
-  async recordMissed(uri: string, conversationId: string, ts: number): Promise<void> {
-    // The first miss stays: the note says since when the conversation waits for the user.
-    try {
-      await this.client.send(
-        new PutCommand({ TableName: this.tableName, Item: { ...missedKey(uri, conversationId), conversationId, since: ts }, ConditionExpression: 'attribute_not_exists(PK)' }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+  async recordMissed(uri: string, conversationId: string, ts: number, n?: number): Promise<void> {
+    // The first miss stays: the note says since when the conversation waits for the user. `n` (the newest missed
+    // message's number) only rises, so a delivery finishing late does not lower it.
+    await this.conditionalUpdate({
+      Key: missedKey(uri, conversationId),
+      UpdateExpression: `SET conversationId = :id, since = if_not_exists(since, :ts)${n === undefined ? '' : ', n = :n'}`,
+      ...(n === undefined ? {} : { ConditionExpression: 'attribute_not_exists(n) OR n < :n' }),
+      ExpressionAttributeValues: { ':id': conversationId, ':ts': ts, ...(n === undefined ? {} : { ':n': n }) },
+    });
   }
 
   async missed(uri: string, limit: number): Promise<string[]> {
@@ -347,22 +352,31 @@ export class DynamoConversationStore implements ConversationStore {
     return (page.Items ?? []).sort((a, b) => Number(a.since) - Number(b.since)).map((item) => String(item.conversationId));
   }
 
-  async clearMissed(uri: string, conversationId: string): Promise<void> {
-    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: missedKey(uri, conversationId) }));
+  async clearMissed(uri: string, conversationId: string, readN?: number): Promise<void> {
+    // With `readN`: a note of a message missed after the marker (a higher `n`) stays.
+    const condition = readN === undefined ? {} : { ConditionExpression: 'attribute_not_exists(n) OR n <= :read', ExpressionAttributeValues: { ':read': readN } };
+    await this.conditionalDelete(missedKey(uri, conversationId), condition);
   }
 
-  async activeSince(uri: string, ts: number, limit: number): Promise<string[]> {
-    const page = await this.client.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        IndexName: TABLE_KEYS.gsi1.name,
-        KeyConditionExpression: 'GSI1PK = :pk AND GSI1SK >= :from',
-        ExpressionAttributeValues: { ':pk': `IMCONVS#${uri}`, ':from': padTs(ts) },
-        ScanIndexForward: false,
-        Limit: limit,
-      }),
-    );
-    return (page.Items ?? []).map((item) => String(item.conversationId));
+  async activeSince(uri: string, ts: number, pageSize = ACTIVE_SINCE_PAGE): Promise<string[]> {
+    const ids: string[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: TABLE_KEYS.gsi1.name,
+          KeyConditionExpression: 'GSI1PK = :pk AND GSI1SK >= :from',
+          ExpressionAttributeValues: { ':pk': `IMCONVS#${uri}`, ':from': padTs(ts) },
+          ScanIndexForward: false,
+          ExclusiveStartKey: start,
+          Limit: pageSize,
+        }),
+      );
+      ids.push(...(page.Items ?? []).map((item) => String(item.conversationId)));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return ids;
   }
 
   async messagesFrom(conversationId: string, ts: number, limit: number): Promise<ImMessage[]> {
@@ -429,6 +443,14 @@ export class DynamoConversationStore implements ConversationStore {
 
   private transact(items: TransactItem[]): Promise<number[]> {
     return transactWrite(this.client, items);
+  }
+
+  private async conditionalDelete(Key: Record<string, string>, condition: Omit<ConstructorParameters<typeof DeleteCommand>[0], 'TableName' | 'Key'>): Promise<void> {
+    try {
+      await this.client.send(new DeleteCommand({ TableName: this.tableName, Key, ...condition }));
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
   }
 
   private async conditionalUpdate(input: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName'>): Promise<boolean> {

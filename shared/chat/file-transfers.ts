@@ -1,4 +1,4 @@
-import { NotFoundError, QuotaExceededError } from '../errors';
+import { GoneError, NotFoundError, QuotaExceededError } from '../errors';
 import { archiveCommand } from './command-events';
 import type { ChatCaller, ChatDependencies } from './dependencies';
 import { fileObjectKey } from './files';
@@ -41,7 +41,8 @@ export class FileTransfers {
 
   /**
    * `chat.file.download`: whoever may read the file's room gets a URL to GET it. A file of a room the
-   * caller may not see (secret, deleted) does not exist for them: 404 naming the file, not the room.
+   * caller may not see (secret, deleted) does not exist for them: 404 naming the file, not the room. The file of a
+   * retracted message is gone for everyone: 410 (its bytes stay for the compliance archive; no new URL is signed).
    */
   async downloadFile(caller: ChatCaller, fileId: string) {
     const { identity } = caller;
@@ -49,6 +50,7 @@ export class FileTransfers {
     const room = file ? await this.deps.store.getRoom(file.roomId) : undefined;
     if (!file || !room || !canSeeRoom(room, identity.uri)) throw new NotFoundError(`no file ${fileId}`);
     assertMayRead(room, identity.uri);
+    if (file.retractedAt !== undefined) throw new GoneError(`file ${fileId} was retracted`);
     const now = this.deps.clock.now();
     const download = await this.deps.files.downloadUrl(file, this.deps.fileUrlSeconds, now);
     await archiveCommand(this.deps.compliance, caller, 'chat.file.download', room, now, fileDetails(file));

@@ -39,6 +39,8 @@ export interface ChatFile {
   /** The object key in the files bucket. */
   readonly key: string;
   readonly createdAt: number;
+  /** Set when a message carrying the file was retracted (`chat.retract`): the file is gone, `chat.file.download` answers 410. */
+  readonly retractedAt?: number;
 }
 
 /** What a message and `chat.file.download` show of a file. */
@@ -189,7 +191,8 @@ export interface ChatStore extends ReadMarkerStore {
   /**
    * Replaces the stored message with `next` (an edit, or a tombstone) if it is still as `seen` (the same
    * `editedAt`, not retracted), with the change's compliance event in the outbox, all or nothing; false when
-   * another edit or a retraction won (re-read and decide again).
+   * another edit or a retraction won (re-read and decide again). A tombstone of a message with a file also marks
+   * the file's record retracted (`retractedAt`), in the same transaction.
    */
   reviseMessage(seen: ChatMessage, next: ChatMessage, event: ComplianceEvent): Promise<boolean>;
   /** Newest first; the cursor is opaque. `fit` cuts the page to what one answer frame holds (the cursor follows the cut). */

@@ -141,16 +141,20 @@ export class Reading {
       const before = answers.map(({ answer }) => answer);
       const newestFirst = [...messages].reverse();
       const answerWith = (newest: readonly ChatMessage[]) => ({ rooms: [...before, entry([...newest].reverse(), true)] });
-      // The first room always gets its newest messages that fit (one at least: the caps make one fit a frame).
-      const kept = answers.length === 0 ? countThatFits(newestFirst, answerWith, budget) : prefixThatFits(newestFirst, answerWith, budget);
-      if ((kept < messages.length || jsonBytes(answerWith([])) > budget) && answers.length > 0) {
+      // The first room gets its newest messages that fit: one at least in a cursor's answer, whose whole frame holds the
+      // largest. The first answer shares its frame with presence and IM: when none fits there, the room waits for the cursor.
+      const kept = answers.length === 0 && page.cursor !== undefined ? countThatFits(newestFirst, answerWith, budget) : prefixThatFits(newestFirst, answerWith, budget);
+      const overflows = jsonBytes(answerWith([])) > budget;
+      const waits = answers.length > 0 ? kept < messages.length || overflows : page.cursor === undefined && ((kept === 0 && messages.length > 0) || overflows);
+      if (waits) {
         stoppedAt = index;
         break;
       }
       const messagesKept = newestFirst.slice(0, kept).reverse();
       answers.push({ room, answer: entry(messagesKept, kept < messages.length) });
     }
-    const lastAnswered = answers[answers.length - 1]?.room.roomId;
+    // Stopped at the first room: continue after a key just before it (a proper prefix of its id sorts before it).
+    const lastAnswered = answers[answers.length - 1]?.room.roomId ?? (stoppedAt !== undefined ? rooms[stoppedAt]!.roomId.slice(0, -1) : undefined);
     const more = stoppedAt !== undefined || followed.length > batch.length;
     const continueAfter = stoppedAt !== undefined ? lastAnswered : batch[batch.length - 1];
     const now = this.deps.clock.now();

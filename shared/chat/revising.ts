@@ -91,18 +91,25 @@ export class Revising {
       if (!mayRetractMessage(room, message, uri)) throw new ForbiddenError('only the author of a message or a manager of the room may retract it');
       if (message.retracted) {
         // Already a tombstone (a retry, or the author and a manager at once): the same answer, nothing archived twice.
-        return { roomId: room.roomId, messageId: message.messageId, seq: message.seq, retractedAt: message.retractedAt ?? message.ts, by: message.retractedBy ?? uri };
+        // A retry by the one who retracted it sends `chat.retracted` again: the try that committed may have died first.
+        const by = message.retractedBy ?? uri;
+        if (by.toLowerCase() === uri.toLowerCase()) await this.toReaders(caller, room.roomId, retractedEventOf(message, by));
+        return { roomId: room.roomId, messageId: message.messageId, seq: message.seq, retractedAt: message.retractedAt ?? message.ts, by };
       }
+      // What only the message knows (its words, whom it mentioned) is undone before the tombstone replaces it: a try
+      // that dies before the commit leaves the message as it was, and its retry does all of it again.
+      await Promise.all([this.deps.store.unindexMessage(message, indexTokens(message.text)), this.forgetMentions(message)]);
       const next = tombstoneOf(message, uri, this.deps.clock.now());
       const event = retractEventOf(caller, room, message, next);
       if (!(await this.deps.store.reviseMessage(message, next, event))) return RETRY;
-      await Promise.all([
-        this.deps.store.unindexMessage(message, indexTokens(message.text)),
-        this.toReaders(caller, room.roomId, { event: 'chat.retracted', payload: { roomId: room.roomId, messageId: next.messageId, seq: next.seq, by: uri } }),
-        archiveFromOutbox(this.deps.compliance, event),
-      ]);
+      await Promise.all([this.toReaders(caller, room.roomId, retractedEventOf(next, uri)), archiveFromOutbox(this.deps.compliance, event)]);
       return { roomId: room.roomId, messageId: next.messageId, seq: next.seq, retractedAt: next.retractedAt!, by: uri };
     }, () => new UnavailableError('the message kept changing; retry', 200));
+  }
+
+  /** The message's seq leaves each mentioned user's mention set (at most MAX_MENTIONS writes; a user without a marker has nothing to forget). */
+  private async forgetMentions(message: ChatMessage): Promise<void> {
+    await Promise.all((message.mentions ?? []).map((uri) => this.deps.store.pruneMentions(message.roomId, uri, [message.seq])));
   }
 
   private async load(room: Room, messageId: string): Promise<ChatMessage> {
@@ -125,6 +132,11 @@ export class Revising {
       caller.connectionId,
     );
   }
+}
+
+/** `chat.retracted` for the tombstone: sent after the commit, and again on a retry by the one who retracted it. */
+function retractedEventOf(tombstone: ChatMessage, by: string) {
+  return { event: 'chat.retracted' as const, payload: { roomId: tombstone.roomId, messageId: tombstone.messageId, seq: tombstone.seq, by } };
 }
 
 /** One event per version: its id names the room, the seq and the new `editedAt`; `content` is the new text. */

@@ -87,6 +87,11 @@ export interface ConversationStore extends ConversationReadState {
    * follows: the new text, or none for a tombstone (after the change, one conditional update each).
    */
   reviseMessage(seen: ImMessage, next: ImMessage, complianceEvent: ComplianceEvent, readers?: readonly string[]): Promise<boolean>;
+  /**
+   * The preview step of `reviseMessage` alone (idempotent): for each of `readers` whose entry still shows this
+   * message as its latest, the preview shows its text as stored now. A retried `im.retract` repairs with it.
+   */
+  refreshPreviews(message: ImMessage, readers: readonly string[]): Promise<void>;
 }
 
 /** One user's view of one conversation (issue 22 item 3): the newest message and their read marker. */
@@ -123,13 +128,23 @@ export interface ConversationReadState {
   entriesOf(uri: string, conversationIds: readonly string[]): Promise<ConversationEntry[]>;
   /** Conversations by id (those that exist), in no particular order. */
   getMany(conversationIds: readonly string[]): Promise<Conversation[]>;
-  /** Notes that a message of the conversation reached none of the user's connections (a missed conversation). */
-  recordMissed(uri: string, conversationId: string, ts: number): Promise<void>;
+  /**
+   * Notes that a message of the conversation reached none of the user's connections (a missed conversation): the
+   * first note's `ts` stays; `n`, the newest missed message's number, rises with every miss.
+   */
+  recordMissed(uri: string, conversationId: string, ts: number, n?: number): Promise<void>;
   /** The conversations noted as missed for the user, oldest note first, at most `limit`. */
   missed(uri: string, limit: number): Promise<string[]>;
-  clearMissed(uri: string, conversationId: string): Promise<void>;
-  /** The user's conversations with a message at or after `ts` (their entry's latest activity), at most `limit`. */
-  activeSince(uri: string, ts: number, limit: number): Promise<string[]>;
+  /**
+   * Removes the note; with `readN` (the read marker) only while no message after it was missed, so a message missed
+   * after the marker was read keeps its note.
+   */
+  clearMissed(uri: string, conversationId: string, readN?: number): Promise<void>;
+  /**
+   * Every one of the user's conversations with a message at or after `ts` (their entry's latest activity), read
+   * `pageSize` entries a key Query until none remain.
+   */
+  activeSince(uri: string, ts: number, pageSize?: number): Promise<string[]>;
   /** The conversation's messages at or after `ts`, oldest first, at most `limit`. */
   messagesFrom(conversationId: string, ts: number, limit: number): Promise<ImMessage[]>;
 }

@@ -11,8 +11,6 @@ import type { ConversationEntry, ConversationStore } from './ports';
 export const MAX_MISSED_CONVERSATIONS = 50;
 /** Most IM messages one `session.resume {imSince}` answer returns (then `imCursor`). */
 export const MAX_RESUME_IM_MESSAGES = 100;
-/** Most conversations with activity since `imSince` that one answer reads messages from. */
-export const MAX_RESUME_IM_CONVERSATIONS = 50;
 /** How many conversations' messages are read at once. */
 const READ_PARALLELISM = 8;
 
@@ -46,7 +44,10 @@ export interface ReadStateDependencies {
   readonly idleMs: number;
 }
 
-/** Where a page of messages since `imSince` stopped: the last message answered, by (ts, conversation, message). */
+/**
+ * Where a page of messages since `imSince` stopped: the last message answered, by (ts, conversation, message); or,
+ * when none fitted, just before the first (its `messageId` empty, before every id).
+ */
 interface MessagePosition {
   readonly ts: number;
   readonly conversationId: string;
@@ -70,7 +71,8 @@ export class ImReadState {
     if (n === undefined) throw new NotFoundError(`no message ${messageId} in conversation ${conversationId}`);
     const { moved, entry } = await this.deps.store.markRead(reader.uri, conversationId, n);
     const unread = entry ? unreadOf(entry.lastN, entry.readN) : 0;
-    if (unread === 0) await this.deps.store.clearMissed(reader.uri, conversationId);
+    // Only while nothing after the marker was missed: a message missed since it was read keeps its note.
+    if (unread === 0) await this.deps.store.clearMissed(reader.uri, conversationId, entry?.readN);
     if (moved) {
       await this.deps.delivery.toUsers([reader.uri], { event: 'im.read', payload: { conversationId, messageId, unread } }, connectionId);
     }
@@ -105,13 +107,14 @@ export class ImReadState {
     if (since === undefined) return base;
     const messages = await this.messagesSince(reader, since, after);
     const page = messages.slice(0, MAX_RESUME_IM_MESSAGES);
-    const kept = countThatFits(page, (list) => ({ imMessages: list }), budgetBytes);
+    // An `imCursor` answer has the whole budget, in which the largest message fits. The first answer shares it with
+    // presence and the rooms: when not even its first message fits, it answers none and a cursor just before it.
+    const fit = options.imCursor !== undefined ? countThatFits : prefixThatFits;
+    const kept = fit(page, (list) => ({ imMessages: list }), budgetBytes);
+    const first = page[0];
     const last = page[kept - 1];
-    return {
-      ...base,
-      imMessages: page.slice(0, kept),
-      ...(messages.length > kept && last ? { imCursor: encodePosition(last) } : {}),
-    };
+    const cursor = last ? encodePosition(last) : first ? encodePosition({ ts: first.ts, conversationId: first.conversationId, messageId: '' }) : undefined;
+    return { ...base, imMessages: page.slice(0, kept), ...(messages.length > kept && cursor ? { imCursor: cursor } : {}) };
   }
 
   /**
@@ -121,7 +124,7 @@ export class ImReadState {
   async deliverNotingMisses(recipients: readonly string[], event: DomainEvent<ConversationEvents>, exceptConnectionId: string, message: ImMessage): Promise<void> {
     await inParallel(recipients, READ_PARALLELISM, async (uri) => {
       const report = await this.deps.delivery.toUsers([uri], event, exceptConnectionId);
-      if (uri !== message.from.uri && report.delivered === 0) await this.deps.store.recordMissed(uri, message.conversationId, message.ts);
+      if (uri !== message.from.uri && report.delivered === 0) await this.deps.store.recordMissed(uri, message.conversationId, message.ts, message.n);
     });
   }
 
@@ -134,7 +137,8 @@ export class ImReadState {
   }
 
   private async messagesSince(reader: Identity, since: number, after: MessagePosition | undefined): Promise<ImMessage[]> {
-    const conversationIds = await this.deps.store.activeSince(reader.uri, since, MAX_RESUME_IM_CONVERSATIONS);
+    // Every one of them (paged): the messages are merged oldest first, and a conversation left out would lose its own.
+    const conversationIds = await this.deps.store.activeSince(reader.uri, since);
     // Each conversation's first MAX + 1 messages from `since` hold every message of the answer's first MAX, and tell if more remain.
     const perConversation = await inParallel(conversationIds, READ_PARALLELISM, (id) => this.deps.store.messagesFrom(id, since, MAX_RESUME_IM_MESSAGES + 1));
     return perConversation

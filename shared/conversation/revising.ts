@@ -84,17 +84,20 @@ export class ImRevising {
     return retryOnConflict(async () => {
       const message = await this.message(conversation, command.messageId);
       if (!isAuthorOf(message, caller.uri)) throw new ForbiddenError('only the author of a message may retract it');
-      // Already a tombstone (a retry): the same answer, nothing archived twice.
-      if (message.retracted) return { conversationId: conversation.conversationId, messageId: message.messageId, retractedAt: message.retractedAt ?? message.ts };
+      if (message.retracted) {
+        // Already a tombstone (a retry by its author): the same answer, nothing archived twice; the follow-ups the try
+        // that committed may not have reached (the previews, `im.retracted`) run again, both idempotent.
+        await Promise.all([
+          this.deps.store.refreshPreviews(message, previewReaders(conversation, message)),
+          this.deps.delivery.toUsers(conversation.participants, retractedEventOf(message, caller), connectionId),
+        ]);
+        return { conversationId: conversation.conversationId, messageId: message.messageId, retractedAt: message.retractedAt ?? message.ts };
+      }
       const next = imTombstoneOf(message, this.deps.clock.now());
       const event = imRetractEventOf(caller, message, next);
       if (!(await this.deps.store.reviseMessage(message, next, event, previewReaders(conversation, message)))) return RETRY;
       await Promise.all([
-        this.deps.delivery.toUsers(
-          conversation.participants,
-          { event: 'im.retracted', payload: { conversationId: next.conversationId, messageId: next.messageId, by: caller.uri } },
-          connectionId,
-        ),
+        this.deps.delivery.toUsers(conversation.participants, retractedEventOf(next, caller), connectionId),
         this.deps.compliance.publishOutboxed(event),
       ]);
       return { conversationId: next.conversationId, messageId: next.messageId, retractedAt: next.retractedAt! };
@@ -133,6 +136,11 @@ function imEditEventOf(caller: Identity, next: ImMessage): ComplianceEvent {
     content: next.text,
     details: { contentType: next.contentType, messageId: next.messageId },
   };
+}
+
+/** `im.retracted` for the tombstone: sent after the commit, and again on a retry by its author. */
+function retractedEventOf(tombstone: ImMessage, caller: Identity) {
+  return { event: 'im.retracted' as const, payload: { conversationId: tombstone.conversationId, messageId: tombstone.messageId, by: caller.uri } };
 }
 
 /** The retraction; `content` is the text it took back. */

@@ -108,6 +108,14 @@ test('rooms: the author edits, a manager retracts; readers see it live, history 
       ['chat.retract', aliceUri, 'carol was here'],
     ].sort(),
   );
+
+  // A retracted message's file is gone: a reader who kept its id is answered 410, and it cannot be posted again.
+  const { fileId } = await ok(alice!, 'chat.file.upload', { roomId, fileName: 'leak.pdf', size: 4, contentType: 'application/pdf' });
+  const withFile = await ok(alice!, 'chat.grpchat', { roomId, text: 'the numbers', fileId });
+  expect(await status(carol!, 'chat.file.download', { fileId })).toBe(200);
+  await ok(alice!, 'chat.retract', { roomId, messageId: withFile.messageId });
+  expect(await status(carol!, 'chat.file.download', { fileId })).toBe('410 Gone');
+  expect(await status(alice!, 'chat.grpchat', { roomId, text: 'again', fileId })).toBe('410 Gone');
   for (const client of [alice!, bob!, carol!, mallory!]) await client.close();
 });
 

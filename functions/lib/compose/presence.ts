@@ -17,7 +17,7 @@ export function presenceService({ config, clock, connectionStore, connections, d
     clock,
     policy: subscriptionPolicy(config.PRESENCE_SUBSCRIPTION_SECONDS),
     homeDomain: config.HOME_DOMAIN,
-    concurrency: config.FANOUT_CONCURRENCY,
+    concurrency: config.PRESENCE_FANOUT_CONCURRENCY,
     stateLifetimeMs: config.PRESENCE_STATE_SECONDS * 1000,
     quotas: {
       maxSubscriptionsPerUser: config.PRESENCE_MAX_SUBSCRIPTIONS_PER_USER,

@@ -459,14 +459,18 @@ export function chatStoreContract(makeFixture: () => Promise<ChatStoreFixture>):
       expect(await outboxIds()).not.toContain(lost.eventId);
     });
 
-    it('a tombstone is final: it drops the text and the file, and no revision of it lands', async () => {
+    it('a tombstone is final: it drops the text and the file, marks the file record retracted, and no revision of it lands', async () => {
       const room = await created();
-      const posted: ChatMessage = { ...message(room.roomId, 1), fileId: 'file_1', file: { fileId: 'file_1', name: 'a.txt', size: 1, contentType: 'text/plain' } };
+      const fileId = `file_${unique()}`;
+      const file = { fileId, roomId: room.roomId, uploader: 'sip:author@contoso.com', name: 'a.txt', size: 1, contentType: 'text/plain', key: 'k', createdAt: NOW };
+      await store.putFile(file);
+      const posted: ChatMessage = { ...message(room.roomId, 1), fileId, file: { fileId, name: 'a.txt', size: 1, contentType: 'text/plain' } };
       await store.commitMessage(posted, event('chat.post', room.roomId));
       const { fileId: _fileId, file: _file, ...rest } = posted;
       const tombstone: ChatMessage = { ...rest, text: '', retracted: true, retractedAt: NOW + 20, retractedBy: 'sip:author@contoso.com' };
       expect(await store.reviseMessage(posted, tombstone, event('chat.retract', room.roomId))).toBe(true);
       expect(await store.messagesAt(room.roomId, [1])).toEqual([tombstone]);
+      expect(await store.getFile(fileId)).toEqual({ ...file, retractedAt: NOW + 20 });
       expect(await store.reviseMessage(tombstone, { ...tombstone, text: 'back', editedAt: NOW + 30 }, event('chat.edit', room.roomId))).toBe(false);
       expect(await store.messagesAt(room.roomId, [1])).toEqual([tombstone]);
     });

@@ -57,6 +57,7 @@ export function conversationReadStateContract(make: () => Promise<{ readonly sto
       expect(await store.open(conversation, first, resultOf(first), eventOf(first), undefined, participants)).toEqual({ kind: 'opened' });
       return { conversation, first };
     }
+    const opened1 = async (participants: string[], ts: number) => (await opened(participants, ts)).conversation;
     const append = (m: ImMessage, readers: string[]) => store.append(m, resultOf(m), m.ts - IDLE, eventOf(m), undefined, readers);
 
     test("a numbered message moves every reader's entry to it, the sender's marker with it, and is found by id", async () => {
@@ -127,11 +128,39 @@ export function conversationReadStateContract(make: () => Promise<{ readonly sto
       const later = message(recent.conversation.conversationId, 2, alice, T0 + 2000);
       await append(later, [alice, bob]);
 
-      expect(await store.activeSince(bob, T0 + 1000, 10)).toEqual([recent.conversation.conversationId]);
-      expect((await store.activeSince(bob, T0, 10)).sort()).toEqual([old.conversation.conversationId, recent.conversation.conversationId].sort());
+      expect(await store.activeSince(bob, T0 + 1000)).toEqual([recent.conversation.conversationId]);
+      expect((await store.activeSince(bob, T0)).sort()).toEqual([old.conversation.conversationId, recent.conversation.conversationId].sort());
       expect((await store.messagesFrom(recent.conversation.conversationId, T0 + 1000, 10)).map((m) => m.messageId)).toEqual([recent.first.messageId, later.messageId]);
       expect((await store.messagesFrom(recent.conversation.conversationId, T0 + 1001, 10)).map((m) => m.messageId)).toEqual([later.messageId]);
       expect(await store.messagesFrom(recent.conversation.conversationId, T0 + 1000, 1)).toHaveLength(1);
+    });
+
+    test('activeSince names every conversation active since the moment, however many index pages they take', async () => {
+      const bob = person('bob');
+      const opened: string[] = [];
+      for (let i = 0; i < 5; i++) opened.push((await opened1([person('peer'), bob], T0 + 100 * i)).conversationId);
+      expect((await store.activeSince(bob, T0 + 100, 2)).sort()).toEqual(opened.slice(1).sort());
+      expect((await store.activeSince(bob, T0, 1)).sort()).toEqual([...opened].sort());
+    });
+
+    test('clearMissed with a read marker keeps a note of a message missed after it; the note keeps its first ts', async () => {
+      const bob = person('bob');
+      const [one, two, old] = [id('conv'), id('conv'), id('conv')];
+      await store.recordMissed(bob, one, T0 + 5, 1);
+      await store.recordMissed(bob, two, T0 + 3, 1);
+      await store.recordMissed(bob, two, T0 + 9, 3);
+      // A delivery finishing late does not lower the number.
+      await store.recordMissed(bob, two, T0 + 7, 2);
+      await store.recordMissed(bob, old, T0 + 1);
+      expect(await store.missed(bob, 10)).toEqual([old, two, one]);
+      await store.clearMissed(bob, one, 1);
+      await store.clearMissed(bob, two, 2);
+      await store.clearMissed(bob, id('conv'), 2);
+      expect(await store.missed(bob, 10)).toEqual([old, two]);
+      // A note without a number (before numbering) goes with any marker.
+      await store.clearMissed(bob, old, 1);
+      await store.clearMissed(bob, two, 3);
+      expect(await store.missed(bob, 10)).toEqual([]);
     });
 
     test('missed notes: the first note stays, oldest first, cleared one by one', async () => {

@@ -315,6 +315,16 @@ function contract(make: () => Promise<ConversationStoreFixture>): void {
       expect([await preview(alice), await preview(bob)]).toEqual(['', '']);
     });
 
+    test('refreshPreviews alone (a retried retraction) moves the preview of the entries whose latest message it is, and only those', async () => {
+      const { first, second } = await numbered();
+      const preview = async (uri: string) => (await store.entriesOf(uri, [first.conversationId]))[0]?.lastMessage.text;
+      await store.refreshPreviews({ ...first, text: '' }, [alice, bob]);
+      expect([await preview(alice), await preview(bob)]).toEqual([second.text, second.text]);
+      await store.refreshPreviews({ ...second, text: '' }, [alice, bob]);
+      await store.refreshPreviews({ ...second, text: '' }, [alice, bob]);
+      expect([await preview(alice), await preview(bob)]).toEqual(['', '']);
+    });
+
     test('of two revisions racing from the same read, exactly one lands', async () => {
       const { first } = await numbered();
       const outcomes = await Promise.all([

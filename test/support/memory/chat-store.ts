@@ -303,6 +303,10 @@ export class MemoryChatStore implements ChatStore {
       const messages = this.messages.get(seen.roomId);
       const stored = messages?.get(seen.seq);
       if (!messages || !stored || stored.messageId !== seen.messageId || stored.retracted || stored.editedAt !== seen.editedAt) return false;
+      // As the adapter's transaction: the file's record is marked with the tombstone, on condition that it exists.
+      const file = next.retracted && seen.fileId ? this.files.get(seen.fileId) : undefined;
+      if (next.retracted && seen.fileId && !file) return false;
+      if (file) this.files.set(file.fileId, { ...file, retractedAt: next.retractedAt! });
       messages.set(seen.seq, clone(next));
       this.outbox?.add(event);
       return true;

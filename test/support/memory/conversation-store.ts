@@ -16,7 +16,7 @@ import type { PageFit } from '../../../shared/protocol/frame-fit';
 import { MemoryOutbox } from './compliance';
 
 /** The store's conditional writes, by name, as the hooks see them. */
-export type ConversationWrite = 'open' | 'append' | 'touch' | 'end' | 'updateActive' | 'advanceTimer' | 'reviseMessage';
+export type ConversationWrite = 'open' | 'append' | 'touch' | 'end' | 'updateActive' | 'advanceTimer' | 'reviseMessage' | 'refreshPreviews';
 
 /** A hook around one write: `conversationId` is the conversation written (for `open`, the new one). */
 export type WriteHook = (write: ConversationWrite, conversationId: string) => void | Promise<void>;
@@ -38,7 +38,7 @@ export class MemoryConversationStore implements ConversationStore {
   /** Read state (issue 22 item 3): message numbers by `{conversationId}#{messageId}`, entries and missed notes by `{uri}#{conversationId}`. */
   private readonly numbers = new Map<string, number>();
   private readonly entries = new Map<string, ConversationEntry & { readonly uri: string; readonly lastActivityAt: number }>();
-  private readonly missedNotes = new Map<string, { readonly uri: string; readonly conversationId: string; readonly since: number }>();
+  private readonly missedNotes = new Map<string, { readonly uri: string; readonly conversationId: string; readonly since: number; readonly n?: number }>();
   beforeWrite?: WriteHook;
   afterWrite?: WriteHook;
 
@@ -186,8 +186,10 @@ export class MemoryConversationStore implements ConversationStore {
     });
   }
 
-  async recordMissed(uri: string, conversationId: string, ts: number): Promise<void> {
-    if (!this.missedNotes.has(`${uri}#${conversationId}`)) this.missedNotes.set(`${uri}#${conversationId}`, { uri, conversationId, since: ts });
+  async recordMissed(uri: string, conversationId: string, ts: number, n?: number): Promise<void> {
+    const note = this.missedNotes.get(`${uri}#${conversationId}`);
+    const latest = n === undefined || (note?.n !== undefined && note.n > n) ? note?.n : n;
+    this.missedNotes.set(`${uri}#${conversationId}`, { uri, conversationId, since: note?.since ?? ts, ...(latest === undefined ? {} : { n: latest }) });
   }
 
   async missed(uri: string, limit: number): Promise<string[]> {
@@ -198,15 +200,15 @@ export class MemoryConversationStore implements ConversationStore {
       .map((note) => note.conversationId);
   }
 
-  async clearMissed(uri: string, conversationId: string): Promise<void> {
-    this.missedNotes.delete(`${uri}#${conversationId}`);
+  async clearMissed(uri: string, conversationId: string, readN?: number): Promise<void> {
+    const note = this.missedNotes.get(`${uri}#${conversationId}`);
+    if (note && (readN === undefined || note.n === undefined || note.n <= readN)) this.missedNotes.delete(`${uri}#${conversationId}`);
   }
 
-  async activeSince(uri: string, ts: number, limit: number): Promise<string[]> {
+  async activeSince(uri: string, ts: number): Promise<string[]> {
     return [...this.entries.values()]
       .filter((entry) => entry.uri === uri && entry.lastActivityAt >= ts)
       .sort((a, b) => b.lastActivityAt - a.lastActivityAt)
-      .slice(0, limit)
       .map((entry) => entry.conversationId);
   }
 
@@ -237,14 +239,21 @@ export class MemoryConversationStore implements ConversationStore {
       next.retracted ? { ...rest, text: next.text, retracted: true, retractedAt: next.retractedAt! } : { ...stored, text: next.text, editedAt: next.editedAt! },
     );
     this.outbox.add(structuredClone(complianceEvent));
+    // As the adapter: the transaction, then the previews (a failure after the commit leaves them as they were).
+    await this.afterWrite?.('reviseMessage', seen.conversationId);
+    await this.refreshPreviews(next, readers);
+    return true;
+  }
+
+  async refreshPreviews(message: ImMessage, readers: readonly string[]): Promise<void> {
+    await this.beforeWrite?.('refreshPreviews', message.conversationId);
     for (const uri of readers) {
-      const entry = this.entries.get(`${uri}#${seen.conversationId}`);
-      if (entry?.lastMessage.messageId === seen.messageId) {
-        this.entries.set(`${uri}#${seen.conversationId}`, { ...entry, lastMessage: { ...entry.lastMessage, text: previewOf(next.text) } });
+      const entry = this.entries.get(`${uri}#${message.conversationId}`);
+      if (entry?.lastMessage.messageId === message.messageId) {
+        this.entries.set(`${uri}#${message.conversationId}`, { ...entry, lastMessage: { ...entry.lastMessage, text: previewOf(message.text) } });
       }
     }
-    await this.afterWrite?.('reviseMessage', seen.conversationId);
-    return true;
+    await this.afterWrite?.('refreshPreviews', message.conversationId);
   }
 
   /** Every stored message of the conversation, oldest first, as written (client id included): what a test counts. */

@@ -65,4 +65,27 @@ describe('UcClient IM resume (against a scripted socket)', () => {
     expect(resume.imSince).toBeLessThanOrEqual(Date.now() - 1000);
     second.answer(resume, 200, { presence: { subscriptions: [] } });
   });
+
+  test('an imCursor beside no messages (the first one did not fit the first answer) is followed until none comes', async () => {
+    start();
+    const connected = client.connect();
+    await server.acceptAndResume();
+    await connected;
+    const messages = collect('im.message');
+    server.current.event('im.message', { ...im('m1', 100), newConversation: true });
+    server.current.drop();
+
+    const second = await server.socketNumber(2);
+    second.accept();
+    const resume = await server.frame('session.resume', second);
+    second.answer(resume, 200, { presence: { subscriptions: [] }, imMessages: [], imCursor: 'at-m2' });
+    const more = await server.frame('session.resume', second);
+    expect(more).toMatchObject({ imSince: 100, imCursor: 'at-m2' });
+    second.answer(more, 200, { imMessages: [im('m2', 110)], imCursor: 'after-m2' });
+    const last = await server.frame('session.resume', second);
+    expect(last).toMatchObject({ imCursor: 'after-m2' });
+    second.answer(last, 200, { imMessages: [] });
+    await until(() => messages.length === 2, 'the resumed message');
+    expect(messages.map((m) => m.messageId)).toEqual(['m1', 'm2']);
+  });
 });

@@ -144,7 +144,7 @@ const events = {
 /** An event's payload on the wire, as the server's map types it. */
 type Sent<E extends SentEventName> = Wire<ServerEventPayloads[E]>;
 
-/** Every event the server code hands to delivery (`{ event: 'name', payload }`) or builds itself (`serverEvent('name', ...)`). */
+/** Every event the server code hands to delivery (`{ event: 'name', payload }`, `as const` or not) or builds itself (`serverEvent('name', ...)`). */
 function serverEventNames(): string[] {
   const root = join(__dirname, '..', '..', '..');
   const names = new Set<string>();
@@ -152,7 +152,7 @@ function serverEventNames(): string[] {
     for (const entry of readdirSync(directory, { withFileTypes: true })) {
       const path = join(directory, entry.name);
       if (entry.isDirectory()) scan(path);
-      else if (entry.name.endsWith('.ts')) for (const match of readFileSync(path, 'utf8').matchAll(/serverEvent\(\s*'([^']+)'|\{\s*event:\s*'([a-z]+\.[A-Za-z]+)',\s*payload:/g)) names.add((match[1] ?? match[2])!);
+      else if (entry.name.endsWith('.ts')) for (const match of readFileSync(path, 'utf8').matchAll(/serverEvent\(\s*'([^']+)'|\{\s*event:\s*'([a-z]+\.[A-Za-z]+)'(?:\s+as\s+const)?,\s*payload:/g)) names.add((match[1] ?? match[2])!);
     }
   };
   scan(join(root, 'shared'));

@@ -111,6 +111,17 @@ describe('session.resume', () => {
     expect(compliance.sent().filter((event) => event.details?.via === 'session.resume')).toEqual([]);
   });
 
+  it('a first room whose newest message does not fit the budget presence and IM left answers no rooms and a cursor that brings it (no 500)', async () => {
+    const { service, roomId } = await roomWithMessages(1);
+    await service.post(callerOf(alice), { roomId, text: '\u0001'.repeat(4000) });
+    const first = await service.resume(callerOf(bob), { [roomId]: 1 }, { budgetBytes: 10_000 });
+    expect(first.rooms).toEqual([]);
+    expect(first.cursor).toEqual(expect.any(String));
+    const next = await service.resume(callerOf(bob), { [roomId]: 1 }, { cursor: first.cursor! });
+    expect(next.rooms.map((room) => [room.roomId, room.messages.map((message) => message.seq)])).toEqual([[roomId, [2]]]);
+    expect(next.cursor).toBeUndefined();
+  });
+
   it('a cursor it did not give (empty, or a search cursor) is a 400', async () => {
     const { service, roomId } = await roomWithMessages(3);
     await expect(service.resume(callerOf(bob), {}, { cursor: '' })).rejects.toBeInstanceOf(BadRequestError);

@@ -243,4 +243,51 @@ describe('chat.retract', () => {
     expect(stored).not.toHaveProperty('file');
     expect(stored).not.toHaveProperty('fileId');
   });
+
+  it('a retracted message\'s file is gone: every reader who kept its id is answered 410 on download, and it cannot be posted again', async () => {
+    const chat = await roomWithPost();
+    const { fileId } = await chat.service.uploadFile(callerOf(bob), { roomId: chat.roomId, fileName: 'leak.pdf', size: 1, contentType: 'application/pdf' });
+    const { messageId } = await chat.service.post(callerOf(bob), { roomId: chat.roomId, text: 'the numbers', fileId });
+    chat.clock.advance(1_000);
+    await chat.service.retract(callerOf(alice), { roomId: chat.roomId, messageId });
+    for (const who of [alice, bob, carol]) await expect(chat.service.downloadFile(callerOf(who), fileId)).rejects.toThrow(GoneError);
+    expect(chat.store.files.get(fileId)).toMatchObject({ retractedAt: chat.clock.now() });
+    await expect(chat.service.post(callerOf(bob), { roomId: chat.roomId, text: 'again', fileId })).rejects.toThrow(GoneError);
+    // The archive keeps what it had: the post that carried the file, and the retraction naming it.
+    expect(chat.compliance.archived().filter((event) => event.type === 'chat.retract').map((event) => event.details)).toEqual([
+      { seq: 3, messageId, author: bob.uri, fileId },
+    ]);
+  });
+
+  it('a retraction takes the message\'s mention out of each mentioned reader\'s count', async () => {
+    const chat = await roomWithPost();
+    await chat.service.join(callerOf(carol), chat.roomId);
+    const { messageId } = await chat.service.post(callerOf(bob), { roomId: chat.roomId, text: 'look', mentions: [alice.uri, carol.uri] });
+    const mentionsOf = async (who: typeof alice) => (await chat.service.resume(callerOf(who))).rooms.find((room) => room.roomId === chat.roomId)?.mentions;
+    expect([await mentionsOf(alice), await mentionsOf(carol)]).toEqual([1, 1]);
+    await chat.service.retract(callerOf(bob), { roomId: chat.roomId, messageId });
+    expect([await mentionsOf(alice), await mentionsOf(carol)]).toEqual([0, 0]);
+  });
+
+  it('a retry by the same caller repairs a retraction that died after its commit: readers get chat.retracted, nothing archived twice', async () => {
+    const chat = await roomWithPost();
+    // The tombstone commits, then the function dies reading the room's followers for the event.
+    chat.store.failNext('followers');
+    await expect(chat.service.retract(callerOf(bob), { roomId: chat.roomId, messageId: chat.messageId })).rejects.toThrow();
+    expect(await chat.store.messageById(chat.roomId, chat.messageId)).toMatchObject({ retracted: true });
+    expect(chat.delivery.named('chat.retracted')).toEqual([]);
+    const answer = await chat.service.retract(callerOf(bob), { roomId: chat.roomId, messageId: chat.messageId });
+    expect(answer).toMatchObject({ seq: 1, by: bob.uri });
+    expect(chat.delivery.named('chat.retracted')).toEqual([{ connectionIds: [conn(alice)], payload: { roomId: chat.roomId, messageId: chat.messageId, seq: 1, by: bob.uri } }]);
+    expect(chat.compliance.archived().filter((event) => event.type === 'chat.retract')).toHaveLength(1);
+  });
+
+  it('a retraction whose unindexing failed leaves no tombstone; the retry unindexes and retracts', async () => {
+    const chat = await roomWithPost();
+    chat.store.failNext('unindexMessage');
+    await expect(chat.service.retract(callerOf(bob), { roomId: chat.roomId, messageId: chat.messageId })).rejects.toThrow();
+    await chat.service.retract(callerOf(bob), { roomId: chat.roomId, messageId: chat.messageId });
+    for (const token of ['hello', 'brave', 'world']) expect(chat.store.tokens.get(`${chat.roomId}#${token}`)?.size ?? 0).toBe(0);
+    expect(chat.delivery.named('chat.retracted')).toHaveLength(1);
+  });
 });

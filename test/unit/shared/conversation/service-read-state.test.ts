@@ -2,6 +2,8 @@ import type { Identity } from '../../../../shared/auth/identity';
 import type { ConversationEvents } from '../../../../shared/conversation/events';
 import { MAX_RESUME_IM_MESSAGES } from '../../../../shared/conversation/read-state';
 import { ConversationService } from '../../../../shared/conversation/service';
+import { loadConfig } from '../../../../shared/config';
+import { MAX_SERVER_FRAME_BYTES } from '../../../../shared/protocol/limits';
 import { BadRequestError, ForbiddenError, NotFoundError } from '../../../../shared/errors';
 import { ManualClock, ManualTimers, MemoryCompliance, MemoryConversationStore, RecordingDelivery, sequentialIds } from '../../../support/memory';
 import { alice, bob, carol, IDLE_MS } from './conversation-harness';
@@ -241,5 +243,73 @@ describe('session.resume imSince', () => {
     expect(all).toHaveLength(MAX_RESUME_IM_MESSAGES + 12);
     expect(rest.imCursor).toBeUndefined();
     await expect(h.service.resume(bob, { imCursor: 'bm9wZQ' })).rejects.toBeInstanceOf(BadRequestError);
+  });
+
+  test('a message too large for the budget left answers no messages and an imCursor at it, which the full budget then answers (no 500)', async () => {
+    const h = readStateHarness();
+    const { conversationId } = await h.open(alice, [bob], 'seen');
+    h.clock.advance(1000);
+    // 4,000 bytes of a character JSON escapes in 6: about 24 KB of JSON.
+    const big = await h.say(alice, conversationId, '\u0001'.repeat(4000));
+    h.clock.advance(1000);
+    const after = await h.say(alice, conversationId, 'after');
+
+    const first = await h.service.resume(bob, { imSince: big.ts }, 10_000);
+    expect(first.imMessages).toEqual([]);
+    expect(first.imCursor).toEqual(expect.any(String));
+    const next = await h.service.resume(bob, { imSince: big.ts, imCursor: first.imCursor! });
+    expect(next.imMessages?.map((m) => m.messageId)).toEqual([big.messageId, after.messageId]);
+    expect(next.imCursor).toBeUndefined();
+  });
+
+  test('the largest IM message fits an imCursor-only answer in one 128 KB server frame', async () => {
+    const h = readStateHarness();
+    const costly = { ...alice, uri: `sip:${'"'.repeat(120)}@contoso.com`, name: '\u0001'.repeat(256) };
+    const { conversationId } = await h.open(costly, [bob], 'seen');
+    h.clock.advance(1000);
+    const big = await h.say(costly, conversationId, '\u0001'.repeat(loadConfig({}).IM_MAX_MESSAGE_BYTES));
+    const first = await h.service.resume(bob, { imSince: big.ts }, 1000);
+    const next = await h.service.resume(bob, { imSince: big.ts, imCursor: first.imCursor! });
+    expect(next.imMessages?.map((m) => m.messageId)).toEqual([big.messageId]);
+    const frame = { type: 'response', rid: '\u0001'.repeat(128), status: 200, body: { ...next, imCursor: first.imCursor } };
+    expect(Buffer.byteLength(JSON.stringify(frame))).toBeLessThanOrEqual(MAX_SERVER_FRAME_BYTES);
+  });
+
+  test('more conversations active since imSince than one index page: every one’s messages are answered, none twice', async () => {
+    const h = readStateHarness();
+    const since = h.clock.now();
+    const sent: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      h.clock.advance(1000);
+      sent.push((await h.open({ ...alice, uri: `sip:peer-${i}@contoso.com` }, [bob], `overnight ${i}`)).messageId);
+    }
+    const got: string[] = [];
+    let answer = await h.service.resume(bob, { imSince: since });
+    got.push(...answer.imMessages!.map((m) => m.messageId));
+    while (answer.imCursor !== undefined) {
+      answer = await h.service.resume(bob, { imSince: since, imCursor: answer.imCursor });
+      got.push(...answer.imMessages!.map((m) => m.messageId));
+    }
+    expect(got).toEqual(sent);
+  });
+});
+
+describe('missed notes and marking read', () => {
+  test('a message arriving between marking read and clearing the note keeps its note', async () => {
+    const h = readStateHarness();
+    h.offline.add(bob.uri);
+    const first = await h.open(alice, [bob], 'are you there?');
+    let late: Awaited<ReturnType<typeof h.say>> | undefined;
+    const clear = h.store.clearMissed.bind(h.store);
+    h.store.clearMissed = async (...args: Parameters<typeof clear>) => {
+      if (!late) {
+        h.clock.advance(1000);
+        late = await h.say(alice, first.conversationId, 'one more');
+      }
+      return clear(...args);
+    };
+    expect((await h.service.markRead(bob, 'conn:' + bob.uri, first.conversationId, first.messageId)).unread).toBe(0);
+    h.offline.delete(bob.uri);
+    expect((await h.service.resume(bob, {})).missedConversations).toEqual([expect.objectContaining({ conversationId: first.conversationId, unread: 1 })]);
   });
 });

@@ -140,7 +140,24 @@ describe('im.retract', () => {
     expect(im.compliance.archived().filter((event) => event.type === 'im.retract')).toEqual([
       expect.objectContaining({ eventId: `im.retract:${im.conversationId}:${im.messageId}`, actor: expect.objectContaining({ uri: alice.uri }), at: im.clock.now(), content: 'hello brave world' }),
     ]);
-    expect(im.delivery.named('im.retracted')).toHaveLength(1);
+    expect(im.compliance.sent().filter((event) => event.type === 'im.retract')).toHaveLength(1);
+  });
+
+  it('a retry repairs a retraction that died after its commit: the preview follows the tombstone and the participants get im.retracted', async () => {
+    const im = await conversationWithMessage();
+    const latest = await im.say(bob, im.conversationId, 'call me on 555 0100');
+    im.delivery.clear();
+    const previews = async () => (await Promise.all([alice, bob, carol].map((who) => im.store.entriesOf(who.uri, [im.conversationId])))).map(([entry]) => entry?.lastMessage.text);
+    im.failAfterCommit('reviseMessage', new Error('the function died'));
+    await expect(im.service.retract(bob, conn(bob), { conversationId: im.conversationId, messageId: latest.messageId })).rejects.toThrow('the function died');
+    expect(im.delivery.named('im.retracted')).toEqual([]);
+    await im.service.retract(bob, conn(bob), { conversationId: im.conversationId, messageId: latest.messageId });
+    expect(await previews()).toEqual(['', '', '']);
+    expect(im.delivery.named('im.retracted')).toEqual([
+      { connectionIds: [conn(alice), conn(carol)], payload: { conversationId: im.conversationId, messageId: latest.messageId, by: bob.uri } },
+    ]);
+    expect(im.compliance.archived().filter((event) => event.type === 'im.retract')).toHaveLength(1);
+    expect(im.compliance.sent().filter((event) => event.type === 'im.retract')).toHaveLength(0);
   });
 
   it("retracting the conversation's latest message takes its text out of every participant's im.conversations preview; an edit shows the new text", async () => {
