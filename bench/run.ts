@@ -250,12 +250,19 @@ async function naiveBaseline(cloud: LocalCloud) {
 
 /** `npm run bench -- fanout`: the auditorium fan-out section alone, on stdout (docs/performance.md untouched). */
 async function fanOutOnly() {
-  // DYNAMODB_LOCAL_ENDPOINT: a DynamoDB Local already running (a loaded machine may not start one within 30 s).
+  // BENCH_FANOUT_SIZES=1,100,1000 to run fewer sizes.
+  const sizes = process.env.BENCH_FANOUT_SIZES?.split(',').map(Number) ?? [1, 100, 1000, 5000];
+  await withSectionCloud((cloud) => fanOutSection(cloud, (line = '') => console.log(line), sizes));
+}
+
+/**
+ * A local cloud for one section run alone (`npm run bench -- fanout|presence|cost`), stopped afterwards.
+ * DYNAMODB_LOCAL_ENDPOINT: a DynamoDB Local already running (a loaded machine may not start one within 30 s).
+ */
+async function withSectionCloud(run: (cloud: LocalCloud) => Promise<unknown>): Promise<void> {
   const cloud = await startLocalCloud({ port: 0, inMemory: true, dynamoEndpoint: process.env.DYNAMODB_LOCAL_ENDPOINT, env: { POWERTOOLS_LOG_LEVEL: 'ERROR' } });
   try {
-    // BENCH_FANOUT_SIZES=1,100,1000 to run fewer sizes.
-    const sizes = process.env.BENCH_FANOUT_SIZES?.split(',').map(Number) ?? [1, 100, 1000, 5000];
-    await fanOutSection(cloud, (line = '') => console.log(line), sizes);
+    await run(cloud);
   } finally {
     await cloud.stop();
   }
@@ -269,16 +276,13 @@ function presenceTarget(presenceP50: number, chatP50: number, write: (line?: str
 
 /** `npm run bench -- presence`: the 1,000-follower chat fan-out and the 1,000-subscriber presence publish alone, on stdout. */
 async function presenceOnly() {
-  const cloud = await startLocalCloud({ port: 0, inMemory: true, dynamoEndpoint: process.env.DYNAMODB_LOCAL_ENDPOINT, env: { POWERTOOLS_LOG_LEVEL: 'ERROR' } });
-  try {
+  await withSectionCloud(async (cloud) => {
     const write = (line = '') => console.log(line);
     const fan = await fanOutSection(cloud, write, [1000]);
     const presence = await presenceFanOut(cloud, 1000, 10);
     write(`presence.publish → 1,000 presence.notify: p50 ${ms(presence.p50)}, p99 ${ms(presence.p99)}`);
     presenceTarget(presence.p50, fan[1000]!.p50, write);
-  } finally {
-    await cloud.stop();
-  }
+  });
 }
 
 /** A hand-written section of the current docs/performance.md (heading to the next `## `), to carry over; none: nothing. */
@@ -297,14 +301,11 @@ function keptSection(heading: string): string[] {
 
 /** `npm run bench -- cost`: the cost-per-operation table alone, on stdout (docs/performance.md untouched). */
 async function costOnly() {
-  const cloud = await startLocalCloud({ port: 0, inMemory: true, dynamoEndpoint: process.env.DYNAMODB_LOCAL_ENDPOINT, env: { POWERTOOLS_LOG_LEVEL: 'ERROR' } });
-  instrumentStore();
-  instrumentQueue();
-  try {
+  await withSectionCloud(async (cloud) => {
+    instrumentStore();
+    instrumentQueue();
     for (const row of (await costPerOperation(cloud)).rows) console.log(row);
-  } finally {
-    await cloud.stop();
-  }
+  });
 }
 
 async function main() {

@@ -5,12 +5,10 @@ import { z } from 'zod';
 import { isLoopback } from './loopback';
 import { deviceKinds, identityKinds, sipUri } from '../../shared/auth/identity';
 import { issueToken } from '../../shared/auth/tokens';
+import { JOIN_LINK_PATH } from '../../shared/protocol/join-link';
 import { type EdgeRequest, type EdgeService, isAwsRequest, sendJson } from './edge';
 
 /** Where `npm run build:web` (Vite) puts the browser app. */
-/** `/join/{confId}`: a meeting's join link, served the app's page (as CloudFront's error fallback does on AWS). */
-const JOIN_LINK_PATH = /^\/join\/[A-Za-z0-9_.-]{1,128}$/;
-
 export const WEB_DIST_DIR = resolve(__dirname, '..', '..', 'web', 'dist');
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
@@ -81,7 +79,8 @@ export class LocalWebApp implements EdgeService {
       send(response, request, 200, { 'content-type': CONTENT_TYPES['.json']!, 'cache-control': 'no-cache' }, config);
       return true;
     }
-    // A meeting's join link (`{WEB_APP_URL}/join/{confId}`, SPEC §9) is the app's page too; the app reads the path.
+    // A meeting's join link (`{WEB_APP_URL}/join/{confId}`, SPEC §9) is the app's page too, as CloudFront's error
+    // fallback serves it on AWS; the app reads the path.
     const isJoinLink = JOIN_LINK_PATH.test(request.path);
     const isPage = request.path === '/' || request.path === '/index.html' || isJoinLink;
     const isAsset = request.path.startsWith('/assets/');

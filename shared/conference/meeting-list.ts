@@ -2,12 +2,10 @@ import type { Identity } from '../auth/identity';
 import { BadRequestError } from '../errors';
 import { decodeKeyCursor, encodeKeyCursor } from '../protocol/cursor';
 import { countThatFits } from '../protocol/frame-fit';
+import { JOIN_PATH } from '../protocol/join-link';
 import { type Conference, expiryTime, isGone, visibleParticipantCount } from './conference';
 import type { ConferenceContext } from './context';
 import type { MeetingIndexEntry, MeetingRole } from './ports';
-
-/** The path of the web app that takes a visitor to a meeting (docs/protocol.md, "Join links"). */
-export const JOIN_PATH = '/join/';
 
 /**
  * A meeting's join link (SPEC §9): the web app at WEB_APP_URL, on the page that takes the visitor straight to the

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Availability, ConnectionState, Presence } from '../../client/src';
+import { JOIN_LINK_PATH } from '../../shared/protocol/join-link';
 import { Contacts } from './contacts';
 import { Conversations } from './im';
 import { Meetings } from './meetings';
@@ -9,11 +10,10 @@ import { AVAILABILITY_LABELS, ErrorLine, errorText, PresenceDot, useAction, useC
 
 /** Where a meeting's join link (`/join/{confId}`, SPEC §9) is kept across the sign-in round trip, which returns to `/`. */
 const PENDING_JOIN_KEY = 'uc.pendingJoin';
-const JOIN_PATH = /^\/join\/([A-Za-z0-9_.-]{1,128})$/;
 
 /** The meeting a join link opened this tab at, if any: remembered until the app has asked to join it. */
 function takeJoinLink(): void {
-  const match = JOIN_PATH.exec(window.location.pathname);
+  const match = JOIN_LINK_PATH.exec(window.location.pathname);
   if (!match) return;
   window.sessionStorage.setItem(PENDING_JOIN_KEY, decodeURIComponent(match[1]!));
   window.history.replaceState(null, '', '/');
