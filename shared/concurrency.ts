@@ -37,9 +37,15 @@ export async function retryOnConflict<T>(step: (attempt: number) => Promise<T | 
   throw exhausted();
 }
 
+/**
+ * Where the full jitter is drawn from, in [0, 1). Tests of lost races draw 0 here (test/support/no-backoff.ts) so
+ * retries interleave without sleeping, rather than making `Math.random` constant for every library in the process.
+ */
+export const backoffJitter = { draw: (): number => Math.random() };
+
 function backoff(attempt: number, policy: RetryPolicy): Promise<void> {
   const bound = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
-  const ms = Math.random() * bound;
+  const ms = backoffJitter.draw() * bound;
   return ms < 1 ? Promise.resolve() : new Promise((resolve) => setTimeout(resolve, ms));
 }
 

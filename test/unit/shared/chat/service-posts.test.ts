@@ -1,5 +1,6 @@
 import { DependencyUnavailableError, UnavailableError } from '../../../../shared/errors';
 import { callerOf, chatOnMemory, conn, user } from './chat-fixture';
+import { withoutBackoff } from '../../../support/no-backoff';
 
 /**
  * `chat.grpchat`'s race and failure rules (docs/protocol.md "seq", "Retries", "Compliance"; docs/architecture.md
@@ -10,7 +11,7 @@ const bob = user('bob');
 const carol = user('carol');
 
 // retryOnConflict's jittered backoff waits nothing.
-beforeEach(() => jest.spyOn(Math, 'random').mockReturnValue(0));
+withoutBackoff();
 afterEach(() => jest.restoreAllMocks());
 
 async function roomWithFollowers(definition: Parameters<ReturnType<typeof chatOnMemory>['createRoom']>[1] = {}) {

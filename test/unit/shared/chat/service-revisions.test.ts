@@ -1,5 +1,6 @@
 import { ForbiddenError, GoneError, NotFoundError } from '../../../../shared/errors';
 import { callerOf, chatOnMemory, conn, user } from './chat-fixture';
+import { withoutBackoff } from '../../../support/no-backoff';
 
 /**
  * `chat.edit` and `chat.retract` (SPEC §9; docs/protocol.md "Edit and retract"): who may, what history, search,
@@ -11,7 +12,7 @@ const carol = user('carol');
 const mallory = user('mallory');
 
 // retryOnConflict's jittered backoff waits nothing.
-beforeEach(() => jest.spyOn(Math, 'random').mockReturnValue(0));
+withoutBackoff();
 afterEach(() => jest.restoreAllMocks());
 
 /** Alice manages the room; Bob (a member) and Alice follow it; Bob posted "hello brave world" (seq 1), Alice "second" (seq 2). */

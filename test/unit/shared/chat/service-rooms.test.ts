@@ -1,5 +1,6 @@
 import { ForbiddenError, QuotaExceededError, UnavailableError } from '../../../../shared/errors';
 import { callerOf, chatOnMemory, conn, user } from './chat-fixture';
+import { withoutBackoff } from '../../../support/no-backoff';
 
 /**
  * Room management's race and failure rules (docs/protocol.md "Losing access", "Limits and quotas", `room.*`;
@@ -11,7 +12,7 @@ const carol = user('carol');
 const dave = user('dave');
 
 // retryOnConflict's jittered backoff waits nothing.
-beforeEach(() => jest.spyOn(Math, 'random').mockReturnValue(0));
+withoutBackoff();
 afterEach(() => jest.restoreAllMocks());
 
 describe('room.update: read, decide, write on the version read', () => {

@@ -4,6 +4,7 @@ import type { ConferenceEvents } from '../../../../shared/conference/events';
 import { CONTENT_PURGE_RULE, ConferenceService, EXPIRY_RULE, type JoinResult, type ScheduleCommand } from '../../../../shared/conference/service';
 import type { TimerFiring } from '../../../../shared/ports';
 import { ManualClock, ManualTimers, MemoryCompliance, MemoryConferenceStore, MemoryConnections, RecordingDelivery, sequentialIds } from '../../../support/memory';
+import { withoutBackoff } from '../../../support/no-backoff';
 
 /**
  * The conference use cases on memory ports with a clock the test moves (no network, no sleep): each test drives
@@ -111,9 +112,7 @@ export type ConferenceHarness = ReturnType<typeof conferenceHarness>;
 
 /** Backoff between retries resolves at once (full jitter of 0 ms): retries interleave, nothing sleeps. */
 export function noBackoff(): void {
-  beforeEach(() => {
-    jest.spyOn(Math, 'random').mockReturnValue(0);
-  });
+  withoutBackoff();
   afterEach(() => {
     jest.restoreAllMocks();
   });

@@ -1,6 +1,7 @@
 import { OPTIMISTIC_RETRY } from '../../../../shared/concurrency';
 import { GoneError } from '../../../../shared/errors';
 import { alice, bob, carol, conn, conversationHarness, IDLE_MS } from './conversation-harness';
+import { withoutBackoff } from '../../../support/no-backoff';
 
 /**
  * SPEC §3 and docs/architecture.md ("Conversations: the idle rule without a schedule write per message"): the idle
@@ -8,7 +9,7 @@ import { alice, bob, carol, conn, conversationHarness, IDLE_MS } from './convers
  */
 
 // retryOnConflict's full-jitter backoff draws 0: a lost race is retried at once (no timer, no wall-clock wait).
-beforeEach(() => jest.spyOn(Math, 'random').mockReturnValue(0));
+withoutBackoff();
 afterEach(() => jest.restoreAllMocks());
 
 describe('the idle timer: one schedule write per idle period, never per message', () => {

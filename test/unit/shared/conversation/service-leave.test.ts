@@ -1,11 +1,12 @@
 import { OPTIMISTIC_RETRY } from '../../../../shared/concurrency';
 import { UnavailableError } from '../../../../shared/errors';
 import { alice, bob, carol, conn, conversationHarness, user } from './conversation-harness';
+import { withoutBackoff } from '../../../support/no-backoff';
 
 /** im.leave (SPEC §3): the conversation ends for that user; when fewer than two remain, it ends. Writes on the version read. */
 
 // retryOnConflict's full-jitter backoff draws 0: a lost race is retried at once (no timer, no wall-clock wait).
-beforeEach(() => jest.spyOn(Math, 'random').mockReturnValue(0));
+withoutBackoff();
 afterEach(() => jest.restoreAllMocks());
 
 test('two of three leaving at once: both leaves apply (the loser reads again), the conversation ends once, each told once', async () => {

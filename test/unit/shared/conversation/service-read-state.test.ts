@@ -7,6 +7,7 @@ import { MAX_SERVER_FRAME_BYTES } from '../../../../shared/protocol/limits';
 import { BadRequestError, ForbiddenError, NotFoundError } from '../../../../shared/errors';
 import { ManualClock, ManualTimers, MemoryCompliance, MemoryConversationStore, RecordingDelivery, sequentialIds } from '../../../support/memory';
 import { alice, bob, carol, IDLE_MS } from './conversation-harness';
+import { withoutBackoff } from '../../../support/no-backoff';
 
 /**
  * IM read state (issue 22 item 3, SPEC §9): read markers that roam and never move back (`im.markread`, event `im.read`),
@@ -14,7 +15,7 @@ import { alice, bob, carol, IDLE_MS } from './conversation-harness';
  * (`im.conversations`), missed conversations and the IM messages since a moment (`session.resume`).
  */
 
-beforeEach(() => jest.spyOn(Math, 'random').mockReturnValue(0));
+withoutBackoff();
 afterEach(() => jest.restoreAllMocks());
 
 /** The conversation use cases on memory ports; `offline` users have no connection, the others one (or `devices`). */

@@ -1,10 +1,11 @@
 import { ForbiddenError, GoneError, NotFoundError } from '../../../../shared/errors';
 import { alice, bob, carol, conn, conversationHarness, IDLE_MS } from './conversation-harness';
+import { withoutBackoff } from '../../../support/no-backoff';
 
 /** `im.edit` and `im.retract` (SPEC §9; docs/protocol.md "Edit and retract"), on memory ports. */
 
 // retryOnConflict's jittered backoff waits nothing.
-beforeEach(() => jest.spyOn(Math, 'random').mockReturnValue(0));
+withoutBackoff();
 afterEach(() => jest.restoreAllMocks());
 
 /** Alice opened a conversation with Bob and Carol ("hello brave world"); Bob answered. */

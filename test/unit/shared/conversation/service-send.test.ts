@@ -1,5 +1,6 @@
 import { DependencyUnavailableError, UnavailableError } from '../../../../shared/errors';
 import { alice, bob, carol, conn, conversationHarness, IDLE_MS } from './conversation-harness';
+import { withoutBackoff } from '../../../support/no-backoff';
 
 /**
  * im.send's race and failure rules (SPEC §2, §3, §7; docs/architecture.md): idempotent sends by clientMsgId, one
@@ -7,7 +8,7 @@ import { alice, bob, carol, conn, conversationHarness, IDLE_MS } from './convers
  */
 
 // retryOnConflict's full-jitter backoff draws 0: a lost race is retried at once (no timer, no wall-clock wait).
-beforeEach(() => jest.spyOn(Math, 'random').mockReturnValue(0));
+withoutBackoff();
 afterEach(() => jest.restoreAllMocks());
 
 describe('one conversation per race', () => {

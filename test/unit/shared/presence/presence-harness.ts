@@ -88,14 +88,5 @@ export function presenceHarness(options: { quotas?: PresenceQuotas; stateLifetim
   return { clock, store, timers, connectionStore, connections, delivery, policy, service, connect, vanish, stored, fireDueTimers };
 }
 
-/**
- * Retries without waiting: `retryOnConflict` draws its full-jitter backoff from `Math.random()`, and a draw of 0
- * resolves at once, so a test of lost races runs in milliseconds (the policy's attempts are unchanged).
- */
-export function withoutBackoff(): void {
-  let random: jest.SpyInstance<number, []>;
-  beforeEach(() => {
-    random = jest.spyOn(Math, 'random').mockReturnValue(0);
-  });
-  afterEach(() => random.mockRestore());
-}
+/** Retries without waiting (test/support/no-backoff.ts). */
+export { withoutBackoff } from '../../../support/no-backoff';
