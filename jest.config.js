@@ -35,6 +35,13 @@ const common = {
   moduleFileExtensions: ['ts', 'js', 'json'],
 };
 module.exports = {
+  /**
+   * Two test files at a time (CI and this machine have two cores): the end-to-end suites spend most of their
+   * time waiting for the durations they configure (timers of seconds), so a second file runs in that time. Each
+   * file is isolated (its own local cloud on a free port, its own table, fresh users); web/dist is built once in
+   * the global setup. A file alone still runs in band.
+   */
+  maxWorkers: 2,
   testTimeout: 60000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },

@@ -118,7 +118,7 @@ describe('the idle rule (CONVERSATION_IDLE_SECONDS)', () => {
     const userClient = await cloud.client(user!);
     const { conversationId } = await send(botClient, { to: user, text: 'How can I help?' });
     const startedAt = Date.now();
-    const keepalive = setInterval(() => void botClient.request('im.keepalive', { conversationId }).catch(() => undefined), IDLE_MS / 3);
+    const keepalive = setInterval(() => void botClient.request('im.keepalive', { conversationId }).catch(() => undefined), IDLE_MS / 6);
     try {
       await waitFor('two idle periods', () => (Date.now() - startedAt > 2 * IDLE_MS ? true : undefined), 3 * IDLE_MS);
     } finally {
