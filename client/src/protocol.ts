@@ -317,7 +317,10 @@ export interface ServerEvents {
   /** Content a presenter added: no Refresh needed. */
   'conf.content': { confId: string; content: ConferenceContent };
   'conf.lobby': { confId: string; uri: string; name: string; kind: IdentityKind };
-  'conf.lobbyWait': { confId: string };
+  /** To presenters: someone stopped waiting without a decision (left the lobby or disconnected): off the lobby list. */
+  'conf.lobbyLeft': { confId: string; uri: string };
+  /** To the waiting user, on entering the lobby and whenever a presenter comes or the last one goes: `false`, nobody can let them in for now. */
+  'conf.lobbyWait': { confId: string; presenterPresent: boolean };
   'conf.admitted': { confId: string; role: ConferenceRole; activationInstance: string };
   'conf.denied': { confId: string };
   /** The new policy: what `conf.update` answers. */

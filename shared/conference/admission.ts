@@ -2,7 +2,7 @@ import type { Identity } from '../auth/identity';
 import { RETRY, retryOnConflict } from '../concurrency';
 import { ForbiddenError, NotFoundError } from '../errors';
 import type { DomainEvent } from '../ports';
-import { type Conference, decideAdmission, type LobbyEntry } from './conference';
+import { type Conference, decideAdmission, type LobbyEntry, presenterIsIn } from './conference';
 import { type ConferenceContext, conferenceKeptChanging, retryBestEffort } from './context';
 import type { ConferenceEvents } from './events';
 import type { Entered, Participation } from './participation';
@@ -12,7 +12,7 @@ export type JoinResult = Entered | { readonly state: 'lobby'; readonly confId: s
 
 /**
  * Who gets in and who goes: `conf.join` (the lock, admission policy and lobby), the presenters' admit and deny,
- * `conf.leave` and `$disconnect`. Each command re-reads and decides again when it loses a race (`retryOnConflict`).
+ * `conf.leave` and `$disconnect` (from the meeting or its lobby). Each command re-reads and decides again when it loses a race (`retryOnConflict`).
  */
 export class Admission {
   constructor(
@@ -74,6 +74,9 @@ export class Admission {
       const conference = await this.ctx.load(confId);
       const participant = await this.ctx.currentParticipant(conference, identity.uri);
       if (!participant) {
+        // Waiting in the lobby: leaving ends the wait (a decision that landed first wins: read again).
+        const waiting = await this.ctx.deps.store.lobbyEntry(confId, identity.uri);
+        if (waiting) return (await this.endWait(conference, waiting)) ? { left: true } : RETRY;
         // Perhaps a retry of a leave whose timer could not be armed after its write: finish that work.
         await this.timers.dueByCounters(conference);
         return { left: false };
@@ -92,7 +95,7 @@ export class Admission {
         if (!conference) return;
         const waiting = await deps.store.lobbyEntry(confId, identity.uri);
         if (waiting?.connectionId === connectionId) {
-          await deps.store.deleteLobby(confId, waiting);
+          await this.endWait(conference, waiting);
           return;
         }
         const participant = await this.ctx.currentParticipant(conference, identity.uri);
@@ -106,11 +109,20 @@ export class Admission {
     }
   }
 
+  /** A wait that ends without a decision (left, disconnected): the presenters take it off their lists. False when it had already ended. */
+  private async endWait(conference: Conference, entry: LobbyEntry): Promise<boolean> {
+    if (!(await this.ctx.deps.store.deleteLobby(conference.confId, entry))) return false;
+    await this.ctx.toPresenters(conference, { event: 'conf.lobbyLeft', payload: { confId: conference.confId, uri: entry.uri } });
+    return true;
+  }
+
   private async announceLobby(conference: Conference, entry: LobbyEntry): Promise<void> {
     const { deps } = this.ctx;
-    await deps.delivery.toConnections([entry.connectionId], { event: 'conf.lobbyWait', payload: { confId: conference.confId } });
-    if (!conference.active) return;
-    const presenters = (await deps.store.participants(conference.confId, conference.active.activationInstance)).filter((p) => p.role === 'presenter');
+    const participants = conference.active ? await deps.store.participants(conference.confId, conference.active.activationInstance) : [];
+    const presenters = participants.filter((p) => p.role === 'presenter');
+    // Told at once whether anyone is there to let them in (a meeting that has ended, or whose presenters have all left).
+    await deps.delivery.toConnections([entry.connectionId], { event: 'conf.lobbyWait', payload: { confId: conference.confId, presenterPresent: presenterIsIn(presenters) } });
+    if (presenters.length === 0) return;
     const event: DomainEvent<ConferenceEvents> = { event: 'conf.lobby', payload: { confId: conference.confId, uri: entry.uri, name: entry.name, kind: entry.kind } };
     await deps.delivery.toConnections(presenters.flatMap((p) => p.connectionIds), event);
   }

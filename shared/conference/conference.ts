@@ -168,6 +168,21 @@ export function roleFor(conference: Conference, identity: Identity, homeDomain: 
   }
 }
 
+/**
+ * What people waiting in the lobby are told after the participants changed (`conf.lobbyWait`'s `presenterPresent`):
+ * only a presenter lets them in, so they hear when the last presenter has gone (none will, for now) and when one
+ * comes; undefined when that did not change (nothing to say).
+ */
+export function lobbyPresenterNews(before: readonly Pick<Participant, 'role'>[], after: readonly Pick<Participant, 'role'>[]): boolean | undefined {
+  const was = presenterIsIn(before);
+  const is = presenterIsIn(after);
+  return was === is ? undefined : is;
+}
+
+export function presenterIsIn(participants: readonly Pick<Participant, 'role'>[]): boolean {
+  return participants.some((participant) => participant.role === 'presenter');
+}
+
 /** A first join activates (or reactivates) the conference with a new activation instance. */
 export function activate(conference: Conference, activationInstance: string, now: number): Conference {
   return {

@@ -6,7 +6,7 @@ import { ForbiddenError, GoneError, NotFoundError, UnavailableError } from '../e
 import type { Clock, Connections, DomainEvent, EventDelivery, Timers } from '../ports';
 import { decodeKeyCursor, encodeKeyCursor } from '../protocol/cursor';
 import { countThatFits, MAX_LIST_ANSWER_BYTES } from '../protocol/frame-fit';
-import { type Conference, type ConferenceDurations, isGone, type LeaveReason, type Participant, type RosterEntry } from './conference';
+import { type Conference, type ConferenceDurations, isGone, type LeaveReason, type LobbyEntry, type Participant, type RosterEntry } from './conference';
 import type { ConferenceEvents } from './events';
 import type { ConferenceStore } from './ports';
 
@@ -82,6 +82,21 @@ export class ConferenceContext {
     const participants = await this.deps.store.participants(conference.confId, conference.active.activationInstance);
     const connectionIds = participants.flatMap((participant) => participant.connectionIds).filter((id) => !except.includes(id));
     await this.deps.delivery.toConnections(unique(connectionIds), event);
+  }
+
+  /** To the presenters in the meeting (the people who admit or deny). */
+  async toPresenters(conference: Conference, event: DomainEvent<ConferenceEvents>): Promise<void> {
+    if (!conference.active) return;
+    const participants = await this.deps.store.participants(conference.confId, conference.active.activationInstance);
+    const connectionIds = participants.filter((participant) => participant.role === 'presenter').flatMap((participant) => participant.connectionIds);
+    await this.deps.delivery.toConnections(unique(connectionIds), event);
+  }
+
+  /** Tells everyone waiting in the lobby whether a presenter is in now (`lobbyPresenterNews`); `lobby` when already read. */
+  async tellLobby(confId: string, presenterPresent: boolean | undefined, lobby?: readonly LobbyEntry[]): Promise<void> {
+    if (presenterPresent === undefined) return;
+    const waiting = lobby ?? (await this.deps.store.lobby(confId));
+    await this.deps.delivery.toConnections(unique(waiting.map((entry) => entry.connectionId)), { event: 'conf.lobbyWait', payload: { confId, presenterPresent } });
   }
 
   /** Only API Gateway's 410 is "gone": a check that fails otherwise counts as alive. */

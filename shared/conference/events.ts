@@ -12,7 +12,10 @@ export interface ConferenceEvents {
   /** Content a presenter added (`conf.content.add`), to the participants. */
   'conf.content': { readonly confId: string; readonly content: ConferenceContent };
   'conf.lobby': { readonly confId: string } & Pick<LobbyEntry, 'uri' | 'name' | 'kind'>;
-  'conf.lobbyWait': { readonly confId: string };
+  /** To presenters: a wait ended without their decision (the waiting user left the lobby or disconnected). */
+  'conf.lobbyLeft': { readonly confId: string; readonly uri: string };
+  /** To the waiting user: on entering the lobby, and again whenever a presenter comes or the last one goes (`lobbyPresenterNews`). */
+  'conf.lobbyWait': { readonly confId: string; readonly presenterPresent: boolean };
   /** `admit`: the role and activation instance the admitted user entered with (what a joined `conf.join` answers). */
   'conf.admitted': { readonly confId: string } & Pick<Participant, 'role' | 'activationInstance'>;
   'conf.denied': { readonly confId: string };

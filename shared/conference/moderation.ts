@@ -1,7 +1,7 @@
 import type { Identity } from '../auth/identity';
 import { RETRY, retryOnConflict } from '../concurrency';
 import { ForbiddenError, NotFoundError } from '../errors';
-import type { Conference, Participant, Role } from './conference';
+import { type Conference, lobbyPresenterNews, type Participant, type Role } from './conference';
 import { type ConferenceContext, conferenceKeptChanging, rosterEntry } from './context';
 import type { Participation } from './participation';
 
@@ -44,10 +44,18 @@ export class Moderation {
       if (target.role === role) return { confId, uri, role, changed: false };
       if (!(await deps.store.setRole(confId, target, role))) return RETRY;
       await this.ctx.toParticipants(conference, { event: 'conf.roster', payload: { confId, change: 'role', participant: rosterEntry({ ...target, role }) } });
+      const lobby = await deps.store.lobby(confId);
       if (role === 'presenter') {
-        for (const entry of await deps.store.lobby(confId)) {
+        for (const entry of lobby) {
           await deps.delivery.toConnections(target.connectionIds, { event: 'conf.lobby', payload: { confId, uri: entry.uri, name: entry.name, kind: entry.kind } });
         }
+      }
+      if (lobby.length > 0) {
+        // The first presenter promoted, or the last one demoted: whoever waits hears it.
+        const participants = await deps.store.participants(confId, target.activationInstance);
+        const before = participants.map((participant) => (participant.uri === uri ? target : participant));
+        const after = participants.map((participant) => (participant.uri === uri ? { ...participant, role } : participant));
+        await this.ctx.tellLobby(confId, lobbyPresenterNews(before, after), lobby);
       }
       return { confId, uri, role, changed: true };
     }, conferenceKeptChanging);

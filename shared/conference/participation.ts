@@ -1,6 +1,6 @@
 import type { Identity } from '../auth/identity';
 import { RETRY } from '../concurrency';
-import { activate, AUTOMATIC_RULES, type Conference, countsAsEnterprise, type LeaveReason, type Participant, roleFor, type RosterEntry, withFirstParticipant } from './conference';
+import { activate, AUTOMATIC_RULES, type Conference, countsAsEnterprise, type LeaveReason, lobbyPresenterNews, type Participant, roleFor, type RosterEntry, withFirstParticipant } from './conference';
 import { type ConferenceContext, retryBestEffort, rosterEntry, rosterPage, visibleRoster } from './context';
 import type { EntryConditions } from './ports';
 import type { RuleTimers } from './rule-timers';
@@ -74,14 +74,19 @@ export class Participation {
         role = existing.role;
       }
     }
-    const roster = visibleRoster(await deps.store.participants(conference.confId, active.activationInstance));
+    const participants = await deps.store.participants(conference.confId, active.activationInstance);
+    const roster = visibleRoster(participants);
     if (newcomer && !participant.hidden) {
       await this.ctx.toParticipants(activated, { event: 'conf.roster', payload: { confId: conference.confId, change: 'joined', participant: rosterEntry({ ...participant, role }) } }, [connectionId]);
     }
     if (role === 'presenter') {
-      for (const entry of await deps.store.lobby(conference.confId)) {
+      const lobby = await deps.store.lobby(conference.confId);
+      for (const entry of lobby) {
         await deps.delivery.toConnections([connectionId], { event: 'conf.lobby', payload: { confId: conference.confId, uri: entry.uri, name: entry.name, kind: entry.kind } });
       }
+      // The first presenter in: whoever waits hears that someone can let them in now.
+      const others = participants.filter((other) => other.uri !== identity.uri);
+      if (newcomer && lobby.length > 0) await this.ctx.tellLobby(conference.confId, lobbyPresenterNews(others, participants), lobby);
     }
     await this.ctx.archive(joinEvent);
     return { state: 'joined' as const, confId: conference.confId, role, activationInstance: active.activationInstance, ...rosterPage(roster) };
@@ -119,6 +124,11 @@ export class Participation {
       }
       if (!participant.hidden) {
         await this.ctx.toParticipants(after, { event: 'conf.roster', payload: { confId: conference.confId, change: 'left', participant: rosterEntry(participant) } });
+      }
+      if (participant.role === 'presenter') {
+        // The last presenter gone (rather than the meeting ended): whoever waits hears nobody can let them in for now.
+        const remaining = await deps.store.participants(conference.confId, participant.activationInstance);
+        await this.ctx.tellLobby(conference.confId, lobbyPresenterNews([...remaining, participant], remaining));
       }
     }
     await this.ctx.archive(leaveEvent);

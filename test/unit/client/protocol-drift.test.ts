@@ -121,6 +121,7 @@ const events = {
   'conf.message': accepts<ServerEvents['conf.message'], Sent<'conf.message'>>(),
   'conf.content': accepts<ServerEvents['conf.content'], Sent<'conf.content'>>(),
   'conf.lobby': accepts<ServerEvents['conf.lobby'], Sent<'conf.lobby'>>(),
+  'conf.lobbyLeft': accepts<ServerEvents['conf.lobbyLeft'], Sent<'conf.lobbyLeft'>>(),
   'conf.lobbyWait': accepts<ServerEvents['conf.lobbyWait'], Sent<'conf.lobbyWait'>>(),
   'conf.admitted': accepts<ServerEvents['conf.admitted'], Sent<'conf.admitted'>>(),
   'conf.denied': accepts<ServerEvents['conf.denied'], Sent<'conf.denied'>>(),

@@ -10,6 +10,7 @@ import {
   deactivate,
   expiryTime,
   isGone,
+  lobbyPresenterNews,
   rearmVersion,
   roleFor,
   visibleParticipantCount,
@@ -96,6 +97,21 @@ describe('item 10: a timer re-armed by its own firing takes another version', ()
     expect(rearmVersion(7, 7)).toBe(8);
     expect(rearmVersion(9, 7)).toBe(9);
     expect(rearmVersion(3, 7)).toBe(8);
+  });
+});
+
+describe('the lobby hears when the last presenter goes and when one comes (conf.lobbyWait presenterPresent)', () => {
+  const presenter = { role: 'presenter' as const };
+  const attendee = { role: 'attendee' as const };
+  test('the last presenter leaving (or demoted): false; a first presenter coming (or promoted): true', () => {
+    expect(lobbyPresenterNews([presenter, attendee], [attendee])).toBe(false);
+    expect(lobbyPresenterNews([attendee], [attendee, presenter])).toBe(true);
+    expect(lobbyPresenterNews([], [presenter])).toBe(true);
+  });
+  test('nothing to say while a presenter stays in, or while none is in', () => {
+    expect(lobbyPresenterNews([presenter, presenter], [presenter])).toBeUndefined();
+    expect(lobbyPresenterNews([presenter], [presenter, presenter])).toBeUndefined();
+    expect(lobbyPresenterNews([attendee, attendee], [attendee])).toBeUndefined();
   });
 });
 

@@ -214,10 +214,45 @@ describe('the lobby', () => {
     expect((await h.consistent(confId)).active!.participantCount).toBe(1);
   });
 
-  test('a waiting user who disconnects leaves the lobby', async () => {
+  test('a waiting user who disconnects leaves the lobby; the presenters are told (conf.lobbyLeft)', async () => {
     const { confId, guest } = await withWaitingGuest();
     await h.service.disconnected(guest, 'c-guest');
     expect(await h.store.lobby(confId)).toEqual([]);
+    expect(h.delivery.named('conf.lobbyLeft')).toEqual([{ connectionIds: ['c-olga'], payload: { confId, uri: guest.uri } }]);
+  });
+
+  test('conf.leave from the lobby ends the wait (left: true); the presenters are told; admitting then answers 404', async () => {
+    const { confId, guest } = await withWaitingGuest();
+    await expect(h.service.leave(guest, confId)).resolves.toEqual({ left: true });
+    expect(await h.store.lobby(confId)).toEqual([]);
+    expect(h.delivery.named('conf.lobbyLeft')).toEqual([{ connectionIds: ['c-olga'], payload: { confId, uri: guest.uri } }]);
+    await expect(h.service.admit(olga, confId, guest.uri)).rejects.toMatchObject({ status: 404 });
+    expect(await h.service.leave(guest, confId)).toEqual({ left: false });
+  });
+
+  test('a waiting user is told whether a presenter is in (conf.lobbyWait), again when the last one leaves and when one comes', async () => {
+    const bob = user('bob');
+    const confId = await h.schedule({ admission: 'invited', invitees: [bob.uri] });
+    await h.joined(olga, confId);
+    await h.join(user('guest', 'federated'), confId);
+    const told = () => h.delivery.named('conf.lobbyWait').map((entry) => [entry.connectionIds, entry.payload.presenterPresent]);
+    expect(told()).toEqual([[['c-guest'], true]]);
+    await h.joined(bob, confId);
+    await h.service.setRole(olga, confId, bob.uri, 'attendee');
+    expect(told()).toHaveLength(1);
+    await h.service.leave(olga, confId);
+    expect(told()).toEqual([
+      [['c-guest'], true],
+      [['c-guest'], false],
+    ]);
+    await h.joined(olga, confId);
+    expect(told().at(-1)).toEqual([['c-guest'], true]);
+  });
+
+  test('a guest who waits for a meeting no presenter is in is told so at once', async () => {
+    const confId = await h.schedule({ admission: 'invited' });
+    await h.join(user('guest', 'anonymous'), confId);
+    expect(h.delivery.named('conf.lobbyWait').map((entry) => entry.payload)).toEqual([{ confId, presenterPresent: false }]);
   });
 });
 
