@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { SIP_URI_MAX_LENGTH, SIP_URI_PATTERN } from '../protocol/sip-uri';
 
 /** Who is behind a connection (SPEC §1). */
 export const identityKinds = ['enterprise', 'federated', 'anonymous', 'pstn', 'application', 'admin'] as const;
@@ -19,12 +20,11 @@ export interface Identity {
  * A SIP URI, normalised once here (lower-cased) for every command argument and every identity, so that
  * stored lists (invitees, presenters, members) compare equal to the caller's identity whatever was typed.
  */
-// ASCII only, without `"` and `\` (RFC 3261 escapes anything else as %XX), and at most 128 characters: a URI then
-// takes as many bytes in a JSON frame as it has characters, so lists of them fit in one 32 KB frame (limits.ts).
+// The pattern and length in shared/protocol/sip-uri.ts (the web app checks typed addresses with them).
 // zod/mini (the same checks and messages as the full zod; they compose in its schemas): the connection-path functions
 // validate identities without loading the full library (docs/performance.md, "Bundles and init").
 export const sipUri = z.pipe(
-  z.string().check(z.maxLength(128), z.regex(/^sip:[!#-?A-[\]-~]+@[!#-?A-[\]-~]+$/i, 'expected a SIP URI like sip:alice@contoso.com')),
+  z.string().check(z.maxLength(SIP_URI_MAX_LENGTH), z.regex(SIP_URI_PATTERN, 'expected a SIP URI like sip:alice@contoso.com')),
   z.transform((uri: string) => uri.toLowerCase()),
 );
 
