@@ -47,6 +47,8 @@ export class UcClient {
   private reconnectTimer?: ReturnType<typeof setTimeout>;
   private reconnectAttempt = 0;
   private everOpened = false;
+  /** Closed because the reconnect attempts ran out (`maxAttempts`), not by `close()`: `reconnectNow()` may start again. */
+  private gaveUp = false;
   private readonly prefix = randomId().slice(0, 8);
 
   constructor(private readonly options: UcClientOptions) {
@@ -97,8 +99,27 @@ export class UcClient {
     }
   }
 
+  /**
+   * Tries to reconnect at once instead of waiting out the backoff ("Retry now": the network is back, the page is
+   * shown again), or starts over after the attempts ran out (`maxAttempts`). False when there is nothing to retry:
+   * connected, connecting, an attempt already under way, or closed by `close()`.
+   */
+  reconnectNow(): boolean {
+    if (this.state === 'closed' && this.gaveUp) {
+      this.gaveUp = false;
+      this.reconnectAttempt = 1;
+      this.attemptReconnect();
+      return true;
+    }
+    if (this.state !== 'reconnecting' || this.reconnectTimer === undefined) return false;
+    clearTimeout(this.reconnectTimer);
+    this.attemptReconnect();
+    return true;
+  }
+
   /** Closes for good: no reconnect; commands still waiting are rejected. */
   close(): void {
+    this.gaveUp = false;
     this.setState('closed');
     clearTimeout(this.reconnectTimer);
     clearInterval(this.pingTimer);
@@ -239,22 +260,26 @@ export class UcClient {
     if (settings.maxAttempts !== undefined && attempt > settings.maxAttempts) {
       this.emit('error', { message: `gave up reconnecting after ${settings.maxAttempts} attempts` });
       this.close();
+      this.gaveUp = true;
       return;
     }
     const base = Math.min(settings.maxDelayMs ?? 30_000, (settings.initialDelayMs ?? 500) * 2 ** (attempt - 1));
     const delay = base / 2 + Math.random() * (base / 2);
     this.setState('reconnecting', { attempt });
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      this.open(true).catch((error: unknown) => {
-        if (this.state === 'closed') return;
-        this.emit('error', { message: 'reconnect failed', cause: error });
-        // A connection that opened and then dropped has scheduled the next attempt already.
-        if (this.reconnectTimer !== undefined || (this.socket && this.socket.readyState === OPEN)) return;
-        this.socket = undefined;
-        this.scheduleReconnect(0);
-      });
-    }, delay);
+    this.reconnectTimer = setTimeout(() => this.attemptReconnect(), delay);
+  }
+
+  /** One reconnect attempt; a failed one schedules the next (with backoff). */
+  private attemptReconnect(): void {
+    this.reconnectTimer = undefined;
+    this.open(true).catch((error: unknown) => {
+      if (this.state === 'closed') return;
+      this.emit('error', { message: 'reconnect failed', cause: error });
+      // A connection that opened and then dropped has scheduled the next attempt already.
+      if (this.reconnectTimer !== undefined || (this.socket && this.socket.readyState === OPEN)) return;
+      this.socket = undefined;
+      this.scheduleReconnect(0);
+    });
   }
 
   private transmit(request: PendingRequest): void {

@@ -58,7 +58,21 @@ export class LocalWebSocketGateway implements EdgeService {
    */
   readonly oversizedFrames: { readonly path: 'route response' | 'postToConnection'; readonly bytes: number; readonly connectionId: string; readonly head: string }[] = [];
 
+  /** Set by `outage`: the API is down, upgrades are refused. */
+  private down = false;
+
   constructor(private readonly options: GatewayOptions) {}
+
+  /**
+   * Test hook: the WebSocket API goes down (a restart, a deployment) and comes back. Down, every connection is
+   * closed (1001, each gets `$disconnect`) and new upgrades are refused 503; back up, it accepts them again.
+   */
+  async outage(down: boolean): Promise<void> {
+    this.down = down;
+    if (!down) return;
+    for (const connection of this.live.values()) connection.socket.close(1001, 'Going away');
+    await this.drain();
+  }
 
   /**
    * Takes the server's WebSocket upgrades. Those that arrive before `ready` (the local cloud still provisioning)
@@ -155,6 +169,7 @@ export class LocalWebSocketGateway implements EdgeService {
     const headers = flattenHeaders(request.headers);
     const connectionId = randomBytes(12).toString('base64');
     const connectedAt = Date.now();
+    if (this.down) return refuseUpgrade(socket, 503, 'Service Unavailable');
     const requestContext = this.requestContext('$connect', 'CONNECT', connectionId, connectedAt, undefined);
     let authorizer: Record<string, unknown> | undefined;
     try {

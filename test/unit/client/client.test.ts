@@ -204,6 +204,47 @@ describe('UcClient (against a scripted socket)', () => {
     expect(attempts).toEqual([1, 1, 2, 2, 3, 3]);
   });
 
+  test('reconnectNow() tries at once instead of waiting out the backoff, and does nothing while connected', async () => {
+    start({ reconnect: { initialDelayMs: 60_000, maxDelayMs: 60_000 } });
+    const connected = client.connect();
+    await server.acceptAndResume();
+    await connected;
+    expect(client.reconnectNow()).toBe(false);
+    server.current.drop();
+    expect(client.connectionState).toBe('reconnecting');
+    expect(server.sockets).toHaveLength(1);
+
+    expect(client.reconnectNow()).toBe(true);
+    const second = await server.socketNumber(2);
+    expect(client.reconnectNow()).toBe(false); // an attempt is under way
+    second.accept();
+    second.answer(await server.frame('session.resume', second), 200, { presence: { subscriptions: [] } });
+    await until(() => client.connectionState === 'open', 'open again');
+    expect(server.sockets).toHaveLength(2);
+  });
+
+  test('after the reconnect attempts ran out (maxAttempts) reconnectNow() starts over; after close() it does not', async () => {
+    start({ reconnect: { initialDelayMs: 5, maxDelayMs: 5, maxAttempts: 1 } });
+    const errors = collect('error');
+    const connected = client.connect();
+    await server.acceptAndResume();
+    await connected;
+    server.current.drop();
+    (await server.socketNumber(2)).refuse();
+    await until(() => client.connectionState === 'closed', 'given up');
+    expect(errors.map((error) => error.message)).toContain('gave up reconnecting after 1 attempts');
+
+    expect(client.reconnectNow()).toBe(true);
+    const third = await server.socketNumber(3);
+    third.accept();
+    third.answer(await server.frame('session.resume', third), 200, { presence: { subscriptions: [] } });
+    await until(() => client.connectionState === 'open', 'open again');
+
+    client.close();
+    expect(client.reconnectNow()).toBe(false);
+    expect(server.sockets).toHaveLength(3);
+  });
+
   test('a ping is sent when nothing else was sent for the interval', async () => {
     start({ pingIntervalMs: 80 });
     const connected = client.connect();
