@@ -213,6 +213,8 @@ export class LocalWebSocketGateway implements EdgeService {
       });
       ws.on('close', (code, reason) => void this.track(this.onClose(connection, code, reason.toString())));
       ws.on('error', () => ws.terminate());
+      // Went down while this one's $connect ran: it goes like the others (closed, with its $disconnect).
+      if (this.down) ws.close(1001, 'Going away');
     });
   }
 

@@ -1,9 +1,9 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { type TargetPresence, UcError } from '../../client/src';
 import type { Session } from './session';
-import { AVAILABILITY_LABELS, ErrorLine, normalizeUri, PresenceDot, shortName, useAction, useClientEvent } from './ui';
-
-const MAX_PER_SUBSCRIBE = 50;
+import { addressProblem, toSipUri } from './addresses';
+import { PresenceWatch } from './presence-watch';
+import { AVAILABILITY_LABELS, ErrorLine, PresenceDot, shortName, useAction, useClientEvent } from './ui';
 
 /**
  * A `presence.subscribe` refused for a quota (docs/protocol.md, "Quotas"), said in plain words; any other error as it is.
@@ -37,76 +37,65 @@ function loadContacts(uri: string): string[] {
   }
 }
 
-/** Contacts (kept in this browser per user) with live presence from one `presence.subscribe` subscription. */
-export function Contacts({ session }: { session: Session }) {
+/**
+ * Contacts (kept in this browser per user) with live presence from the page's presence subscription (presence-watch.ts,
+ * shared with the IM header); "Message" starts an IM with one (`onStartIm`: the shell opens the IM tab on it).
+ */
+export function Contacts({ session, onStartIm }: { session: Session; onStartIm?: (uris: string[]) => void }) {
   const { client, me } = session;
   const [contacts, setContacts] = useState<string[]>(() => loadContacts(me.uri));
   const [presence, setPresence] = useState<Record<string, TargetPresence>>(() => Object.fromEntries(client.presence.all().map((target) => [target.uri, target])));
   const [input, setInput] = useState('');
   const [notice, setNotice] = useState<string>();
-  const subscriptionId = useRef<string | undefined>(undefined);
+  const watch = PresenceWatch.of(session);
   const action = useAction();
+  // A typed address that is not one, said next to the field before anything is sent.
+  const [invalid, setInvalid] = useState<string>();
 
   const save = (next: string[]) => {
     setContacts(next);
     localStorage.setItem(storageKey(me.uri), JSON.stringify(next));
   };
 
-  /** Adds targets to our subscription (a new one when there is none or it has ended). */
+  /** Watches the presence of these contacts too (the page's one subscription). */
   const subscribe = async (targets: string[]) => {
     try {
-      await subscribeChunks(targets);
+      await watch.watch(targets);
     } catch (error) {
       throw quotaInWords(error);
-    }
-  };
-  const subscribeChunks = async (targets: string[]) => {
-    for (let start = 0; start < targets.length; start += MAX_PER_SUBSCRIBE) {
-      const chunk = targets.slice(start, start + MAX_PER_SUBSCRIBE);
-      try {
-        const answer = await client.request('presence.subscribe', { targets: chunk, ...(subscriptionId.current ? { subscriptionId: subscriptionId.current } : {}) });
-        // An ended subscription (a retry of one that terminated since) is no place for targets: start a new one.
-        subscriptionId.current =
-          answer.state === 'terminated' ? (await client.request('presence.subscribe', { targets: chunk })).subscriptionId : answer.subscriptionId;
-      } catch (error) {
-        if (!(error instanceof UcError) || !subscriptionId.current || (error.status !== 404 && error.status !== 410)) throw error;
-        subscriptionId.current = undefined;
-        subscriptionId.current = (await client.request('presence.subscribe', { targets: chunk })).subscriptionId;
-      }
     }
   };
 
   // At sign-in: subscriptions kept from an earlier page come back with session.resume; subscribe the rest.
   useEffect(() => {
-    const covered = new Set<string>();
-    for (const view of session.resumed.presence.subscriptions) {
-      if (view.state === 'terminated') continue;
-      subscriptionId.current ??= view.subscriptionId;
-      for (const target of view.targets) covered.add(target.uri);
-    }
-    const missing = contacts.filter((uri) => !covered.has(uri));
+    const missing = contacts.filter((uri) => !watch.isWatched(uri));
     if (missing.length > 0) void action.run(() => subscribe(missing));
   }, [client]);
 
   useClientEvent(client, 'presence', (target) => setPresence((current) => ({ ...current, [target.uri]: target })));
   // The client library subscribes again to the targets of a subscription that ended unexpectedly: follow it.
   useClientEvent(client, 'presence.resubscribed', (event) => {
-    if (event.previousSubscriptionId !== subscriptionId.current) return;
-    subscriptionId.current = event.subscriptionId;
-    setNotice(undefined);
+    if (event.subscriptionId === watch.subscriptionId || event.previousSubscriptionId === watch.subscriptionId) setNotice(undefined);
   });
   useClientEvent(client, 'presence.subscriptionState', (event) => {
-    if (event.subscriptionId !== subscriptionId.current) return;
+    if (event.subscriptionId !== watch.subscriptionId) return;
     if (event.state === 'terminated') {
-      setNotice(`Presence subscription ended (${event.reason ?? 'unknown'}); subscribing again.`);
+      setNotice('Presence updates stopped: starting them again.');
     } else {
-      setNotice(event.state === 'terminating' ? `Presence may be out of date (${event.reason ?? 'refresh failing'})…` : undefined);
+      setNotice(event.state === 'terminating' ? 'Presence may be out of date: refreshing it.' : undefined);
     }
   });
 
   const add = (event: Event) => {
     event.preventDefault();
-    const uri = normalizeUri(input);
+    const problem = addressProblem(input);
+    setInvalid(problem);
+    if (problem) return;
+    const uri = toSipUri(input);
+    if (uri === me.uri) {
+      setInvalid('That is your own address: your presence is the one beside your name at the top.');
+      return;
+    }
     if (contacts.includes(uri)) {
       setInput('');
       return;
@@ -122,11 +111,28 @@ export function Contacts({ session }: { session: Session }) {
     <div class="narrow">
       <h2>Contacts</h2>
       <form class="inline" onSubmit={add}>
-        <input data-testid="contact-add-uri" placeholder="sip:bob@contoso.com" value={input} onInput={(e) => setInput(e.currentTarget.value)} required />
+        <input
+          data-testid="contact-add-uri"
+          aria-label="Address of the contact to add"
+          placeholder="bob@contoso.com"
+          value={input}
+          onInput={(e) => {
+            setInput(e.currentTarget.value);
+            setInvalid(undefined);
+          }}
+          aria-invalid={invalid ? 'true' : undefined}
+          aria-describedby={invalid ? 'contact-add-invalid' : undefined}
+          required
+        />
         <button type="submit" class="primary" data-testid="contact-add-submit" disabled={action.busy}>
           Add contact
         </button>
       </form>
+      {invalid && (
+        <p class="error" id="contact-add-invalid" role="alert" data-testid="contacts-invalid">
+          {invalid}
+        </p>
+      )}
       <ErrorLine error={action.error} testId="contacts-error" />
       {notice && (
         <p class="notice" data-testid="contacts-notice">
@@ -153,7 +159,12 @@ export function Contacts({ session }: { session: Session }) {
                   </span>
                 )}
               </div>
-              <button class="link" data-testid="contact-remove" onClick={() => save(contacts.filter((entry) => entry !== uri))}>
+              {onStartIm && (
+                <button data-testid="contact-message" aria-label={`Send an instant message to ${shortName(uri)}`} onClick={() => onStartIm([uri])}>
+                  Message
+                </button>
+              )}
+              <button class="link" data-testid="contact-remove" aria-label={`Remove ${shortName(uri)} from contacts`} onClick={() => save(contacts.filter((entry) => entry !== uri))}>
                 Remove
               </button>
             </li>

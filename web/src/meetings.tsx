@@ -2,7 +2,8 @@ import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { ConferenceContent, ConferenceMessage, ConferenceRole, DeactivationReason, MeetingSummary, UcClient } from '../../client/src';
 import type { Session } from './session';
 import { ErrorLine, formatTime, Icon, LimitNote, limitText, MAX_CONTENT_CHARS, shortName, useAction, useClientEvent, useMaxMessageBytes, utf8Bytes } from './ui';
-import { type Meeting, useMeeting } from './use-meeting';
+import { JOIN_PATH } from '../../shared/protocol/join-link';
+import { type Meeting, remembered, useMeeting } from './use-meeting';
 
 export { confIdOf } from './use-meeting';
 
@@ -24,14 +25,31 @@ const ADMISSION_TEXT: Readonly<Record<Admission, string>> = {
 };
 
 /** Meetings: schedule (enterprise users), join by id or link, roster, lobby, lock, end, and why it ended. */
-export function Meetings({ session, onActivity, joinConfId }: { session: Session; onActivity: () => void; joinConfId?: string }) {
+export function Meetings({
+  session,
+  onActivity,
+  joinConfId,
+  onOpen,
+}: {
+  session: Session;
+  onActivity: () => void;
+  joinConfId?: string;
+  /** Asks the shell to show this view: a reload put the person back in their meeting. */
+  onOpen?: () => void;
+}) {
   const { client, me } = session;
   const [subject, setSubject] = useState('');
   const [admission, setAdmission] = useState<Admission>('organization');
   const [scheduled, setScheduled] = useState<Array<{ confId: string; joinUrl: string; subject: string }>>([]);
   const [joinInput, setJoinInput] = useState('');
   const schedule = useAction();
-  const { meeting, join, act, joinMeeting, decide, setLocked, endMeeting, leaveMeeting, eject, setRole } = useMeeting(client, me.uri, onActivity);
+  const { meeting, join, act, joinMeeting, resumeMeeting, cancelWait, decide, setLocked, endMeeting, leaveMeeting, eject, setRole } = useMeeting(client, me.uri, onActivity);
+  // On a phone one pane shows at a time: the meeting while one is open, unless Back asked for the list.
+  const [listAsked, setListAsked] = useState(false);
+  const open = (input: string) => {
+    setListAsked(false);
+    return joinMeeting(input);
+  };
   // My meetings (`conf.list`): those I organize or am invited to, so a reload or another device gets back in.
   const [meetings, setMeetings] = useState<readonly MeetingSummary[]>();
   const listing = useAction();
@@ -40,14 +58,27 @@ export function Meetings({ session, onActivity, joinConfId }: { session: Session
       const answer = await client.request('conf.list', { limit: 20 });
       setMeetings(answer.meetings);
     });
-  // Opened from the meeting's join link: join it now (admission decides, as for any join).
+  // Opened from the meeting's join link: join it now (admission decides, as for any join); else, after a reload,
+  // back into the meeting this tab was in.
   useEffect(() => {
-    if (joinConfId) void joinMeeting(joinConfId);
+    if (joinConfId) void open(joinConfId);
+    else if (remembered(me.uri)) {
+      onOpen?.();
+      void resumeMeeting();
+    }
   }, [joinConfId]);
-  // Read again when I get in or out: the list shows which meetings are in progress.
+  // Read again when I get in or out (the list shows which meetings are in progress), and after a reconnect.
   useEffect(() => {
     void loadMeetings();
   }, [client, meeting?.confId, meeting?.status === 'joined']);
+  const wasDown = useRef(false);
+  useClientEvent(client, 'state', (event) => {
+    if (event.state === 'reconnecting') wasDown.current = true;
+    else if (event.state === 'open' && wasDown.current) {
+      wasDown.current = false;
+      void loadMeetings();
+    }
+  });
 
   const scheduleMeeting = (event: Event) => {
     event.preventDefault();
@@ -59,79 +90,124 @@ export function Meetings({ session, onActivity, joinConfId }: { session: Session
       void loadMeetings();
     });
   };
+  // The meeting's link as the server made it (conf.schedule, conf.list); else this app's own join address for it.
+  const linkOf = (confId: string) =>
+    scheduled.find((entry) => entry.confId === confId)?.joinUrl ??
+    meetings?.find((entry) => entry.confId === confId)?.joinUrl ??
+    `${window.location.origin}${JOIN_PATH}${encodeURIComponent(confId)}`;
+  const guest = me.kind === 'anonymous';
 
   return (
-    <div class="split">
+    <div class="split meetings" data-show={meeting && !listAsked ? 'detail' : 'list'} data-testid="meetings">
       <aside class="sidebar">
-        <h2>Schedule a meeting</h2>
-        {me.kind === 'enterprise' ? (
-          <form class="stack" onSubmit={scheduleMeeting}>
-            <input data-testid="conf-subject" placeholder="Subject" value={subject} onInput={(e) => setSubject(e.currentTarget.value)} />
-            <select data-testid="conf-admission" aria-label="Who enters" title="Who enters without waiting" value={admission} onChange={(e) => setAdmission(e.currentTarget.value as Admission)}>
-              {(Object.keys(ADMISSION_TEXT) as Admission[]).map((value) => (
-                <option key={value} value={value}>
-                  {ADMISSION_TEXT[value]}
-                </option>
-              ))}
-            </select>
-            <button type="submit" class="primary" data-testid="conf-schedule" disabled={schedule.busy}>
-              Schedule
+        {meeting && (
+          <div class="scheduled current-meeting" data-testid="meeting-current">
+            <strong>{meeting.subject ?? 'Your meeting'}</strong>
+            <span class="muted small">{STATUS_TEXT[meeting.status]}</span>
+            <button class="primary" data-testid="meeting-current-open" onClick={() => setListAsked(false)}>
+              Open the meeting
             </button>
-            <ErrorLine error={schedule.error} testId="conf-schedule-error" />
-          </form>
-        ) : (
-          <p class="muted small">Only enterprise users schedule meetings. Join one with its id or link.</p>
+          </div>
         )}
-        <ul class="plain" data-testid="conf-scheduled">
-          {scheduled.map((entry) => (
-            <li key={entry.confId} class="scheduled" data-testid="conf-scheduled-item" data-conf-id={entry.confId}>
-              <strong>{entry.subject}</strong>
-              <code class="small" data-testid="conf-scheduled-url">
-                {entry.joinUrl}
-              </code>
-              <button data-testid="conf-scheduled-join" onClick={() => void joinMeeting(entry.confId)}>
-                Join
-              </button>
-            </li>
-          ))}
-        </ul>
-        <div class="inline">
-          <h2>My meetings</h2>
-          <button class="link" data-testid="my-meetings-refresh" onClick={() => void loadMeetings()} disabled={listing.busy} aria-label="Refresh my meetings">
-            {listing.busy ? 'Loading…' : 'Refresh'}
-          </button>
-        </div>
-        <ul class="plain" data-testid="my-meetings" data-loaded={meetings ? 'yes' : 'no'}>
-          {meetings?.length === 0 && <li class="muted small">No meetings yet.</li>}
-          {meetings?.map((entry) => (
-            <li key={entry.confId} class="scheduled" data-testid="my-meeting" data-conf-id={entry.confId} data-state={entry.state}>
-              <strong>{entry.subject || 'Meeting'}</strong>
-              <span class="muted small">
-                {entry.role === 'organizer' ? 'You organize it' : entry.role === 'presenter' ? 'You present' : `Invited by ${shortName(entry.organizer)}`}
-                {' · '}
-                {entry.state === 'active' ? `in progress${entry.participantCount !== undefined ? ` (${entry.participantCount} in)` : ''}` : entry.state === 'scheduled' ? 'not started' : 'ended'}
-              </span>
-              <button data-testid="my-meeting-join" onClick={() => void joinMeeting(entry.confId)} aria-label={`${entry.state === 'active' ? 'Rejoin' : 'Join'} ${entry.subject || 'the meeting'}`}>
-                {meeting?.confId === entry.confId && meeting.status === 'joined' ? 'Open' : entry.state === 'active' ? 'Rejoin' : 'Join'}
-              </button>
-            </li>
-          ))}
-        </ul>
-        <ErrorLine error={listing.error} testId="my-meetings-error" />
+        {guest && (
+          <p class="muted small" data-testid="meetings-guest-note">
+            As a guest you can join a meeting with its link or its ID. Only people from the organization schedule meetings.
+          </p>
+        )}
         <h2>Join a meeting</h2>
         <form
           class="stack"
           onSubmit={(event) => {
             event.preventDefault();
-            void joinMeeting(joinInput);
+            void open(joinInput);
           }}
+          noValidate
         >
-          <input data-testid="conf-join-input" placeholder="Meeting id or join link" value={joinInput} onInput={(e) => setJoinInput(e.currentTarget.value)} required />
+          <label class="visually-hidden" for="conf-join-input">
+            Meeting ID or join link
+          </label>
+          <input
+            id="conf-join-input"
+            data-testid="conf-join-input"
+            placeholder="Meeting ID or join link"
+            value={joinInput}
+            onInput={(e) => {
+              setJoinInput(e.currentTarget.value);
+              join.clear();
+            }}
+            aria-invalid={join.error ? 'true' : undefined}
+            aria-describedby={join.error ? 'conf-join-error' : undefined}
+          />
+          <div id="conf-join-error">
+            <ErrorLine error={join.error} testId="conf-join-error" />
+          </div>
           <button type="submit" class="primary" data-testid="conf-join-submit" disabled={join.busy}>
             Join
           </button>
         </form>
-        <ErrorLine error={join.error} testId="conf-join-error" />
+        {me.kind !== 'enterprise' && !guest && <p class="muted small">Only enterprise users schedule meetings.</p>}
+        {me.kind === 'enterprise' && (
+          <>
+            <h2>Schedule a meeting</h2>
+            <form class="stack" onSubmit={scheduleMeeting}>
+              <input data-testid="conf-subject" aria-label="Subject" placeholder="Subject" value={subject} onInput={(e) => setSubject(e.currentTarget.value)} />
+              <select data-testid="conf-admission" aria-label="Who enters" title="Who enters without waiting" value={admission} onChange={(e) => setAdmission(e.currentTarget.value as Admission)}>
+                {(Object.keys(ADMISSION_TEXT) as Admission[]).map((value) => (
+                  <option key={value} value={value}>
+                    {ADMISSION_TEXT[value]}
+                  </option>
+                ))}
+              </select>
+              <button type="submit" class="primary" data-testid="conf-schedule" disabled={schedule.busy}>
+                Schedule
+              </button>
+              <ErrorLine error={schedule.error} testId="conf-schedule-error" />
+            </form>
+            <ul class="plain" data-testid="conf-scheduled">
+              {scheduled.map((entry) => (
+                <li key={entry.confId} class="scheduled" data-testid="conf-scheduled-item" data-conf-id={entry.confId}>
+                  <strong>{entry.subject}</strong>
+                  <JoinLink url={entry.joinUrl} testId="conf-scheduled" subject={entry.subject} />
+                  <button data-testid="conf-scheduled-join" onClick={() => void open(entry.confId)} aria-label={`Join ${entry.subject}`}>
+                    Join
+                  </button>
+                </li>
+              ))}
+            </ul>
+          </>
+        )}
+        {!guest || (meetings?.length ?? 0) > 0 ? (
+          <>
+            <div class="inline">
+              <h2>My meetings</h2>
+              <button class="link" data-testid="my-meetings-refresh" onClick={() => void loadMeetings()} disabled={listing.busy} aria-label="Refresh my meetings">
+                {listing.busy ? 'Loading…' : 'Refresh'}
+              </button>
+            </div>
+            <ul class="plain" data-testid="my-meetings" data-loaded={meetings ? 'yes' : 'no'}>
+              {meetings?.length === 0 && <li class="muted small">No meetings yet.</li>}
+              {meetings?.map((entry) => {
+                const inIt = meeting?.confId === entry.confId && meeting.status === 'joined';
+                const verb = inIt ? 'Open' : entry.state === 'active' ? 'Rejoin' : 'Join';
+                return (
+                  <li key={entry.confId} class="scheduled" data-testid="my-meeting" data-conf-id={entry.confId} data-state={entry.state}>
+                    <strong>{entry.subject || 'Meeting'}</strong>
+                    <span class="muted small">
+                      {entry.role === 'organizer' ? 'You organize it' : entry.role === 'presenter' ? 'You present' : `Invited by ${shortName(entry.organizer)}`}
+                      {' · '}
+                      {entry.state === 'active' ? `in progress${entry.participantCount !== undefined ? ` (${entry.participantCount} in)` : ''}` : entry.state === 'scheduled' ? 'not started' : 'ended'}
+                    </span>
+                    <JoinLink url={entry.joinUrl} testId="my-meeting" subject={entry.subject || 'the meeting'} />
+                    <button data-testid="my-meeting-join" onClick={() => (inIt ? setListAsked(false) : void open(entry.confId))} aria-label={`${verb} ${entry.subject || 'the meeting'}`}>
+                      {verb}
+                    </button>
+                  </li>
+                );
+              })}
+            </ul>
+            <ErrorLine error={listing.error} testId="my-meetings-error" />
+          </>
+        ) : null}
       </aside>
       <div class="pane">
         {meeting ? (
@@ -139,28 +215,100 @@ export function Meetings({ session, onActivity, joinConfId }: { session: Session
             client={client}
             meeting={meeting}
             me={me.uri}
+            joinUrl={linkOf(meeting.confId)}
             error={act.error}
+            onBack={() => setListAsked(true)}
             onDecide={decide}
             onLock={setLocked}
             onEnd={endMeeting}
             onLeave={leaveMeeting}
-            onRejoin={() => void joinMeeting(meeting.confId)}
+            onCancelWait={cancelWait}
+            onRejoin={() => void open(meeting.confId)}
             onEject={eject}
             onRole={setRole}
           />
         ) : (
-          <p class="placeholder">Schedule a meeting or join one by its id or link.</p>
+          <p class="placeholder">{guest ? 'Join a meeting with its link or its ID.' : 'Schedule a meeting or join one by its ID or link.'}</p>
         )}
       </div>
     </div>
   );
 }
 
+const STATUS_TEXT: Readonly<Record<Meeting['status'], string>> = {
+  joining: 'Joining…',
+  lobby: 'Waiting in the lobby',
+  joined: 'You are in the meeting',
+  denied: 'Not let in',
+  deactivated: 'The meeting has ended',
+  left: 'You left',
+  ejected: 'You were removed',
+};
+
+/** A meeting's join link with a Copy button ("Copied" said to screen readers too); the link is shown to select by hand. */
+function JoinLink({ url, testId, subject }: { url: string; testId: string; subject: string }) {
+  const [copied, setCopied] = useState<boolean>();
+  useEffect(() => {
+    if (copied === undefined) return;
+    const timer = setTimeout(() => setCopied(undefined), COPIED_NOTE_MS);
+    return () => clearTimeout(timer);
+  }, [copied]);
+  return (
+    <span class="join-link">
+      <code class="small" data-testid={`${testId}-url`}>
+        {url}
+      </code>
+      <span class="inline">
+        <button type="button" class="link" data-testid={`${testId}-copy`} aria-label={`Copy link to ${subject}`} onClick={() => void copyText(url).then(setCopied)}>
+          Copy link
+        </button>
+        <span role="status" class="small muted" data-testid={`${testId}-copied`}>
+          {copied === true ? 'Copied' : copied === false ? 'Could not copy: select the link and copy it.' : ''}
+        </span>
+      </span>
+    </span>
+  );
+}
+
+/** How long "Copied" shows. */
+const COPIED_NOTE_MS = 4000;
+
+/** The clipboard API where the page may use it; else a selected text area and the copy command (older browsers, plain http). */
+async function copyText(text: string): Promise<boolean> {
+  try {
+    if (navigator.clipboard?.writeText) {
+      await navigator.clipboard.writeText(text);
+      return true;
+    }
+  } catch {
+    // Refused (no permission, not a secure page): try the old way.
+  }
+  const area = document.createElement('textarea');
+  area.value = text;
+  area.setAttribute('readonly', '');
+  area.style.position = 'fixed';
+  area.style.opacity = '0';
+  document.body.append(area);
+  area.select();
+  try {
+    return document.execCommand('copy');
+  } catch {
+    return false;
+  } finally {
+    area.remove();
+  }
+}
+
 interface MeetingViewProps {
   readonly client: UcClient;
   readonly meeting: Meeting;
   readonly me: string;
+  /** The meeting's join link, shown with a Copy button. */
+  readonly joinUrl: string;
   readonly error: string | undefined;
+  /** On a phone: back to the list (the meeting goes on). */
+  onBack(): void;
+  onCancelWait(): void;
   onDecide(uri: string, decision: 'conf.admit' | 'conf.deny'): void;
   onLock(locked: boolean): void;
   onEnd(): void;
@@ -170,13 +318,16 @@ interface MeetingViewProps {
   onRole(uri: string, role: ConferenceRole): void;
 }
 
-function MeetingView({ client, meeting, me, error, onDecide, onLock, onEnd, onLeave, onRejoin, onEject, onRole }: MeetingViewProps) {
+function MeetingView({ client, meeting, me, joinUrl, error, onBack, onCancelWait, onDecide, onLock, onEnd, onLeave, onRejoin, onEject, onRole }: MeetingViewProps) {
   const presenter = meeting.status === 'joined' && meeting.role === 'presenter';
   return (
     <div class="meeting" data-testid="meeting-view" data-conf-id={meeting.confId} data-status={meeting.status}>
       <div class="pane-header">
+        <button type="button" class="back" data-testid="meetings-back" aria-label="Back to meetings" onClick={onBack}>
+          <span aria-hidden="true">‹ </span>Back
+        </button>
         <h2 data-testid="meeting-subject">{meeting.subject ?? 'Meeting'}</h2>
-        <code class="small muted">{meeting.confId}</code>
+        <code class="small muted meeting-id">{meeting.confId}</code>
         {meeting.status === 'joined' && (
           <span class="badge" data-testid="meeting-role">
             {meeting.role}
@@ -188,9 +339,15 @@ function MeetingView({ client, meeting, me, error, onDecide, onLock, onEnd, onLe
           </span>
         )}
       </div>
+      {meeting.status === 'joined' && (
+        <div class="meeting-link" data-testid="meeting-link">
+          <span class="small muted">Invite others with this link:</span>
+          <JoinLink url={joinUrl} testId="meeting-link" subject={meeting.subject ?? 'this meeting'} />
+        </div>
+      )}
       {meeting.status === 'deactivated' && meeting.reason && (
         <div class="banner" role="alert" data-testid="meeting-deactivated" data-reason={meeting.reason}>
-          <strong>Meeting ended:</strong> {DEACTIVATION_TEXT[meeting.reason]} ({meeting.reason})
+          <strong>Meeting ended:</strong> {DEACTIVATION_TEXT[meeting.reason]}.
         </div>
       )}
       {meeting.status === 'deactivated' && meeting.reason !== 'deleted' && meeting.reason !== 'organizerDeleted' && (
@@ -203,9 +360,16 @@ function MeetingView({ client, meeting, me, error, onDecide, onLock, onEnd, onLe
       )}
       {meeting.status === 'joining' && <p class="notice">Joining…</p>}
       {meeting.status === 'lobby' && (
-        <p class="notice" data-testid="meeting-lobby-wait">
-          Waiting in the lobby: a presenter will let you in.
-        </p>
+        <div class="notice lobby-wait" data-testid="meeting-lobby-wait" data-presenter-present={meeting.presenterPresent === false ? 'no' : 'yes'} role="status">
+          <p>
+            {meeting.presenterPresent === false
+              ? "No presenter is in the meeting right now. You'll be let in when one joins."
+              : 'Waiting in the lobby: a presenter will let you in.'}
+          </p>
+          <button type="button" data-testid="meeting-lobby-cancel" onClick={onCancelWait}>
+            Leave the lobby
+          </button>
+        </div>
       )}
       {meeting.status === 'denied' && (
         <p class="banner" data-testid="meeting-denied">
@@ -222,8 +386,8 @@ function MeetingView({ client, meeting, me, error, onDecide, onLock, onEnd, onLe
       )}
       {meeting.status === 'left' && (
         <p class="notice" data-testid="meeting-left">
-          You left the meeting.{' '}
-          <button class="link" onClick={onRejoin}>
+          {meeting.leftLobby ? 'You left the lobby.' : 'You left the meeting.'}{' '}
+          <button class="link" data-testid="meeting-left-rejoin" onClick={onRejoin}>
             Join again
           </button>
         </p>
@@ -306,10 +470,10 @@ function MeetingView({ client, meeting, me, error, onDecide, onLock, onEnd, onLe
               </>
             )}
           </div>
-          <MeetingChat key={meeting.confId} client={client} confId={meeting.confId} me={me} />
+          <MeetingChat key={meeting.confId} client={client} confId={meeting.confId} me={me} entries={meeting.entries} />
         </div>
       )}
-      {meeting.status === 'joined' && <ContentPanel key={meeting.confId} client={client} confId={meeting.confId} canAdd={presenter} />}
+      {meeting.status === 'joined' && <ContentPanel key={meeting.confId} client={client} confId={meeting.confId} canAdd={presenter} entries={meeting.entries} />}
     </div>
   );
 }
@@ -324,8 +488,11 @@ function safeLinkUrl(body: string): string | undefined {
   }
 }
 
-/** The meeting's IM beside the roster (`conf.messages` when it opens, then `conf.message` events; sent with `conf.message`). */
-function MeetingChat({ client, confId, me }: { client: UcClient; confId: string; me: string }) {
+/**
+ * The meeting's IM beside the roster (`conf.messages` when it opens and each time I get in again after a
+ * reconnect, then `conf.message` events; sent with `conf.message`).
+ */
+function MeetingChat({ client, confId, me, entries }: { client: UcClient; confId: string; me: string; entries: number }) {
   const [messages, setMessages] = useState<readonly ConferenceMessage[]>([]);
   const [text, setText] = useState('');
   const load = useAction();
@@ -340,7 +507,7 @@ function MeetingChat({ client, confId, me }: { client: UcClient; confId: string;
     });
   useEffect(() => {
     void load.run(async () => merge((await client.request('conf.messages', { confId, limit: 50 })).messages));
-  }, [confId]);
+  }, [confId, entries]);
   useClientEvent(client, 'conf.message', (message) => {
     if (message.confId === confId) merge([message]);
   });
@@ -390,7 +557,7 @@ function MeetingChat({ client, confId, me }: { client: UcClient; confId: string;
  * The meeting's shared content (`conf.content.list`; presenters add with `conf.content.add`), kept current by
  * `conf.content` events (Refresh reads the list again). Bodies are text, never HTML.
  */
-function ContentPanel({ client, confId, canAdd }: { client: UcClient; confId: string; canAdd: boolean }) {
+function ContentPanel({ client, confId, canAdd, entries }: { client: UcClient; confId: string; canAdd: boolean; entries: number }) {
   const [content, setContent] = useState<readonly ConferenceContent[]>();
   const [title, setTitle] = useState('');
   const [kind, setKind] = useState<ConferenceContent['kind']>('link');
@@ -407,7 +574,7 @@ function ContentPanel({ client, confId, canAdd }: { client: UcClient; confId: st
   const refresh = () => load.run(read);
   useEffect(() => {
     void refresh();
-  }, [confId]);
+  }, [confId, entries]);
   useClientEvent(client, 'conf.content', (event) => {
     if (event.confId !== confId) return;
     setContent((current) => (current?.some((item) => item.contentId === event.content.contentId) ? current : [...(current ?? []), event.content].sort((a, b) => a.addedAt - b.addedAt)));
@@ -418,7 +585,7 @@ function ContentPanel({ client, confId, canAdd }: { client: UcClient; confId: st
     if (tooLong) return;
     void add.run(async () => {
       const text = kind === 'link' ? body.trim() : body;
-      if (kind === 'link' && !safeLinkUrl(text)) throw new Error('a link must be an http:// or https:// URL');
+      if (kind === 'link' && !safeLinkUrl(text)) throw new Error('A link must start with http:// or https://.');
       await client.request('conf.content.add', { confId, title: title.trim(), kind, body: text });
       setTitle('');
       setBody('');

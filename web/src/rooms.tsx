@@ -1,6 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import type { Availability, ChatMessage, FileView, RoomSummary } from '../../client/src';
+import { type Availability, type ChatMessage, type FileView, type RoomSummary, UcError } from '../../client/src';
+import { linkify } from './linkify';
 import type { Session } from './session';
 import {
   EditedMark,
@@ -24,21 +25,85 @@ import {
   usePageVisible,
   utf8Bytes,
 } from './ui';
-import { type Invitation, type JoinAnswer, type Privacy, SEARCH_LIMIT, useRooms } from './use-rooms';
+import {
+  type Invitation,
+  type JoinAnswer,
+  MAX_ROOM_DESCRIPTION_CHARS,
+  maxFileBytes,
+  type Privacy,
+  roomFieldProblems,
+  SEARCH_LIMIT,
+  useRooms,
+} from './use-rooms';
 
-/** The rooms pane: my rooms, the directory, invitations and the open room (state: use-rooms.ts). */
-export function Rooms({ session, visible }: { session: Session; visible: boolean }) {
+/** How long "Invited bob." stays under the invite field (it also goes when the next invite is typed, or the room closes). */
+const INVITE_OUTCOME_MS = 6000;
+
+/**
+ * The rooms pane: my rooms, the directory, invitations and the open room (state: use-rooms.ts). On a phone one pane
+ * shows at a time (`data-show`, the shell's CSS); `onUnread` tells the shell the unread messages of the rooms followed.
+ */
+export function Rooms({ session, visible, onUnread }: { session: Session; visible: boolean; onUnread?: (count: number) => void }) {
   const [query, setQuery] = useState('');
   const [newName, setNewName] = useState('');
+  const [newDescription, setNewDescription] = useState('');
   const [newPrivacy, setNewPrivacy] = useState<Privacy>('open');
   const pageVisible = usePageVisible();
   const seeing = visible && pageVisible;
-  const { acceptInvitation, create, createRoom, declineInvitation, dropInvitation, followed, found, invitations, invites, list, loadMine, markRead, mine, more, open, openRoom, removed, search, searchMore, setRemoved, unread } =
-    useRooms(session, seeing);
+  const {
+    acceptInvitation,
+    close,
+    create,
+    createErrors,
+    createRoom,
+    declineInvitation,
+    deleteRoom,
+    dropInvitation,
+    followed,
+    found,
+    invitations,
+    invites,
+    leaveRoom,
+    list,
+    loadMine,
+    markRead,
+    mine,
+    more,
+    open,
+    openRoom,
+    removed,
+    search,
+    searchMore,
+    setCreateErrors,
+    setRemoved,
+    totalUnread,
+    unread,
+  } = useRooms(session, seeing);
 
+  const reportUnread = useRef(onUnread);
+  reportUnread.current = onUnread;
+  useEffect(() => {
+    reportUnread.current?.(totalUnread);
+  }, [totalUnread]);
+
+  // Back to the list: focus returns to the room's entry there (on a phone the list pane shows again).
+  const sidebar = useRef<HTMLElement>(null);
+  const backToList = () => {
+    const roomId = openRoom?.room.roomId;
+    close();
+    requestAnimationFrame(() => sidebar.current?.querySelector<HTMLButtonElement>(`.room-item[data-room-id="${roomId}"]`)?.focus());
+  };
+
+  // A field too long is said while typing; an empty name when Create is tried (createErrors).
+  const live = roomFieldProblems(newName, newDescription);
+  const nameError = createErrors.name ?? (newName.trim() ? live.name : undefined);
+  const descriptionError = createErrors.description ?? live.description;
   const submitNewRoom = (event: Event) => {
     event.preventDefault();
-    void createRoom(newName.trim(), newPrivacy, () => setNewName(''));
+    void createRoom(newName, newDescription, newPrivacy, () => {
+      setNewName('');
+      setNewDescription('');
+    });
   };
 
   const roomButton = (room: RoomSummary, testId: string) => (
@@ -58,8 +123,16 @@ export function Rooms({ session, visible }: { session: Session; visible: boolean
   );
 
   return (
-    <div class="split">
-      <aside class="sidebar">
+    <div class="split rooms-split" data-show={openRoom ? 'detail' : 'list'}>
+      <aside class="sidebar" ref={sidebar}>
+        {removed && (
+          <p class="notice removed" role="status" data-testid="room-removed-notice" data-room-id={removed.roomId} data-reason={removed.reason}>
+            <span>{removed.text}</span>
+            <button class="link" data-testid="room-removed-dismiss" onClick={() => setRemoved(undefined)}>
+              Dismiss
+            </button>
+          </p>
+        )}
         {invitations.length > 0 && (
           <>
             <h2>Invitations</h2>
@@ -110,11 +183,37 @@ export function Rooms({ session, visible }: { session: Session; visible: boolean
         )}
         <ErrorLine error={list.error} testId="rooms-error" />
         <ErrorLine error={more.error} testId="room-search-more-error" />
-        <h2>New room</h2>
-        <form class="stack" onSubmit={submitNewRoom}>
-          <input data-testid="room-create-name" placeholder="Room name" value={newName} onInput={(e) => setNewName(e.currentTarget.value)} required />
+        <h2 id="room-create-heading">New room</h2>
+        <form class="stack" onSubmit={submitNewRoom} aria-labelledby="room-create-heading" noValidate>
+          <input
+            data-testid="room-create-name"
+            placeholder="Room name"
+            aria-label="Room name"
+            value={newName}
+            onInput={(e) => {
+              setNewName(e.currentTarget.value);
+              setCreateErrors({ ...createErrors, name: undefined });
+            }}
+            aria-invalid={nameError ? 'true' : undefined}
+            aria-describedby={nameError ? 'room-create-name-error' : undefined}
+          />
+          <FieldError text={nameError} id="room-create-name-error" testId="room-create-name-error" />
+          <textarea
+            data-testid="room-create-description"
+            placeholder="Description (optional)"
+            aria-label="Description (optional)"
+            rows={2}
+            value={newDescription}
+            onInput={(e) => {
+              setNewDescription(e.currentTarget.value);
+              setCreateErrors({ ...createErrors, description: undefined });
+            }}
+            aria-invalid={descriptionError ? 'true' : undefined}
+            aria-describedby={descriptionError ? 'room-create-description-error' : undefined}
+          />
+          <FieldError text={descriptionError} id="room-create-description-error" testId="room-create-description-error" />
           <div class="inline">
-            <select data-testid="room-create-privacy" value={newPrivacy} onChange={(e) => setNewPrivacy(e.currentTarget.value as Privacy)}>
+            <select data-testid="room-create-privacy" aria-label="Who may join the new room" value={newPrivacy} onChange={(e) => setNewPrivacy(e.currentTarget.value as Privacy)}>
               <option value="open">Open: anyone joins</option>
               <option value="closed">Closed: members only</option>
               <option value="secret">Secret: unlisted, members only</option>
@@ -127,14 +226,6 @@ export function Rooms({ session, visible }: { session: Session; visible: boolean
         </form>
       </aside>
       <div class="pane">
-        {removed && (
-          <p class="notice removed" role="status" data-testid="room-removed-notice" data-room-id={removed.roomId} data-reason={removed.reason}>
-            <span>{removed.text}</span>
-            <button class="link" data-testid="room-removed-dismiss" onClick={() => setRemoved(undefined)}>
-              Dismiss
-            </button>
-          </p>
-        )}
         {openRoom ? (
           <RoomView
             key={openRoom.room.roomId}
@@ -147,12 +238,25 @@ export function Rooms({ session, visible }: { session: Session; visible: boolean
               followed.current.set(joined.roomId, joined);
               void loadMine();
             }}
+            onBack={backToList}
+            onLeave={leaveRoom}
+            onDelete={deleteRoom}
           />
         ) : (
           <p class="placeholder">Pick a room on the left, or create one.</p>
         )}
       </div>
     </div>
+  );
+}
+
+/** What is wrong with a field, said next to it (linked by `aria-describedby`); nothing when nothing is. */
+function FieldError({ text, id, testId }: { text: string | undefined; id: string; testId: string }) {
+  if (!text) return null;
+  return (
+    <p class="error field-error" id={id} role="alert" data-testid={testId}>
+      {text}
+    </p>
   );
 }
 
@@ -208,6 +312,9 @@ function RoomView({
   visible,
   onRead,
   onJoined,
+  onBack,
+  onLeave,
+  onDelete,
 }: {
   session: Session;
   room: RoomSummary;
@@ -215,6 +322,9 @@ function RoomView({
   visible: boolean;
   onRead: (seq: number) => Promise<void>;
   onJoined: (room: RoomSummary) => void;
+  onBack: () => void;
+  onLeave: (room: RoomSummary) => Promise<void>;
+  onDelete: (room: RoomSummary) => Promise<void>;
 }) {
   const { client, me } = session;
   const [messages, setMessages] = useState<ChatMessage[]>([]);
@@ -224,6 +334,11 @@ function RoomView({
   const [loaded, setLoaded] = useState(false);
   const [text, setText] = useState('');
   const [file, setFile] = useState<File>();
+  const [fileProblem, setFileProblem] = useState<string>();
+  // Why this user may not post here (a closed room they are not a member of, access taken away meanwhile): said
+  // instead of a composer whose posts could only fail.
+  const [denied, setDenied] = useState<string>();
+  const attachButton = useRef<HTMLButtonElement>(null);
   const [searchText, setSearchText] = useState('');
   const [results, setResults] = useState<SearchResults>();
   const fileInput = useRef<HTMLInputElement>(null);
@@ -251,8 +366,16 @@ function RoomView({
 
   useEffect(() => {
     void load.run(async () => {
-      // Opened from an invitation, the room was joined already.
-      const answer = joined ?? (await client.request('chat.join', { roomId: room.roomId }));
+      let answer: JoinAnswer;
+      try {
+        // Opened from an invitation, the room was joined already.
+        answer = joined ?? (await client.request('chat.join', { roomId: room.roomId }));
+      } catch (failure) {
+        const why = refusalText(failure, room);
+        if (!why) throw failure;
+        setDenied(why);
+        return;
+      }
       setRole(answer.role);
       setDetails(answer.room);
       onJoined(answer.room);
@@ -343,25 +466,56 @@ function RoomView({
     searching.clear();
   };
 
+  /** A chosen file is checked against the server's file limit (`chat.getserverinfo` `maxFileBytes`) before anything is uploaded. */
+  const choose = async (chosen: File | undefined) => {
+    setFileProblem(undefined);
+    if (!chosen) return;
+    const max = await maxFileBytes(client);
+    if (chosen.size > max) {
+      setFile(undefined);
+      if (fileInput.current) fileInput.current.value = '';
+      setFileProblem(`${chosen.name} is ${formatBytes(chosen.size)}: files can be at most ${formatBytes(max)}. Choose a smaller one.`);
+      return;
+    }
+    setFile(chosen);
+  };
+  const removeFile = () => {
+    setFile(undefined);
+    setFileProblem(undefined);
+    if (fileInput.current) fileInput.current.value = '';
+    attachButton.current?.focus();
+  };
+
   const send = (event: Event) => {
     event.preventDefault();
     const body = text.trim();
-    if ((!body && !file) || tooLong) return;
+    if ((!body && !file) || tooLong || denied) return;
     void post.run(async () => {
-      let attached: FileView | undefined;
-      if (file) {
-        const uploaded = await client.uploadFile(room.roomId, { name: file.name, type: file.type, size: file.size, body: file });
-        attached = { fileId: uploaded.fileId, name: file.name, size: file.size, contentType: file.type || 'application/octet-stream' };
+      try {
+        await postNow(body);
+      } catch (failure) {
+        // Access changed since the room was opened: the reason replaces the composer, not a raw error.
+        const why = refusalText(failure, details);
+        if (!why) throw failure;
+        setDenied(why);
       }
-      const messageText = body || `Shared ${attached!.name}`;
-      const mentions = mentionsIn(messageText);
-      const answer = await client.post(room.roomId, messageText, { ...(attached ? { fileId: attached.fileId } : {}), ...(mentions.length > 0 ? { mentions } : {}) });
-      stickToBottom.current = true;
-      merge([{ roomId: room.roomId, seq: answer.seq, messageId: answer.messageId, from: { uri: me.uri, name: me.name }, text: messageText, ts: answer.ts, ...(attached ? { fileId: attached.fileId, file: attached } : {}), ...(mentions.length > 0 ? { mentions } : {}) }]);
-      setText('');
-      setFile(undefined);
-      if (fileInput.current) fileInput.current.value = '';
     });
+  };
+  /** Uploads the pending file (if any), then posts; the message shows at once. */
+  const postNow = async (body: string) => {
+    let attached: FileView | undefined;
+    if (file) {
+      const uploaded = await client.uploadFile(room.roomId, { name: file.name, type: file.type, size: file.size, body: file });
+      attached = { fileId: uploaded.fileId, name: file.name, size: file.size, contentType: file.type || 'application/octet-stream' };
+    }
+    const messageText = body || `Shared ${attached!.name}`;
+    const mentions = mentionsIn(messageText);
+    const answer = await client.post(room.roomId, messageText, { ...(attached ? { fileId: attached.fileId } : {}), ...(mentions.length > 0 ? { mentions } : {}) });
+    stickToBottom.current = true;
+    merge([{ roomId: room.roomId, seq: answer.seq, messageId: answer.messageId, from: { uri: me.uri, name: me.name }, text: messageText, ts: answer.ts, ...(attached ? { fileId: attached.fileId, file: attached } : {}), ...(mentions.length > 0 ? { mentions } : {}) }]);
+    setText('');
+    setFile(undefined);
+    if (fileInput.current) fileInput.current.value = '';
   };
 
   const messageItem = (message: ChatMessage, testId: string, words?: ReadonlySet<string>) => {
@@ -396,7 +550,7 @@ function RoomView({
           <EditForm initial={message.text} maxBytes={maxBytes} onSave={(newText) => editMessage(message, newText)} onCancel={() => setEditing(undefined)} />
         ) : (
           <div class="text" data-testid="message-text">
-            {words ? highlighted(message.text, words) : message.text}
+            <MessageText text={message.text} words={words} />
           </div>
         )}
         {message.file && !message.retracted && <FileLink session={session} file={message.file} />}
@@ -404,34 +558,46 @@ function RoomView({
     );
   };
 
+  const isManager = role === 'manager';
+  // An auditorium: only presenters post (managers included, SPEC); others read.
+  const readOnly = denied ?? (role !== undefined && details.type === 'auditorium' && role !== 'presenter' ? 'Only presenters post in this room: you can read it.' : undefined);
+
   return (
     <div class="room-view" data-testid="room-view" data-room-id={room.roomId}>
       <div class="pane-header">
+        <button class="back" data-testid="rooms-back" aria-label="Back to the list of rooms" onClick={onBack}>
+          ← Rooms
+        </button>
         <h2 data-testid="room-title">{details.name}</h2>
         <span class="muted small" data-testid="room-role" data-role={role}>
           {details.privacy} room{role ? ` · you are ${role === 'visitor' ? 'a visitor' : `a ${role}`}` : ''}
         </span>
-        <form class="inline room-search" onSubmit={search}>
-          <input
-            data-testid="room-message-search"
-            type="search"
-            placeholder="Search messages"
-            aria-label="Search messages in this room"
-            value={searchText}
-            maxLength={256}
-            onInput={(e) => setSearchText(e.currentTarget.value)}
-          />
-          <button type="submit" data-testid="room-message-search-submit" disabled={searching.busy}>
-            Search
-          </button>
-        </form>
+        {loaded && !denied && (
+          <form class="inline room-search" onSubmit={search}>
+            <input
+              data-testid="room-message-search"
+              type="search"
+              placeholder="Search messages"
+              aria-label="Search messages in this room"
+              value={searchText}
+              maxLength={256}
+              onInput={(e) => setSearchText(e.currentTarget.value)}
+            />
+            <button type="submit" data-testid="room-message-search-submit" disabled={searching.busy}>
+              Search
+            </button>
+          </form>
+        )}
       </div>
-      {details.description && <p class="muted">{details.description}</p>}
-      {role === 'manager' && <InviteForm session={session} roomId={room.roomId} />}
-      <OccupantsPanel session={session} roomId={room.roomId} ready={loaded} />
-      <ErrorLine error={load.error} testId="room-error" />
-      <ErrorLine error={retracting.error} testId="room-retract-error" />
-      <ErrorLine error={searching.error} testId="room-message-search-error" />
+      <div class="room-top">
+        <RoomDescription session={session} room={details} canEdit={isManager && !denied} onSaved={(description) => setDetails({ ...details, description })} />
+        {loaded && <RoomActions room={details} canDelete={isManager} onLeave={() => onLeave(details)} onDelete={() => onDelete(details)} />}
+        {isManager && !denied && <InviteForm session={session} roomId={room.roomId} />}
+        {loaded && !denied && <OccupantsPanel session={session} roomId={room.roomId} ready={loaded} />}
+        <ErrorLine error={load.error} testId="room-error" />
+        <ErrorLine error={retracting.error} testId="room-retract-error" />
+        <ErrorLine error={searching.error} testId="room-message-search-error" />
+      </div>
       {results && (
         <p class="notice search-summary" data-testid="room-message-search-summary" data-count={results.messages.length}>
           {results.messages.length === 0
@@ -447,42 +613,218 @@ function RoomView({
           {results.messages.map((message) => messageItem(message, 'room-message-search-result', searchWords(results.query)))}
         </ol>
       )}
-      <ol class="messages" ref={list} hidden={results !== undefined} data-testid="room-messages" data-loaded={loaded ? 'yes' : 'no'}>
-        {cursor && (
-          <li class="older">
-            <button data-testid="room-older" onClick={() => void loadOlder()} disabled={older.busy}>
-              {older.busy ? 'Loading…' : 'Show older messages'}
-            </button>
-          </li>
-        )}
-        {loaded && !cursor && <li class="system small">Beginning of the room's history</li>}
-        {messages.map((message) => messageItem(message, 'room-message'))}
-      </ol>
+      {(loaded || !denied) && (
+        <ol class="messages" ref={list} hidden={results !== undefined} data-testid="room-messages" data-loaded={loaded ? 'yes' : 'no'}>
+          {cursor && (
+            <li class="older">
+              <button data-testid="room-older" onClick={() => void loadOlder()} disabled={older.busy}>
+                {older.busy ? 'Loading…' : 'Show older messages'}
+              </button>
+            </li>
+          )}
+          {loaded && !cursor && <li class="system small">Beginning of the room's history</li>}
+          {messages.map((message) => messageItem(message, 'room-message'))}
+        </ol>
+      )}
       <ErrorLine error={older.error} testId="room-older-error" />
-      <form class="composer" onSubmit={send}>
-        <input
-          data-testid="room-post-text"
-          placeholder={`Message ${details.name}`}
+      {readOnly ? (
+        <div class="notice denied" role="status" data-testid="room-denied">
+          <p>{readOnly}</p>
+          <button data-testid="room-denied-back" onClick={onBack}>
+            Back to the room list
+          </button>
+        </div>
+      ) : (
+        <>
+          <form class="composer" onSubmit={send}>
+            <input
+              data-testid="room-post-text"
+              placeholder={`Message ${details.name}`}
+              aria-label={`Message ${details.name}`}
+              value={text}
+              onInput={(e) => setText(e.currentTarget.value)}
+              aria-invalid={tooLong ? 'true' : undefined}
+              aria-describedby={tooLong ? 'room-post-limit' : fileProblem ? 'room-attach-problem' : undefined}
+            />
+            <button type="button" ref={attachButton} class="attach" data-testid="room-attach-button" aria-label="Attach a file" title="Attach a file" onClick={() => fileInput.current?.click()}>
+              <Icon name="clip" />
+            </button>
+            <input ref={fileInput} type="file" hidden tabIndex={-1} aria-hidden="true" data-testid="room-attach" onChange={(e) => void choose(e.currentTarget.files?.[0])} />
+            <button type="submit" class="primary" data-testid="room-post-submit" disabled={post.busy || tooLong !== undefined}>
+              {post.busy ? 'Sending…' : 'Send'}
+            </button>
+          </form>
+          {file && (
+            <p class="small muted pending" data-testid="room-attachment-pending">
+              <span>
+                Attaching {file.name} ({formatBytes(file.size)})
+              </span>
+              <button type="button" class="link remove" data-testid="room-attachment-remove" aria-label={`Remove the attachment ${file.name}`} title="Remove the attachment" onClick={removeFile} disabled={post.busy}>
+                ×
+              </button>
+            </p>
+          )}
+          <FieldError text={fileProblem} id="room-attach-problem" testId="room-attach-problem" />
+          <LimitNote text={tooLong} testId="room-post-limit" id="room-post-limit" />
+          <ErrorLine error={post.error} testId="room-post-error" />
+        </>
+      )}
+    </div>
+  );
+}
+
+/** Why a refusal means this user may not post here (403 Forbidden), in words; none for any other failure. */
+function refusalText(failure: unknown, room: RoomSummary): string | undefined {
+  if (!(failure instanceof UcError) || failure.status !== 403 || failure.code !== 'Forbidden') return undefined;
+  if (room.type === 'auditorium') return 'Only presenters post in this room.';
+  return 'This room is closed: only its members can post. Ask a manager to add you.';
+}
+
+/** A message's text with its http and https addresses as links (linkify.ts), searched words marked; text nodes only, never HTML. */
+function MessageText({ text, words }: { text: string; words?: ReadonlySet<string> | undefined }) {
+  return (
+    <>
+      {linkify(text).map((part, index) =>
+        part.kind === 'link' ? (
+          <a key={index} href={part.href} target="_blank" rel="noopener noreferrer" data-testid="message-link">
+            {part.text}
+          </a>
+        ) : (
+          <span key={index}>{words ? highlighted(part.text, words) : part.text}</span>
+        ),
+      )}
+    </>
+  );
+}
+
+/** The room's description; managers edit it in place (`room.update`), checked against its limit before sending. */
+function RoomDescription({ session, room, canEdit, onSaved }: { session: Session; room: RoomSummary; canEdit: boolean; onSaved: (description: string) => void }) {
+  const [editing, setEditing] = useState(false);
+  const [text, setText] = useState(room.description);
+  const { error, busy, run, clear } = useAction();
+  const editButton = useRef<HTMLButtonElement>(null);
+  const field = useRef<HTMLTextAreaElement>(null);
+  useEffect(() => {
+    if (editing) field.current?.focus();
+  }, [editing]);
+  const tooLong = limitOf(text);
+  const stop = () => {
+    setEditing(false);
+    clear();
+    requestAnimationFrame(() => editButton.current?.focus());
+  };
+  const save = (event: Event) => {
+    event.preventDefault();
+    if (tooLong) return;
+    void run(async () => {
+      await session.client.request('room.update', { roomId: room.roomId, description: text });
+      onSaved(text);
+      stop();
+    });
+  };
+  if (editing) {
+    return (
+      <form class="stack description-form" onSubmit={save} onKeyDown={(event) => event.key === 'Escape' && stop()}>
+        <textarea
+          data-testid="room-description-text"
+          aria-label={`Description of ${room.name}`}
+          rows={3}
           value={text}
           onInput={(e) => setText(e.currentTarget.value)}
           aria-invalid={tooLong ? 'true' : undefined}
-          aria-describedby={tooLong ? 'room-post-limit' : undefined}
+          aria-describedby={tooLong ? 'room-description-limit' : undefined}
+          ref={field}
         />
-        <label class="attach" title="Attach a file">
-          <Icon name="clip" />
-          <input ref={fileInput} type="file" data-testid="room-attach" onChange={(e) => setFile(e.currentTarget.files?.[0])} />
-        </label>
-        <button type="submit" class="primary" data-testid="room-post-submit" disabled={post.busy || tooLong !== undefined}>
-          {post.busy ? 'Sending…' : 'Send'}
-        </button>
+        <FieldError text={tooLong} id="room-description-limit" testId="room-description-limit" />
+        <div class="inline">
+          <button type="submit" class="primary" data-testid="room-description-save" disabled={busy || tooLong !== undefined}>
+            {busy ? 'Saving…' : 'Save'}
+          </button>
+          <button type="button" data-testid="room-description-cancel" onClick={stop}>
+            Cancel
+          </button>
+        </div>
+        <ErrorLine error={error} testId="room-description-error" />
       </form>
-      {file && (
-        <p class="small muted" data-testid="room-attachment-pending">
-          Attaching {file.name} ({formatBytes(file.size)})
+    );
+  }
+  return (
+    <div class="description">
+      {room.description ? (
+        <p class="muted" data-testid="room-description">
+          {room.description}
         </p>
+      ) : (
+        canEdit && <p class="muted small">No description yet.</p>
       )}
-      <LimitNote text={tooLong} testId="room-post-limit" id="room-post-limit" />
-      <ErrorLine error={post.error} testId="room-post-error" />
+      {canEdit && (
+        <button
+          ref={editButton}
+          class="link"
+          data-testid="room-description-edit"
+          onClick={() => {
+            setText(room.description);
+            setEditing(true);
+          }}
+        >
+          Edit description
+        </button>
+      )}
+    </div>
+  );
+}
+
+function limitOf(description: string): string | undefined {
+  if (description.length <= MAX_ROOM_DESCRIPTION_CHARS) return undefined;
+  return `${description.length.toLocaleString('en-US')} of ${MAX_ROOM_DESCRIPTION_CHARS.toLocaleString('en-US')} characters: shorten the description`;
+}
+
+/**
+ * Leave (`chat.part`, anyone who follows the room) and, for managers, Delete (`room.delete`): each asks first, in
+ * place; Cancel (or Escape) keeps the room.
+ */
+function RoomActions({ room, canDelete, onLeave, onDelete }: { room: RoomSummary; canDelete: boolean; onLeave: () => Promise<void>; onDelete: () => Promise<void> }) {
+  const [asking, setAsking] = useState<'leave' | 'delete'>();
+  const { error, busy, run, clear } = useAction();
+  const cancel = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (asking) cancel.current?.focus();
+  }, [asking]);
+  const stop = () => {
+    setAsking(undefined);
+    clear();
+  };
+  if (asking) {
+    const leave = asking === 'leave';
+    return (
+      <div class="confirm" role="group" aria-labelledby="room-confirm-question" data-testid="room-confirm" data-asking={asking} onKeyDown={(event) => event.key === 'Escape' && stop()}>
+        <p id="room-confirm-question">
+          {leave
+            ? `Leave ${room.name}? Its messages stop coming here and it leaves your rooms; you can find it again under Find rooms.`
+            : `Delete ${room.name} for everyone? Its messages go with it, and this cannot be undone.`}
+        </p>
+        <div class="inline">
+          <button class="danger" data-testid="room-confirm-yes" disabled={busy} onClick={() => void run(leave ? onLeave : onDelete)}>
+            {busy ? (leave ? 'Leaving…' : 'Deleting…') : leave ? 'Leave the room' : 'Delete the room'}
+          </button>
+          <button ref={cancel} data-testid="room-confirm-cancel" onClick={stop}>
+            Cancel
+          </button>
+        </div>
+        <ErrorLine error={error} testId="room-confirm-error" />
+      </div>
+    );
+  }
+  return (
+    <div class="inline room-actions">
+      <button class="link" data-testid="room-leave" onClick={() => setAsking('leave')}>
+        Leave room
+      </button>
+      {canDelete && (
+        <button class="link danger" data-testid="room-delete" onClick={() => setAsking('delete')}>
+          Delete room
+        </button>
+      )}
     </div>
   );
 }
@@ -538,6 +880,12 @@ function InviteForm({ session, roomId }: { session: Session; roomId: string }) {
   const [input, setInput] = useState('');
   const [outcome, setOutcome] = useState<string>();
   const { error, busy, run } = useAction();
+  // "Invited bob." is news for a moment: it goes after a few seconds, or as soon as the next invite is typed.
+  useEffect(() => {
+    if (!outcome) return;
+    const timer = setTimeout(() => setOutcome(undefined), INVITE_OUTCOME_MS);
+    return () => clearTimeout(timer);
+  }, [outcome]);
 
   const invite = (event: Event) => {
     event.preventDefault();
@@ -564,7 +912,10 @@ function InviteForm({ session, roomId }: { session: Session; roomId: string }) {
           placeholder="Invite: sip:bob@contoso.com, carol@contoso.com"
           aria-label="Invite people (SIP URIs)"
           value={input}
-          onInput={(e) => setInput(e.currentTarget.value)}
+          onInput={(e) => {
+            setInput(e.currentTarget.value);
+            setOutcome(undefined);
+          }}
           required
         />
         <button type="submit" data-testid="room-invite-submit" disabled={busy}>
@@ -572,7 +923,7 @@ function InviteForm({ session, roomId }: { session: Session; roomId: string }) {
         </button>
       </form>
       {outcome && (
-        <p class="small muted" data-testid="room-invite-result">
+        <p class="small muted" role="status" data-testid="room-invite-result">
           {outcome}
         </p>
       )}

@@ -1,5 +1,6 @@
 import { type User, UserManager, WebStorageStateStore } from 'oidc-client-ts';
 import { type CommandResult, type IdentityKind, UcClient, type WebSocketLike } from '../../client/src';
+import { CURRENT_MEETING_KEY_PREFIX } from './use-meeting';
 
 export interface Me {
   readonly uri: string;
@@ -118,11 +119,19 @@ async function idToken(manager: UserManager): Promise<string> {
   return user.id_token;
 }
 
+/**
+ * Reconnect backoff of the web app: up to 15 s between attempts (a person waits for the page; "Retry now", the
+ * network coming back and the tab shown again try at once), and after 40 attempts (about 7 minutes with the
+ * jitter, 9 at most) it stops and says so, with a Reconnect button.
+ */
+const RECONNECT = { initialDelayMs: 500, maxDelayMs: 15_000, maxAttempts: 40 } as const;
+
 /** Connects with the ID token (`?device=web`) and resumes; every reconnect asks for a fresh token. */
 async function connect(config: WebConfig, manager: UserManager, user: User): Promise<Session> {
   const client = new UcClient({
     url: config.webSocketUrl,
     token: () => idToken(manager),
+    reconnect: RECONNECT,
     webSocket: (url) => new WebSocket(`${url}&device=web`) as unknown as WebSocketLike,
   });
   try {
@@ -159,6 +168,8 @@ function meOf(user: User): Me {
 
 export async function signOut(session: Session): Promise<void> {
   sessionStorage.removeItem(SIGNED_IN_KEY);
+  // The meeting a reload would take this user back into (use-meeting.ts): not the next person's in this tab.
+  sessionStorage.removeItem(`${CURRENT_MEETING_KEY_PREFIX}${session.me.uri}`);
   session.client.close();
   const { manager } = await signInSetup();
   await manager.removeUser();

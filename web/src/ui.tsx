@@ -1,11 +1,10 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { type Availability, type ClientEventName, type ClientEvents, type UcClient, UcError } from '../../client/src';
+import type { Availability, ClientEventName, ClientEvents, UcClient } from '../../client/src';
+import { sayError } from './words';
 
-/** What a failed command or request says to a person: the server's message, never a stack trace. */
+/** What a failed command or request says to a person: a plain sentence (words.ts), never protocol text or a stack trace. */
 export function errorText(error: unknown): string {
-  if (error instanceof UcError) return error.message;
-  if (error instanceof Error) return error.message;
-  return String(error);
+  return sayError(error);
 }
 
 /** An inline error line; nothing when there is no error. */

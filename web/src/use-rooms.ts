@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { CommandResult, RoomSummary, ServerEvents } from '../../client/src';
+import { type CommandResult, type RoomSummary, type ServerEvents, type UcClient, UcError } from '../../client/src';
 import type { Session } from './session';
-import { maxMessageBytes, useAction, useClientEvent } from './ui';
+import { errorText, maxMessageBytes, useAction, useClientEvent } from './ui';
 
 /**
  * The rooms pane's state: my rooms, the directory search, unread counts, invitations (kept across reloads), the
@@ -53,6 +53,65 @@ function loadInvitations(uri: string): Invitation[] {
   }
 }
 
+function leftKey(uri: string): string {
+  return `uc.rooms.left.${uri}`;
+}
+
+/**
+ * Rooms left here (`chat.part`) that the user is still a member of: `chat.getassociations` keeps answering them, so
+ * they are kept out of "My rooms" in this browser until the user follows them again (opens or is invited).
+ */
+function loadLeft(uri: string): Set<string> {
+  try {
+    const stored = JSON.parse(localStorage.getItem(leftKey(uri)) ?? '[]') as unknown;
+    return new Set(Array.isArray(stored) ? stored.filter((entry): entry is string => typeof entry === 'string') : []);
+  } catch {
+    return new Set();
+  }
+}
+
+/** The server's room limits (`room.create`, `room.update`): characters of a name and of a description. */
+export const MAX_ROOM_NAME_CHARS = 256;
+export const MAX_ROOM_DESCRIPTION_CHARS = 1024;
+/** SPEC's default file limit (CHAT_MAX_FILE_BYTES) until `chat.getserverinfo` answers. */
+export const FALLBACK_MAX_FILE_BYTES = 10 * 1024 * 1024;
+
+const fileLimits = new WeakMap<UcClient, Promise<number>>();
+
+/** Most bytes of a file (`chat.getserverinfo` `limits.maxFileBytes`), asked once per client: a larger file is refused before uploading. */
+export function maxFileBytes(client: UcClient): Promise<number> {
+  let asked = fileLimits.get(client);
+  if (!asked) {
+    asked = client.request('chat.getserverinfo', {}).then(
+      (info) => info.limits.maxFileBytes,
+      () => FALLBACK_MAX_FILE_BYTES,
+    );
+    fileLimits.set(client, asked);
+  }
+  return asked;
+}
+
+/** What the new-room form says next to a field before sending (none: it may be sent). */
+export function roomFieldProblems(name: string, description: string): CreateErrors {
+  const trimmed = name.trim();
+  return {
+    ...(trimmed.length === 0
+      ? { name: 'Give the room a name.' }
+      : trimmed.length > MAX_ROOM_NAME_CHARS
+        ? { name: `The name is ${trimmed.length.toLocaleString('en-US')} characters long: at most ${MAX_ROOM_NAME_CHARS} fit.` }
+        : {}),
+    ...(description.length > MAX_ROOM_DESCRIPTION_CHARS
+      ? { description: `The description is ${description.length.toLocaleString('en-US')} characters long: at most ${MAX_ROOM_DESCRIPTION_CHARS.toLocaleString('en-US')} fit.` }
+      : {}),
+  };
+}
+
+/** A refused new room said next to the field it concerns (anything else: next to the Create button, from `create.error`). */
+export interface CreateErrors {
+  readonly name?: string;
+  readonly description?: string;
+}
+
 /** Persistent chat: invitations, my rooms, search, create, and one open room. */
 
 export function useRooms({ client, me, resumed }: Session, visible: boolean) {
@@ -61,7 +120,8 @@ export function useRooms({ client, me, resumed }: Session, visible: boolean) {
   const [openRoom, setOpenRoom] = useState<{ room: RoomSummary; joined?: JoinAnswer }>();
   const [unread, setUnread] = useState<Record<string, Counts>>(() => countsOf(resumed.rooms ?? []));
   const [invitations, setInvitations] = useState<Invitation[]>(() => loadInvitations(me.uri));
-  const [removed, setRemoved] = useState<{ roomId: string; reason: Removal['reason']; text: string }>();
+  const [removed, setRemoved] = useState<{ roomId: string; reason: Removal['reason'] | 'left'; text: string }>();
+  const [createErrors, setCreateErrors] = useState<CreateErrors>({});
   const list = useAction();
   const more = useAction();
   const create = useAction();
@@ -73,14 +133,21 @@ export function useRooms({ client, me, resumed }: Session, visible: boolean) {
   // Rooms the server took away (`chat.removed`): an answer already on its way does not bring them back; an invitation
   // or opening the room again does.
   const gone = useRef(new Set<string>());
+  const left = useRef<Set<string>>(loadLeft(me.uri));
+  const saveLeft = () => localStorage.setItem(leftKey(me.uri), JSON.stringify([...left.current]));
+  const followAgain = (roomId: string) => {
+    if (left.current.delete(roomId)) saveLeft();
+  };
   const loadMine = () =>
     list.run(async () => {
       const { rooms } = await client.request('chat.getassociations', {});
+      // A room followed again (on another device) comes back; one left here and not followed stays out.
+      for (const room of rooms) if (room.unread !== undefined) followAgain(room.roomId);
       setUnread((current) => ({ ...current, ...countsOf(rooms) }));
       const members = new Set(rooms.map((room) => room.roomId));
       setMine(
         [...rooms, ...[...followed.current.values()].filter((room) => !members.has(room.roomId))]
-          .filter((room) => !gone.current.has(room.roomId))
+          .filter((room) => !gone.current.has(room.roomId) && !left.current.has(room.roomId))
           .sort((a, b) => a.name.localeCompare(b.name)),
       );
     });
@@ -160,18 +227,25 @@ export function useRooms({ client, me, resumed }: Session, visible: boolean) {
   };
   useClientEvent(client, 'chat.invitation', (invitation) => {
     gone.current.delete(invitation.roomId);
+    followAgain(invitation.roomId);
     addInvitations([invitation]);
     void fetchInvitations();
     void loadMine();
   });
 
   // The user may no longer read the room (or it was deleted): out of the list, closed if open, and said in words.
+  // A room forgotten here already (left, or deleted from here: its own `chat.removed` follows) has nothing new to say.
   useClientEvent(client, 'chat.removed', ({ roomId, reason }) => {
-    const name =
-      followed.current.get(roomId)?.name ??
-      [...(openRoom ? [openRoom.room] : []), ...mine, ...(found?.rooms ?? [])].find((room) => room.roomId === roomId)?.name ??
-      invitations.find((invitation) => invitation.roomId === roomId)?.roomName ??
-      'A room';
+    if (!gone.current.has(roomId)) forget(roomId, reason, removalText(nameOf(roomId), reason));
+  });
+
+  const nameOf = (roomId: string) =>
+    followed.current.get(roomId)?.name ??
+    [...(openRoom ? [openRoom.room] : []), ...mine, ...(found?.rooms ?? [])].find((room) => room.roomId === roomId)?.name ??
+    invitations.find((invitation) => invitation.roomId === roomId)?.roomName ??
+    'A room';
+  /** The room leaves "My rooms" (deleted: the directory too), its counts and invitation go, it closes if open; said in words. */
+  const forget = (roomId: string, reason: Removal['reason'] | 'left', text: string) => {
     gone.current.add(roomId);
     followed.current.delete(roomId);
     setMine((current) => current.filter((room) => room.roomId !== roomId));
@@ -180,14 +254,35 @@ export function useRooms({ client, me, resumed }: Session, visible: boolean) {
     setUnread((current) => Object.fromEntries(Object.entries(current).filter(([id]) => id !== roomId)));
     const invitation = invitations.find((held) => held.roomId === roomId);
     if (invitation) dropInvitation(invitation);
-    setRemoved({ roomId, reason, text: removalText(name, reason) });
-  });
+    setRemoved({ roomId, reason, text });
+  };
 
   const open = (room: RoomSummary, joined?: JoinAnswer) => {
     gone.current.delete(room.roomId);
+    followAgain(room.roomId);
     setRemoved(undefined);
     setOpenRoom({ room, ...(joined ? { joined } : {}) });
   };
+
+  /** Back to the list (on a phone, the list pane again). */
+  const close = () => setOpenRoom(undefined);
+
+  /** Leaves the room (`chat.part`): its messages stop coming and it leaves "My rooms"; a member may open it again from the directory. */
+  const leaveRoom = async (room: RoomSummary) => {
+    await client.request('chat.part', { roomId: room.roomId });
+    left.current.add(room.roomId);
+    saveLeft();
+    forget(room.roomId, 'left', `You left ${room.name}.`);
+  };
+
+  /** Deletes the room for everyone (`room.delete`, managers): its followers get `chat.removed` `deleted`. */
+  const deleteRoom = async (room: RoomSummary) => {
+    await client.request('room.delete', { roomId: room.roomId });
+    forget(room.roomId, 'deleted', removalText(room.name, 'deleted'));
+  };
+
+  /** Every unread message of the rooms followed (the shell's Rooms tab dot and page title). */
+  const totalUnread = Object.values(unread).reduce((sum, counts) => sum + Math.max(0, counts.unread), 0);
 
   /** Joins the room an invitation names (`chat.join`) and opens it; the invitation goes once that worked. */
   const acceptInvitation = async (invitation: Invitation) => {
@@ -204,16 +299,60 @@ export function useRooms({ client, me, resumed }: Session, visible: boolean) {
     dropInvitation(invitation);
   };
 
-  /** Creates a room and opens it; `onCreated` runs once the server answered (the form clears its name). */
-  const createRoom = (name: string, privacy: Privacy, onCreated: () => void) =>
-    create.run(async () => {
-      const { roomId } = await client.request('room.create', { name, privacy });
-      onCreated();
-      open({ roomId, name, description: '', category: 'general', privacy });
+  /**
+   * Creates a room and opens it; `onCreated` runs once the server answered (the form clears). What can be checked
+   * is checked first (nothing is sent); a refusal naming a field is said next to that field.
+   */
+  const createRoom = (name: string, description: string, privacy: Privacy, onCreated: () => void) => {
+    const problems = roomFieldProblems(name, description);
+    setCreateErrors(problems);
+    if (problems.name || problems.description) return Promise.resolve(false);
+    return create.run(async () => {
+      try {
+        const { roomId } = await client.request('room.create', { name: name.trim(), description, privacy });
+        onCreated();
+        open({ roomId, name: name.trim(), description, category: 'general', privacy });
+      } catch (failure) {
+        const field = failure instanceof UcError ? failure.field : undefined;
+        if (field === 'name' || field === 'description') {
+          setCreateErrors({ [field]: errorText(failure) });
+          return;
+        }
+        throw failure;
+      }
       await loadMine();
     });
+  };
 
-  return { acceptInvitation, create, createRoom, declineInvitation, dropInvitation, markRead, followed, found, invitations, invites, list, loadMine, mine, more, open, openRoom, removed, search, searchMore, setRemoved, unread };
+  return {
+    acceptInvitation,
+    close,
+    create,
+    createErrors,
+    createRoom,
+    declineInvitation,
+    deleteRoom,
+    dropInvitation,
+    followed,
+    found,
+    invitations,
+    invites,
+    leaveRoom,
+    list,
+    loadMine,
+    markRead,
+    mine,
+    more,
+    open,
+    openRoom,
+    removed,
+    search,
+    searchMore,
+    setCreateErrors,
+    setRemoved,
+    totalUnread,
+    unread,
+  };
 }
 
 /** Counts by room from rooms carrying them (`chat.getassociations`, `session.resume`). */
