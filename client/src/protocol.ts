@@ -317,8 +317,16 @@ export interface ServerEvents {
   /** Content a presenter added: no Refresh needed. */
   'conf.content': { confId: string; content: ConferenceContent };
   'conf.lobby': { confId: string; uri: string; name: string; kind: IdentityKind };
-  /** To presenters: someone stopped waiting without a decision (left the lobby or disconnected): off the lobby list. */
-  'conf.lobbyLeft': { confId: string; uri: string };
+  /**
+   * To presenters: a wait ended, so off the lobby list. `reason`: `left` (the user left the lobby or disconnected),
+   * `admitted` or `denied` (a presenter decided: any presenter, this one included).
+   */
+  'conf.lobbyLeft': { confId: string; uri: string; reason: 'left' | 'admitted' | 'denied' };
+  /**
+   * To the waiting connection: the user's `conf.leave` ended this wait (perhaps sent from another tab or device); not a
+   * presenter's decision (that is `conf.denied`).
+   */
+  'conf.waitEnded': { confId: string; reason: 'left' };
   /** To the waiting user, on entering the lobby and whenever a presenter comes or the last one goes: `false`, nobody can let them in for now. */
   'conf.lobbyWait': { confId: string; presenterPresent: boolean };
   'conf.admitted': { confId: string; role: ConferenceRole; activationInstance: string };

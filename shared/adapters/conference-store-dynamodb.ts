@@ -383,8 +383,16 @@ export class DynamoConferenceStore implements ConferenceStore {
     return failed.length === 0;
   }
 
+  /**
+   * Strongly consistent (the base table, not a GSI): what the lobby hears (`conf.lobbyWait`) is decided on this list
+   * right after the caller's own join or leave, or against another's at the same moment; a stale read would miss it.
+   */
   async participants(confId: string, activationInstance: string): Promise<Participant[]> {
-    const items = await this.queryAll({ KeyConditionExpression: 'PK = :pk AND begins_with(SK, :part)', ExpressionAttributeValues: { ':pk': `CONF#${confId}`, ':part': 'PART#' } });
+    const items = await this.queryAll({
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :part)',
+      ExpressionAttributeValues: { ':pk': `CONF#${confId}`, ':part': 'PART#' },
+      ConsistentRead: true,
+    });
     // Items of an earlier activation that cleanup missed are not participants of this one.
     return items.map((item) => strip(item) as unknown as Participant).filter((participant) => participant.activationInstance === activationInstance);
   }
@@ -394,8 +402,13 @@ export class DynamoConferenceStore implements ConferenceStore {
     return Item ? (strip(Item) as unknown as Participant) : undefined;
   }
 
+  /** Strongly consistent, as `participants`: a guest entering the lobby and the first presenter joining each see the other's write. */
   async lobby(confId: string): Promise<LobbyEntry[]> {
-    const items = await this.queryAll({ KeyConditionExpression: 'PK = :pk AND begins_with(SK, :lobby)', ExpressionAttributeValues: { ':pk': `CONF#${confId}`, ':lobby': 'LOBBY#' } });
+    const items = await this.queryAll({
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :lobby)',
+      ExpressionAttributeValues: { ':pk': `CONF#${confId}`, ':lobby': 'LOBBY#' },
+      ConsistentRead: true,
+    });
     return items.map((item) => strip(item) as unknown as LobbyEntry);
   }
 

@@ -53,6 +53,8 @@ export class Admission {
       const entered = await this.participation.enter(conference, identity, entry.connectionId, { fromLobby: entry });
       if (!entered) return RETRY;
       await deps.delivery.toConnections([entry.connectionId], { event: 'conf.admitted', payload: { confId, role: entered.role, activationInstance: entered.activationInstance } });
+      // Off every presenter's list (not only this one's: another presenter's admit would answer 404); not to the admitted user.
+      await this.ctx.toPresenters(confId, entered.activationInstance, { event: 'conf.lobbyLeft', payload: { confId, uri, reason: 'admitted' } }, uri);
       return { admitted: uri };
     }, conferenceKeptChanging);
   }
@@ -66,6 +68,7 @@ export class Admission {
     // An admit that ended the wait first wins: no conf.denied to someone now in the meeting.
     if (!(await deps.store.deleteLobby(confId, entry))) throw new NotFoundError(`${uri} is not waiting in the lobby`);
     await deps.delivery.toConnections([entry.connectionId], { event: 'conf.denied', payload: { confId } });
+    await this.ctx.toPresenters(confId, conference.active?.activationInstance, { event: 'conf.lobbyLeft', payload: { confId, uri, reason: 'denied' } });
     return { denied: uri };
   }
 
@@ -76,7 +79,7 @@ export class Admission {
       if (!participant) {
         // Waiting in the lobby: leaving ends the wait (a decision that landed first wins: read again).
         const waiting = await this.ctx.deps.store.lobbyEntry(confId, identity.uri);
-        if (waiting) return (await this.endWait(conference, waiting)) ? { left: true } : RETRY;
+        if (waiting) return (await this.endWait(conference, waiting, true)) ? { left: true } : RETRY;
         // Perhaps a retry of a leave whose timer could not be armed after its write: finish that work.
         await this.timers.dueByCounters(conference);
         return { left: false };
@@ -95,7 +98,7 @@ export class Admission {
         if (!conference) return;
         const waiting = await deps.store.lobbyEntry(confId, identity.uri);
         if (waiting?.connectionId === connectionId) {
-          await this.endWait(conference, waiting);
+          await this.endWait(conference, waiting, false);
           return;
         }
         const participant = await this.ctx.currentParticipant(conference, identity.uri);
@@ -109,10 +112,16 @@ export class Admission {
     }
   }
 
-  /** A wait that ends without a decision (left, disconnected): the presenters take it off their lists. False when it had already ended. */
-  private async endWait(conference: Conference, entry: LobbyEntry): Promise<boolean> {
-    if (!(await this.ctx.deps.store.deleteLobby(conference.confId, entry))) return false;
-    await this.ctx.toPresenters(conference, { event: 'conf.lobbyLeft', payload: { confId: conference.confId, uri: entry.uri } });
+  /**
+   * A wait that ends without a decision (left, disconnected): the presenters take it off their lists. `tellWaiter`: the
+   * waiting connection hears it (`conf.waitEnded`): `conf.leave` names the user, so it may come from another connection.
+   * False when the wait had already ended.
+   */
+  private async endWait(conference: Conference, entry: LobbyEntry, tellWaiter: boolean): Promise<boolean> {
+    const { confId } = conference;
+    if (!(await this.ctx.deps.store.deleteLobby(confId, entry))) return false;
+    if (tellWaiter) await this.ctx.deps.delivery.toConnections([entry.connectionId], { event: 'conf.waitEnded', payload: { confId, reason: 'left' } });
+    await this.ctx.toPresenters(confId, conference.active?.activationInstance, { event: 'conf.lobbyLeft', payload: { confId, uri: entry.uri, reason: 'left' } });
     return true;
   }
 

@@ -84,11 +84,12 @@ export class ConferenceContext {
     await this.deps.delivery.toConnections(unique(connectionIds), event);
   }
 
-  /** To the presenters in the meeting (the people who admit or deny). */
-  async toPresenters(conference: Conference, event: DomainEvent<ConferenceEvents>): Promise<void> {
-    if (!conference.active) return;
-    const participants = await this.deps.store.participants(conference.confId, conference.active.activationInstance);
-    const connectionIds = participants.filter((participant) => participant.role === 'presenter').flatMap((participant) => participant.connectionIds);
+  /** To the presenters of the activation (the people who admit or deny), but `exceptUri` (someone the event is about). */
+  async toPresenters(confId: string, activationInstance: string | undefined, event: DomainEvent<ConferenceEvents>, exceptUri?: string): Promise<void> {
+    if (activationInstance === undefined) return;
+    const participants = await this.deps.store.participants(confId, activationInstance);
+    const presenters = participants.filter((participant) => participant.role === 'presenter' && participant.uri !== exceptUri);
+    const connectionIds = presenters.flatMap((participant) => participant.connectionIds);
     await this.deps.delivery.toConnections(unique(connectionIds), event);
   }
 

@@ -53,6 +53,8 @@ export class Participation {
     };
     let newcomer = true;
     let role = participant.role;
+    /** Who entered, as stored: this participant, or the record of someone already in on another endpoint. */
+    let entrant: Participant = participant;
     // Stable id (activation, user, connection): a retried join names the same event, archived once.
     const joinEvent = this.ctx.complianceEvent('conf.join', identity, conference, `${active.activationInstance}:${identity.uri}:${connectionId}`, now);
     if (activating) {
@@ -72,9 +74,13 @@ export class Participation {
         if (!existing.connectionIds.includes(connectionId) && !(await deps.store.addConnection(conference.confId, existing, connectionId, joinEvent))) return undefined;
         newcomer = false;
         role = existing.role;
+        entrant = existing;
       }
     }
-    const participants = await deps.store.participants(conference.confId, active.activationInstance);
+    // The list after this entry is built, not trusted to the read: whatever the read saw of this very write, whoever
+    // entered is in it with the role they entered with (the lobby news and the roster hold with a read that missed it).
+    const others = (await deps.store.participants(conference.confId, active.activationInstance)).filter((other) => other.uri !== identity.uri);
+    const participants = [...others, entrant];
     const roster = visibleRoster(participants);
     if (newcomer && !participant.hidden) {
       await this.ctx.toParticipants(activated, { event: 'conf.roster', payload: { confId: conference.confId, change: 'joined', participant: rosterEntry({ ...participant, role }) } }, [connectionId]);
@@ -85,7 +91,6 @@ export class Participation {
         await deps.delivery.toConnections([connectionId], { event: 'conf.lobby', payload: { confId: conference.confId, uri: entry.uri, name: entry.name, kind: entry.kind } });
       }
       // The first presenter in: whoever waits hears that someone can let them in now.
-      const others = participants.filter((other) => other.uri !== identity.uri);
       if (newcomer && lobby.length > 0) await this.ctx.tellLobby(conference.confId, lobbyPresenterNews(others, participants), lobby);
     }
     await this.ctx.archive(joinEvent);
@@ -127,7 +132,10 @@ export class Participation {
       }
       if (participant.role === 'presenter') {
         // The last presenter gone (rather than the meeting ended): whoever waits hears nobody can let them in for now.
-        const remaining = await deps.store.participants(conference.confId, participant.activationInstance);
+        // This stay is taken out of the read, not trusted to be gone from it (a new stay of the same user stays in).
+        const remaining = (await deps.store.participants(conference.confId, participant.activationInstance)).filter(
+          (other) => other.uri !== participant.uri || other.joinedAt !== participant.joinedAt,
+        );
         await this.ctx.tellLobby(conference.confId, lobbyPresenterNews([...remaining, participant], remaining));
       }
     }

@@ -123,6 +123,7 @@ const events = {
   'conf.lobby': accepts<ServerEvents['conf.lobby'], Sent<'conf.lobby'>>(),
   'conf.lobbyLeft': accepts<ServerEvents['conf.lobbyLeft'], Sent<'conf.lobbyLeft'>>(),
   'conf.lobbyWait': accepts<ServerEvents['conf.lobbyWait'], Sent<'conf.lobbyWait'>>(),
+  'conf.waitEnded': accepts<ServerEvents['conf.waitEnded'], Sent<'conf.waitEnded'>>(),
   'conf.admitted': accepts<ServerEvents['conf.admitted'], Sent<'conf.admitted'>>(),
   'conf.denied': accepts<ServerEvents['conf.denied'], Sent<'conf.denied'>>(),
   'conf.updated': accepts<ServerEvents['conf.updated'], Sent<'conf.updated'>>(),

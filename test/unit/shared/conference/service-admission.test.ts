@@ -218,14 +218,16 @@ describe('the lobby', () => {
     const { confId, guest } = await withWaitingGuest();
     await h.service.disconnected(guest, 'c-guest');
     expect(await h.store.lobby(confId)).toEqual([]);
-    expect(h.delivery.named('conf.lobbyLeft')).toEqual([{ connectionIds: ['c-olga'], payload: { confId, uri: guest.uri } }]);
+    expect(h.delivery.named('conf.lobbyLeft')).toEqual([{ connectionIds: ['c-olga'], payload: { confId, uri: guest.uri, reason: 'left' } }]);
+    // Its connection is gone: nobody to tell that the wait ended.
+    expect(h.delivery.named('conf.waitEnded')).toEqual([]);
   });
 
   test('conf.leave from the lobby ends the wait (left: true); the presenters are told; admitting then answers 404', async () => {
     const { confId, guest } = await withWaitingGuest();
     await expect(h.service.leave(guest, confId)).resolves.toEqual({ left: true });
     expect(await h.store.lobby(confId)).toEqual([]);
-    expect(h.delivery.named('conf.lobbyLeft')).toEqual([{ connectionIds: ['c-olga'], payload: { confId, uri: guest.uri } }]);
+    expect(h.delivery.named('conf.lobbyLeft')).toEqual([{ connectionIds: ['c-olga'], payload: { confId, uri: guest.uri, reason: 'left' } }]);
     await expect(h.service.admit(olga, confId, guest.uri)).rejects.toMatchObject({ status: 404 });
     expect(await h.service.leave(guest, confId)).toEqual({ left: false });
   });
@@ -247,6 +249,83 @@ describe('the lobby', () => {
     ]);
     await h.joined(olga, confId);
     expect(told().at(-1)).toEqual([['c-guest'], true]);
+  });
+
+  test('conf.leave ends the wait whichever connection sent it: the waiting connection is told (conf.waitEnded)', async () => {
+    const { confId, guest } = await withWaitingGuest();
+    // conf.leave names the user, not the connection: another tab's leave ends the wait of the tab that waits.
+    await expect(h.service.leave(guest, confId)).resolves.toEqual({ left: true });
+    expect(h.delivery.named('conf.waitEnded')).toEqual([{ connectionIds: ['c-guest'], payload: { confId, reason: 'left' } }]);
+    expect(h.delivery.recipientsOf('conf.denied')).toEqual([]);
+  });
+
+  /** Two presenters in (olga and bob) and a guest waiting on `c-guest`. */
+  async function withTwoPresentersAndAGuest(autoPromote: 'organization' | 'anyone' = 'organization') {
+    const bob = user('bob');
+    const confId = await h.schedule({ admission: 'invited', invitees: [bob.uri], autoPromote });
+    await h.joined(olga, confId);
+    await h.joined(bob, confId);
+    const guest = user('guest', 'federated');
+    expect(await h.join(guest, confId)).toEqual({ state: 'lobby', confId });
+    return { confId, guest, bob };
+  }
+
+  test("an admit takes the guest off every presenter's lobby list (conf.lobbyLeft, reason admitted); the other presenter's admit then answers 404", async () => {
+    const { confId, guest, bob } = await withTwoPresentersAndAGuest();
+    await h.service.admit(olga, confId, guest.uri);
+    expect(h.delivery.named('conf.lobbyLeft')).toEqual([{ connectionIds: ['c-bob', 'c-olga'], payload: { confId, uri: guest.uri, reason: 'admitted' } }]);
+    await expect(h.service.admit(bob, confId, guest.uri)).rejects.toMatchObject({ status: 404 });
+  });
+
+  test('a guest admitted as a presenter is not told about their own wait', async () => {
+    const { confId, guest } = await withTwoPresentersAndAGuest('anyone');
+    expect((await h.service.admit(olga, confId, guest.uri)).admitted).toBe(guest.uri);
+    expect((await h.store.participant(confId, guest.uri))!.role).toBe('presenter');
+    expect(h.delivery.named('conf.lobbyLeft')).toEqual([{ connectionIds: ['c-bob', 'c-olga'], payload: { confId, uri: guest.uri, reason: 'admitted' } }]);
+  });
+
+  test("a deny takes the guest off every presenter's lobby list (conf.lobbyLeft, reason denied); the other presenter's deny then answers 404", async () => {
+    const { confId, guest, bob } = await withTwoPresentersAndAGuest();
+    await h.service.deny(olga, confId, guest.uri);
+    expect(h.delivery.recipientsOf('conf.denied')).toEqual(['c-guest']);
+    expect(h.delivery.named('conf.lobbyLeft')).toEqual([{ connectionIds: ['c-bob', 'c-olga'], payload: { confId, uri: guest.uri, reason: 'denied' } }]);
+    await expect(h.service.deny(bob, confId, guest.uri)).rejects.toMatchObject({ status: 404 });
+    expect(h.delivery.named('conf.lobbyLeft')).toHaveLength(1);
+  });
+
+  test("the first presenter's join is news to the lobby even when the read after it misses that join (a stale list)", async () => {
+    const confId = await h.schedule({ admission: 'invited' });
+    await h.join(user('guest', 'federated'), confId);
+    // An eventually consistent read that has not seen the caller's own write yet.
+    const read = h.store.participants.bind(h.store);
+    jest.spyOn(h.store, 'participants').mockImplementation(async (id, instance) => (await read(id, instance)).filter((participant) => participant.uri !== olga.uri));
+    const joined = await h.joined(olga, confId);
+    expect(h.delivery.named('conf.lobbyWait').map((entry) => [entry.connectionIds, entry.payload.presenterPresent])).toEqual([
+      [['c-guest'], false],
+      [['c-guest'], true],
+    ]);
+    // The joiner's own roster has them in, whatever the read missed.
+    expect(joined.roster.map((entry) => entry.uri)).toEqual([olga.uri]);
+  });
+
+  test("the last presenter's leave is news to the lobby even when the read after it still shows them (a stale list)", async () => {
+    const bob = user('bob');
+    const confId = await h.schedule({ admission: 'invited', invitees: [bob.uri], autoPromote: 'scheduledPresenters' });
+    const { activationInstance } = await h.joined(olga, confId);
+    await h.joined(bob, confId);
+    await h.join(user('guest', 'federated'), confId);
+    // An eventually consistent read that has not seen the caller's own leave yet.
+    const stale = await h.store.participants(confId, activationInstance);
+    expect(stale.map((participant) => [participant.uri, participant.role])).toEqual([
+      [bob.uri, 'attendee'],
+      [olga.uri, 'presenter'],
+    ]);
+    jest.spyOn(h.store, 'participants').mockResolvedValue(stale);
+    await expect(h.service.leave(olga, confId)).resolves.toEqual({ left: true });
+    expect(h.delivery.named('conf.lobbyWait').map((entry) => [entry.connectionIds, entry.payload.presenterPresent])).toEqual([
+      [['c-guest'], true],
+      [['c-guest'], false],
+    ]);
   });
 
   test('a guest who waits for a meeting no presenter is in is told so at once', async () => {
