@@ -24,6 +24,16 @@ export type { ClientEventName, ClientEvents, ConnectionState, Fetcher, UcClientO
 
 const OPEN = 1;
 
+/** A (re)connection attempt that `close()` or `reconnectNow()` stopped: no failure, nothing to report or retry. */
+class AttemptStopped extends Error {
+  constructor() {
+    super('the connection attempt was stopped: the client was closed, or a fresh attempt replaced it');
+    this.name = 'AttemptStopped';
+  }
+}
+
+function ignore(): void {}
+
 /**
  * A client of the WebSocket API that hides its hard parts: one promise per command (matched by `rid`), a
  * keep-alive `ping`, reconnect with backoff and `session.resume` with the last seq of every room so no
@@ -49,6 +59,15 @@ export class UcClient {
   private everOpened = false;
   /** Closed because the reconnect attempts ran out (`maxAttempts`), not by `close()`: `reconnectNow()` may start again. */
   private gaveUp = false;
+  /**
+   * Counts the (re)connection attempts, and `close()`s: an attempt whose number is no longer the latest was stopped
+   * (closed, or replaced by `reconnectNow()`) and goes no further after any of its waits.
+   */
+  private attemptNumber = 0;
+  /** The number of the attempt waiting for its token or its handshake (0: none), which `reconnectNow()` may replace. */
+  private waitingAttempt = 0;
+  /** Fails the handshake under way at once (the attempt was stopped). */
+  private stopHandshake?: () => void;
   private readonly prefix = randomId().slice(0, 8);
 
   constructor(private readonly options: UcClientOptions) {
@@ -94,40 +113,39 @@ export class UcClient {
     try {
       return await this.open(false);
     } catch (error) {
-      if (!this.everOpened) this.setState('idle');
+      if (!this.everOpened && this.state !== 'closed') this.setState('idle');
       throw error;
     }
   }
 
   /**
    * Tries to reconnect at once instead of waiting out the backoff ("Retry now": the network is back, the page is
-   * shown again), or starts over after the attempts ran out (`maxAttempts`). False when there is nothing to retry:
-   * connected, connecting, an attempt already under way, or closed by `close()`.
+   * shown again), or starts over after the attempts ran out (`maxAttempts`). An attempt under way that has not
+   * opened yet (waiting for its token or its handshake, which may hang until `connectTimeoutMs`) is dropped for a
+   * fresh one. False when there is nothing to retry: connected, connecting, resuming, or closed by `close()`.
    */
   reconnectNow(): boolean {
-    if (this.state === 'closed' && this.gaveUp) {
+    if (this.state === 'closed') {
+      if (!this.gaveUp) return false;
       this.gaveUp = false;
       this.reconnectAttempt = 1;
       this.attemptReconnect();
       return true;
     }
-    if (this.state !== 'reconnecting' || this.reconnectTimer === undefined) return false;
-    clearTimeout(this.reconnectTimer);
+    if (this.state !== 'reconnecting') return false;
+    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    else if (this.waitingAttempt !== 0 && this.waitingAttempt === this.attemptNumber) this.stopAttempt();
+    else return false; // between two steps (e.g. a state listener of this very attempt): it goes on by itself
     this.attemptReconnect();
     return true;
   }
 
-  /** Closes for good: no reconnect; commands still waiting are rejected. */
+  /**
+   * Closes for good: no reconnect, and an attempt under way goes no further (its socket is closed); commands still
+   * waiting are rejected.
+   */
   close(): void {
-    this.gaveUp = false;
-    this.setState('closed');
-    clearTimeout(this.reconnectTimer);
-    clearInterval(this.pingTimer);
-    this.rooms.stop();
-    this.presenceSync.stop();
-    this.socket?.close(1000, 'client closed');
-    this.socket = undefined;
-    for (const request of [...this.pending.values(), ...this.queued]) this.fail(request, new ConnectionLostError(request.action));
+    this.shutDown(false);
   }
 
   on<E extends ClientEventName>(event: E, handler: Handler<E>): () => void {
@@ -206,33 +224,106 @@ export class UcClient {
     return this.rooms.messagesAfter(roomId, afterSeq);
   }
 
+  /**
+   * Closes (`close()`, or giving up after `maxAttempts`). Everything is stopped before `closed` is announced, so a
+   * state listener may call `reconnectNow()` at once. Giving up keeps the presence subscriptions held, and those
+   * waiting to be subscribed again, for when the connection opens again.
+   */
+  private shutDown(gaveUp: boolean): void {
+    this.stopAttempt();
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    clearInterval(this.pingTimer);
+    this.rooms.stop();
+    if (gaveUp) this.presenceSync.suspend();
+    else this.presenceSync.stop();
+    const socket = this.socket;
+    this.socket = undefined; // before closing it: its close is no drop
+    socket?.close(1000, 'client closed');
+    for (const request of [...this.pending.values(), ...this.queued]) this.fail(request, new ConnectionLostError(request.action));
+    this.gaveUp = gaveUp;
+    this.setState('closed');
+  }
+
+  /** The attempt under way goes no further: it sees at its next step that it is no longer the latest. */
+  private stopAttempt(): void {
+    this.attemptNumber++;
+    this.stopHandshake?.();
+  }
+
   private async open(reconnect: boolean): Promise<CommandResult<'session.resume'>> {
+    const attempt = ++this.attemptNumber;
+    const stopped = () => attempt !== this.attemptNumber;
     this.setState(reconnect ? 'reconnecting' : 'connecting', reconnect ? { attempt: this.reconnectAttempt } : undefined);
-    const token = typeof this.options.token === 'function' ? await this.options.token() : this.options.token;
-    const url = `${this.options.url.replace(/\/?$/, '/')}?token=${encodeURIComponent(token)}`;
-    const socket = (this.options.webSocket ?? defaultWebSocket)(url);
-    this.socket = socket;
-    await new Promise<void>((resolve, reject) => {
-      socket.onopen = () => resolve();
-      socket.onerror = () => reject(new Error(`could not connect to ${this.options.url}`));
-      socket.onclose = (event) => reject(new Error(`connection refused or closed (${event.code})`));
-    });
+    if (stopped()) throw new AttemptStopped(); // by a state listener
+    this.waitingAttempt = attempt;
+    let socket: WebSocketLike;
+    try {
+      const token = typeof this.options.token === 'function' ? await this.options.token() : this.options.token;
+      if (stopped()) throw new AttemptStopped();
+      socket = await this.openSocket(`${this.options.url.replace(/\/?$/, '/')}?token=${encodeURIComponent(token)}`, stopped);
+    } finally {
+      if (this.waitingAttempt === attempt) this.waitingAttempt = 0;
+    }
     socket.onmessage = (event) => this.receive(event.data);
     socket.onclose = (event) => this.dropped(socket, event.code);
     socket.onerror = () => undefined; // a close follows
     this.everOpened = true;
     this.reconnectAttempt = 0;
     this.setState('open');
+    if (stopped()) throw new AttemptStopped(); // closed by a state listener
     this.startPings();
     // Resume first, so the missed messages come before anything the queued commands cause.
     // IM since the newest seen rides on the same request; the messages it brings are emitted before `resumed`.
     const imArgs = this.ims.resumeArgs();
     const resumed = await this.rooms.resume(reconnect, imArgs, (answer) => this.ims.resumed(answer, imArgs.imSince));
+    if (stopped()) throw new AttemptStopped();
+    // Re-subscribes parked while the client had given up reconnecting, after the resume answer applied its own.
+    this.presenceSync.reopened();
     for (const request of [...this.queued]) {
       this.queued.delete(request);
       this.transmit(request);
     }
     return resumed;
+  }
+
+  /** A new socket, open; on failure (or when the attempt was stopped meanwhile) it is closed. */
+  private async openSocket(url: string, stopped: () => boolean): Promise<WebSocketLike> {
+    const socket = (this.options.webSocket ?? defaultWebSocket)(url);
+    this.socket = socket;
+    try {
+      await this.handshake(socket);
+      if (stopped()) throw new AttemptStopped();
+      return socket;
+    } catch (error) {
+      // No handler left to report anything more of it (an error handler stays: the `ws` package throws without one).
+      socket.onopen = ignore;
+      socket.onclose = ignore;
+      socket.onerror = ignore;
+      socket.close(1000, 'client closed');
+      if (this.socket === socket) this.socket = undefined;
+      throw stopped() ? new AttemptStopped() : error;
+    }
+  }
+
+  /** Waits for the socket to open; fails if it errors or closes first, after `connectTimeoutMs`, or when stopped. */
+  private handshake(socket: WebSocketLike): Promise<void> {
+    const timeoutMs = this.options.connectTimeoutMs ?? 10_000;
+    return new Promise<void>((resolve, reject) => {
+      const done = (error?: Error) => {
+        clearTimeout(timer);
+        if (this.stopHandshake === stop) this.stopHandshake = undefined;
+        if (error) reject(error);
+        else resolve();
+      };
+      const stop = () => done(new AttemptStopped());
+      // Clamped: a timer longer than 2^31 - 1 ms would fire at once.
+      const timer = setTimeout(() => done(new Error(`could not connect to ${this.options.url} within ${timeoutMs} ms`)), Math.min(timeoutMs, 2 ** 31 - 1));
+      this.stopHandshake = stop;
+      socket.onopen = () => done();
+      socket.onerror = () => done(new Error(`could not connect to ${this.options.url}`));
+      socket.onclose = (event) => done(new Error(`connection refused or closed (${event.code})`));
+    });
   }
 
   private dropped(socket: WebSocketLike, code: number): void {
@@ -259,8 +350,7 @@ export class UcClient {
     const attempt = ++this.reconnectAttempt;
     if (settings.maxAttempts !== undefined && attempt > settings.maxAttempts) {
       this.emit('error', { message: `gave up reconnecting after ${settings.maxAttempts} attempts` });
-      this.close();
-      this.gaveUp = true;
+      this.shutDown(true);
       return;
     }
     const base = Math.min(settings.maxDelayMs ?? 30_000, (settings.initialDelayMs ?? 500) * 2 ** (attempt - 1));
@@ -273,7 +363,8 @@ export class UcClient {
   private attemptReconnect(): void {
     this.reconnectTimer = undefined;
     this.open(true).catch((error: unknown) => {
-      if (this.state === 'closed') return;
+      // Stopped on purpose (closed, or replaced by a fresh attempt): whoever stopped it goes on from there.
+      if (error instanceof AttemptStopped || this.state === 'closed') return;
       this.emit('error', { message: 'reconnect failed', cause: error });
       // A connection that opened and then dropped has scheduled the next attempt already.
       if (this.reconnectTimer !== undefined || (this.socket && this.socket.readyState === OPEN)) return;

@@ -35,6 +35,11 @@ export interface UcClientOptions {
   readonly webSocket?: WebSocketFactory;
   /** A `ping` when nothing was sent for this long (default 5 minutes: API Gateway drops a connection idle for 10). */
   readonly pingIntervalMs?: number;
+  /**
+   * How long a (re)connection's WebSocket handshake may take (default 10 s). One that takes longer is closed and
+   * counts as failed: `connect()` rejects, a reconnect attempt is followed by the next one after its backoff.
+   */
+  readonly connectTimeoutMs?: number;
   /** How long a command waits for its answer (default 30 s). */
   readonly requestTimeoutMs?: number;
   /** Retries of a command answered 429 or 503, each after the server's `retryAfterMs` (default 5). */

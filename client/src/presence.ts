@@ -23,7 +23,15 @@ export class PresenceSync {
   private readonly refreshing = new Set<string>();
   /** The presence subscriptions this client holds, to subscribe again to their targets if they end unexpectedly. */
   private readonly held = new Map<string, HeldSubscription>();
-  private readonly resubscribeTimers = new Set<ReturnType<typeof setTimeout>>();
+  /** The waits before subscribing again, each with what it does when it is over. */
+  private readonly resubscribeTimers = new Map<ReturnType<typeof setTimeout>, () => void>();
+  /**
+   * The client gave up reconnecting (`maxAttempts`) and may start again (`reconnectNow()`): what would subscribe
+   * again waits in `parked` for the connection instead of being dropped.
+   */
+  private suspended = false;
+  /** Re-subscribes that wait for the connection to open again (after giving up), done by `reopened()`. */
+  private readonly parked = new Set<() => void>();
 
   constructor(private readonly core: ClientCore) {}
 
@@ -55,10 +63,33 @@ export class PresenceSync {
     this.held.delete(subscriptionId);
   }
 
-  /** Cancels the waits before subscribing again (the client closed). */
+  /** Cancels the waits before subscribing again, and forgets those parked (the client closed for good: `close()`). */
   stop(): void {
-    for (const timer of this.resubscribeTimers) clearTimeout(timer);
+    this.suspended = false;
+    for (const timer of this.resubscribeTimers.keys()) clearTimeout(timer);
     this.resubscribeTimers.clear();
+    this.parked.clear();
+  }
+
+  /**
+   * The client gave up reconnecting: the subscriptions held are kept, and the waits before subscribing again are
+   * parked (with those that end or fail meanwhile), to be done when the connection opens again (`reopened()`).
+   */
+  suspend(): void {
+    this.suspended = true;
+    for (const [timer, run] of this.resubscribeTimers) {
+      clearTimeout(timer);
+      this.parked.add(run);
+    }
+    this.resubscribeTimers.clear();
+  }
+
+  /** The connection is open (and resumed) again: the re-subscribes parked while it was given up are done now. */
+  reopened(): void {
+    this.suspended = false;
+    const runs = [...this.parked];
+    this.parked.clear();
+    for (const run of runs) run();
   }
 
   /**
@@ -87,32 +118,45 @@ export class PresenceSync {
   ended(subscriptionId: string, reason: TerminationReason | undefined): void {
     const held = this.held.get(subscriptionId);
     this.held.delete(subscriptionId);
-    if (!held || reason === 'unsubscribed' || this.core.options.resubscribe === false || this.core.state() === 'closed') return;
+    if (!held || reason === 'unsubscribed' || this.core.options.resubscribe === false || this.closedForGood()) return;
     const settings = this.core.options.resubscribe ?? {};
     const maxDelayMs = settings.maxDelayMs ?? 60_000;
     // One that lived longer than the longest wait ended on its own account: start the backoff over.
     const endings = Date.now() - held.since > maxDelayMs ? 1 : held.endings + 1;
-    const attempt = (tries: number) => {
+    const run = (tries: number): void => {
+      if (this.core.state() === 'closed') {
+        // Given up reconnecting: done when the connection is back. Closed for good: dropped.
+        if (this.suspended) this.parked.add(() => run(tries));
+        return;
+      }
+      this.subscribeAgain(subscriptionId, reason ?? 'expired', held.targets, endings).then(
+        (done) => (done ? undefined : attempt(tries + 1)),
+        (error: unknown) => {
+          this.core.events.emit('error', { message: `could not subscribe again to the targets of presence subscription ${subscriptionId}`, cause: error });
+          // A refusal (403, 400) will not change by waiting; anything else (503, a drop, a timeout) is tried again.
+          if (error instanceof UcError && error.status >= 400 && error.status < 500 && error.status !== 429) return;
+          attempt(tries + 1);
+        },
+      );
+    };
+    const attempt = (tries: number): void => {
+      if (this.closedForGood()) return;
       const base = Math.min(maxDelayMs, (settings.initialDelayMs ?? 1000) * 2 ** (endings + tries - 1));
       const timer = setTimeout(
         () => {
           this.resubscribeTimers.delete(timer);
-          if (this.core.state() === 'closed') return;
-          this.subscribeAgain(subscriptionId, reason ?? 'expired', held.targets, endings).then(
-            (done) => (done ? undefined : attempt(tries + 1)),
-            (error: unknown) => {
-              this.core.events.emit('error', { message: `could not subscribe again to the targets of presence subscription ${subscriptionId}`, cause: error });
-              // A refusal (403, 400) will not change by waiting; anything else (503, a drop, a timeout) is tried again.
-              if (error instanceof UcError && error.status >= 400 && error.status < 500 && error.status !== 429) return;
-              attempt(tries + 1);
-            },
-          );
+          run(tries);
         },
         base / 2 + Math.random() * (base / 2),
       );
-      this.resubscribeTimers.add(timer);
+      this.resubscribeTimers.set(timer, () => run(tries));
     };
     attempt(0);
+  }
+
+  /** Closed by `close()`, not given up (`suspend()`): nothing is subscribed again. */
+  private closedForGood(): boolean {
+    return this.core.state() === 'closed' && !this.suspended;
   }
 
   /** A new subscription on the targets of one that ended (50 targets a command); false if it answered terminated. */
