@@ -157,7 +157,7 @@ test('signing out forgets the meeting this tab was in: the next person signed in
   const confId = (await scheduled.getAttribute('data-conf-id'))!;
   await scheduled.getByTestId('conf-scheduled-join').click();
   await page.locator(`[data-testid="meeting-view"][data-conf-id="${confId}"][data-status="joined"]`).waitFor();
-  const rememberedKeys = () => page.evaluate(() => Object.keys(window.sessionStorage).filter((key) => key.startsWith('uc.meeting')));
+  const rememberedKeys = () => page.evaluate<string[]>("Object.keys(sessionStorage).filter((key) => key.startsWith('uc.meeting'))");
   expect(await rememberedKeys()).toEqual(['uc.meeting.sip:oscar@contoso.com']);
 
   await page.getByTestId('signout').click();

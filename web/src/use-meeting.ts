@@ -230,6 +230,10 @@ export function useMeeting(client: UcClient, me: string, onActivity: () => void)
       current.status === 'joining' || current.status === 'lobby' || rejoining.current === event.confId ? { ...current, status: 'lobby', presenterPresent: event.presenterPresent } : current,
     ),
   );
+  // My wait ended without a presenter deciding: I left the lobby (here, or from another tab of mine).
+  useClientEvent(client, 'conf.waitEnded', (event) =>
+    change(event.confId, (current) => (current.status === 'lobby' ? { ...current, status: 'left', leftLobby: true } : current)),
+  );
   useClientEvent(client, 'conf.admitted', (event) => {
     if (!mine(event.confId)) return;
     change(event.confId, (current) => ({ ...current, status: 'joined', role: event.role, entries: current.entries + 1 }));
