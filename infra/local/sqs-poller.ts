@@ -38,15 +38,19 @@ log: (line: string) => void,
   const eventSourceARN = queues.queueArn(mapping.queueName);
   const windowMs = (mapping.maximumBatchingWindowSeconds ?? 0) * 1000;
   while (!signal.aborted && !queues.isStopped) {
-    let batch: StoredMessage[];
+    // Records are taken at each receive (its receipt handle, its receive count): the stored messages are live
+    // objects, and one whose visibility timeout runs out before the batch is done may be received again (by another
+    // poller, another consumer) with a new receipt handle, which this batch must not delete.
+    let batch: SQSRecord[];
     try {
-      batch = await queues.receiveWaiting(mapping.queueName, mapping.batchSize, undefined, POLLER_WAIT_MS, signal);
+      const first = await queues.receiveWaiting(mapping.queueName, mapping.batchSize, undefined, POLLER_WAIT_MS, signal);
+      batch = first.map((m) => toRecord(m, eventSourceARN));
       // The batching window gathers more messages until the batch is full or the window closes.
       const windowEnd = Date.now() + windowMs;
       while (batch.length > 0 && batch.length < mapping.batchSize && Date.now() < windowEnd && !signal.aborted) {
         const remaining = mapping.batchSize - batch.length;
         const more = await queues.receiveWaiting(mapping.queueName, remaining, undefined, windowEnd - Date.now(), signal);
-        batch = [...batch, ...more];
+        batch = [...batch, ...more.map((m) => toRecord(m, eventSourceARN))];
       }
     } catch (error) {
       // Typically the queue does not exist (yet): Lambda keeps the mapping and retries.
@@ -55,7 +59,7 @@ log: (line: string) => void,
       continue;
     }
     if (batch.length === 0) continue;
-    const event: SQSEvent = { Records: batch.map((m) => toRecord(m, eventSourceARN)) };
+    const event: SQSEvent = { Records: batch };
     let result: unknown;
     try {
       result = await invoker.invoke(mapping.functionName, event);
@@ -74,8 +78,9 @@ log: (line: string) => void,
     }
     const queue = queues.queues.get(mapping.queueName);
     if (!queue) continue;
-    for (const message of batch) {
-      if (!failed.has(message.id) && message.receiptHandle !== undefined) queues.deleteMessage(queue, message.receiptHandle);
+    // With this batch's receipt handles, as Lambda deletes: a message received again meanwhile is not deleted.
+    for (const record of batch) {
+      if (!failed.has(record.messageId) && record.receiptHandle !== '') queues.deleteMessage(queue, record.receiptHandle);
     }
   }
 }
@@ -116,13 +121,13 @@ function toRecord(message: StoredMessage, eventSourceARN: string): SQSRecord {
  * The message ids a ReportBatchItemFailures response marks as failed, or 'all' when Lambda would treat the
  * whole batch as failed (an itemIdentifier that is null, empty or not in the batch, or a malformed response).
  */
-function failedItems(result: unknown, batch: StoredMessage[]): Set<string> | 'all' {
+function failedItems(result: unknown, batch: SQSRecord[]): Set<string> | 'all' {
   if (result === undefined || result === null) return new Set();
   if (!isObject(result)) return 'all';
   const failures = result['batchItemFailures'];
   if (failures === undefined || failures === null) return new Set();
   if (!Array.isArray(failures)) return 'all';
-  const ids = new Set(batch.map((m) => m.id));
+  const ids = new Set(batch.map((r) => r.messageId));
   const failed = new Set<string>();
   for (const failure of failures as unknown[]) {
     const id = isObject(failure) ? failure['itemIdentifier'] : undefined;

@@ -355,11 +355,18 @@ export class SqsQueues {
     }
   }
 
-  /** Resolves when the queue may have a receivable message: a send, a visibility change, or the next timed visibility. */
+  /**
+   * Resolves when the queue may have a receivable message: a send, a visibility change, or the next timed visibility.
+   * Called right after a receive found nothing visible, so every message's `visibleAt` counts, also one that the clock
+   * has passed since that receive read it: filtering by a fresh `Date.now()` here would skip a message that became
+   * visible in between (a timer fires up to a millisecond early against `Date.now()`, and the process may be
+   * preempted), and the poll would sleep to its deadline (20 s for the event source poller) with the message visible.
+   * Such a message gives a delay of 0: the loop receives it at once.
+   */
   private waitForChange(queue: Queue, deadline: number, signal: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       let wakeAt = deadline;
-      for (const m of queue.messages.values()) if (m.visibleAt > Date.now() && m.visibleAt < wakeAt) wakeAt = m.visibleAt;
+      for (const m of queue.messages.values()) if (m.visibleAt < wakeAt) wakeAt = m.visibleAt;
       let set = this.waiters.get(queue.name);
       if (!set) {
         set = new Set();

@@ -22,6 +22,7 @@ import type { SQSEvent } from 'aws-lambda';
 import { createEdgeServer } from '../../infra/local/edge';
 import type { LambdaInvoker } from '../../infra/local/lambdas';
 import { LocalSqs } from '../../infra/local/sqs';
+import { SqsQueues } from '../../infra/local/sqs-queues';
 import { waitFor } from '../support/wait';
 
 /** Contract tests of the local SQS, driven by the real AWS SDK v3 client over the JSON protocol. */
@@ -335,6 +336,17 @@ describe('the SQS event source poller', () => {
 
   const bodies = (event: SQSEvent | undefined) => (event?.Records ?? []).map((r) => r.body).sort();
 
+  /** Waits for at least `count` invocations; a timeout says how many there were, and with which bodies. */
+  async function waitForInvocations(events: SQSEvent[], count: number, timeoutMs: number): Promise<void> {
+    const what = count === 1 ? 'one invocation' : `${count} invocations`;
+    try {
+      await waitFor(what, () => events.length >= count, timeoutMs);
+    } catch (error) {
+      const seen = events.map((e) => `[${bodies(e).join(',')}]`).join(' ');
+      throw new Error(`${error instanceof Error ? error.message : String(error)}; saw ${events.length}: ${seen || 'none'}`);
+    }
+  }
+
   it('delivers an SQS-shaped event and, with ReportBatchItemFailures, redelivers only the failed messages', async () => {
     const { queueUrl, queueName } = await queueWithThree();
     const { invoker, events } = scriptedInvoker([
@@ -344,7 +356,7 @@ describe('the SQS event source poller', () => {
     sqs.addEventSourceMapping({ queueName, functionName: 'worker', batchSize: 10, reportBatchItemFailures: true }, invoker);
 
     // Generous: the redelivery waits out the visibility timeout, later when another test file shares the cores.
-    await waitFor('two invocations', () => events.length >= 2, 15_000);
+    await waitForInvocations(events, 2, 15_000);
     expect(bodies(events[0])).toEqual(['a', 'b', 'c']);
     expect(bodies(events[1])).toEqual(['b']);
     const record = events[1]?.Records[0];
@@ -368,7 +380,7 @@ describe('the SQS event source poller', () => {
     sqs.addEventSourceMapping({ queueName, functionName: 'worker', reportBatchItemFailures: true }, invoker);
 
     // Generous: the redelivery waits out the visibility timeout, later when another test file shares the cores.
-    await waitFor('two invocations', () => events.length >= 2, 15_000);
+    await waitForInvocations(events, 2, 15_000);
     expect(bodies(events[1])).toEqual(['a', 'b', 'c']);
     expect(events[1]?.Records.every((r) => r.attributes.ApproximateReceiveCount === '2')).toBe(true);
     await waitFor('nothing in flight', async () => (await counts(queueUrl)).inFlight === 0, 5000);
@@ -379,7 +391,7 @@ describe('the SQS event source poller', () => {
     const { invoker, events } = scriptedInvoker([() => ({ batchItemFailures: [] })]);
     sqs.addEventSourceMapping({ queueName, functionName: 'worker', reportBatchItemFailures: true }, invoker);
 
-    await waitFor('one invocation', () => events.length === 1, 5000);
+    await waitForInvocations(events, 1, 5000);
     expect(bodies(events[0])).toEqual(['a', 'b', 'c']);
     await waitFor('nothing in flight', async () => (await counts(queueUrl)).inFlight === 0, 5000);
     expect(await counts(queueUrl)).toEqual({ visible: 0, inFlight: 0 });
@@ -410,6 +422,48 @@ describe('the SQS event source poller', () => {
     }, 5000);
   });
 
+  it('an invocation that outlasts the visibility timeout deletes with its own receipt handle, not the redelivery\'s', async () => {
+    const queueUrl = await newQueue({ VisibilityTimeout: '1' });
+    const queueName = queueUrl.split('/').pop() ?? '';
+    await client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'slow' }));
+    const events: SQSEvent[] = [];
+    let releaseFirst!: () => void;
+    const firstHeld = new Promise<void>((resolve) => (releaseFirst = resolve));
+    let failSecond!: (error: Error) => void;
+    const secondHeld = new Promise<void>((_resolve, reject) => (failSecond = reject));
+    const invoker: LambdaInvoker = {
+      invoke: async (_name, event) => {
+        events.push(event as SQSEvent);
+        // The first succeeds late, after the message's redelivery; the second (the redelivery) fails; the third succeeds.
+        if (events.length === 1) await firstHeld;
+        else if (events.length === 2) await secondHeld;
+        return undefined;
+      },
+    };
+    sqs.addEventSourceMapping({ queueName, functionName: 'worker', batchSize: 1, maximumConcurrency: 2 }, invoker);
+
+    try {
+      await waitForInvocations(events, 2, 15_000);
+      expect(events[1]?.Records[0]?.receiptHandle).not.toBe(events[0]?.Records[0]?.receiptHandle);
+      releaseFirst();
+      // The poller handles the first invocation's success in the microtasks after the release, before this request
+      // is answered: its outdated receipt handle deleted nothing, the redelivered message is still in flight.
+      expect(await counts(queueUrl)).toEqual({ visible: 0, inFlight: 1 });
+      failSecond(new Error('handler failed'));
+      await waitForInvocations(events, 3, 15_000);
+      expect(events[2]?.Records[0]?.attributes.ApproximateReceiveCount).toBe('3');
+      await waitFor('all deleted', async () => {
+        const now = await counts(queueUrl);
+        return now.visible === 0 && now.inFlight === 0;
+      }, 5000);
+      expect(events).toHaveLength(3);
+    } finally {
+      // Held invocations would keep their pollers, and so the suite's sqs.stop(), waiting when an expectation fails.
+      releaseFirst();
+      failSecond(new Error('released'));
+    }
+  }, 40_000);
+
   it('a thrown invocation deletes nothing: the whole batch is redelivered', async () => {
     const { queueUrl, queueName } = await queueWithThree();
     const { invoker, events } = scriptedInvoker([
@@ -420,11 +474,41 @@ describe('the SQS event source poller', () => {
     sqs.addEventSourceMapping({ queueName, functionName: 'worker' }, invoker);
 
     // Generous: the redelivery waits out the visibility timeout, later when another test file shares the cores.
-    await waitFor('two invocations', () => events.length >= 2, 15_000);
+    await waitForInvocations(events, 2, 15_000);
     expect(bodies(events[1])).toEqual(['a', 'b', 'c']);
     await waitFor('nothing in flight', async () => (await counts(queueUrl)).inFlight === 0, 5000);
     expect(events).toHaveLength(2);
   });
+});
+
+describe('the long poll of the queue model', () => {
+  it('receives a message that becomes visible between its receive and its wait at once, not at the deadline', async () => {
+    // The poller test "an itemIdentifier that is not in the batch fails the whole batch" timed out under load: the
+    // redelivery's timer fired a millisecond early against Date.now(), the receive found the batch still hidden,
+    // the clock ticked before the wait looked for the next visibility, and the poll slept to its 20 s deadline.
+    // A clock that ticks on every read puts that tick between any two reads: for some lead, the message is hidden
+    // when the receive reads the clock and visible when the wait does. Real time is untouched (timers, the abort).
+    const model = new SqsQueues(undefined);
+    let clock = Date.now();
+    const now = jest.spyOn(Date, 'now').mockImplementation(() => clock++);
+    const missed: number[] = [];
+    try {
+      for (let lead = 1; lead <= 12; lead++) {
+        const queue = model.addQueue(`ticking-${lead}`, { VisibilityTimeout: '0' }, {});
+        const message = model.enqueue(queue, 'soon', {}, {}, undefined);
+        message.visibleAt = clock + lead;
+        const abort = new AbortController();
+        // The poll's deadline is a minute of the ticking clock; a missed wake-up is ended by this real-time abort.
+        const timer = setTimeout(() => abort.abort(), 2000);
+        const received = await model.receiveWaiting(queue.name, 1, undefined, 60_000, abort.signal);
+        clearTimeout(timer);
+        if (received[0]?.id !== message.id) missed.push(lead);
+      }
+    } finally {
+      now.mockRestore();
+    }
+    expect({ missed }).toEqual({ missed: [] });
+  }, 30_000);
 });
 
 describe('persistence', () => {
