@@ -134,6 +134,8 @@ test('a guest joins from the copied link on a phone; the organizer reloads and i
   await see(gusWaiting);
   await olivia.getByTestId('meeting-leave').click();
   await see(lobbyWait(gus, 'no').filter({ hasText: NO_PRESENTER }));
+  // Gus may hear it before her leave's answer reaches her page: her way back in is offered once she is out.
+  await olivia.locator('[data-testid="meeting-view"][data-status="left"]').waitFor();
   await olivia.locator(`[data-testid="my-meeting"][data-conf-id="${confId}"]`).getByTestId('my-meeting-join').click();
   await olivia.locator('[data-testid="meeting-view"][data-status="joined"]').waitFor();
   await see(lobbyWait(gus, 'yes'));
