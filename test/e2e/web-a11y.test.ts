@@ -18,7 +18,8 @@ const GUEST = 'sip:gina@example.org';
 let cloud: TestCloud;
 let browser: BrowserSession;
 
-jest.setTimeout(180_000);
+// 21 audits in one journey: generous, for a loaded two-core machine.
+jest.setTimeout(300_000);
 
 beforeAll(async () => {
   cloud = await startTestCloud();
@@ -112,6 +113,8 @@ test(`every main view, desktop and phone: no serious or critical axe-core violat
   await see(alice.getByTestId('room-message').filter({ hasText: 'Release notes are in' }));
   await mine.getByTestId('message-menu').click();
   await see(alice.getByRole('menuitem', { name: 'Edit' }));
+  // Audited once what loads after the room (its occupants) is in: not while the DOM changes under axe.
+  await alice.locator('[data-testid="room-occupants"][data-loaded="yes"]').waitFor();
   await audit(alice, 'Rooms (an open room, a message menu open)');
   await alice.keyboard.press('Escape');
   await alice.getByTestId('room-leave').click();
@@ -131,6 +134,7 @@ test(`every main view, desktop and phone: no serious or critical axe-core violat
   await alice.getByTestId('tab-im').click();
   await alice.locator(`[data-testid="im-conversation-item"][data-peers="${BOB}"]`).click();
   await see(alice.getByTestId('im-message').filter({ hasText: 'Are you joining the review?' }));
+  await alice.locator('[data-testid="im-messages"][data-history="loaded"]').waitFor();
   await audit(alice, 'IM (an open conversation)');
 
   // Meetings: My meetings, then in the meeting as presenter (roster, lobby, chat); a guest in the lobby.
@@ -154,6 +158,7 @@ test(`every main view, desktop and phone: no serious or critical axe-core violat
   await alice.getByTestId('meeting-chat-text-input').fill('Agenda first');
   await alice.getByTestId('meeting-chat-send').click();
   await see(alice.getByTestId('meeting-chat-message').filter({ hasText: 'Agenda first' }));
+  await alice.locator('[data-testid="content-list"][data-loaded="yes"]').waitFor();
   await audit(alice, 'Meetings (in a meeting as presenter: roster, lobby, chat)');
 
   if (failures.length > 0) throw new Error(`accessibility audit: serious or critical violations\n\n${failures.join('\n\n')}`);

@@ -63,8 +63,8 @@ test('a guest joins from the copied link on a phone; the organizer reloads and i
   const confId = (await scheduled.getAttribute('data-conf-id'))!;
   const joinUrl = (await scheduled.getByTestId('conf-scheduled-url').textContent())!.trim();
   expect(joinUrl).toBe(`${cloud.cloud.url}/join/${confId}`);
-  await scheduled.getByRole('button', { name: 'Copy link to Phone standup' }).click();
-  await see(scheduled.getByRole('status').filter({ hasText: 'Copied' }));
+  // "Copied" shows for 4 s: waited for from before the click, so a slow machine cannot miss it.
+  await Promise.all([see(scheduled.getByRole('status').filter({ hasText: 'Copied' })), scheduled.getByRole('button', { name: 'Copy link to Phone standup' }).click()]);
   expect(await olivia.evaluate<string>('navigator.clipboard.readText()')).toBe(joinUrl);
   await scheduled.getByTestId('conf-scheduled-join').click();
   await olivia.locator('[data-testid="meeting-view"][data-status="joined"]').waitFor();
@@ -104,6 +104,8 @@ test('a guest joins from the copied link on a phone; the organizer reloads and i
   await cloud.cloud.gateway.outage(false);
   const gailWaitingAgain = olivia.locator(`[data-testid="lobby-entry"][data-uri="${GAIL}"]`);
   await see(gailWaitingAgain);
+  // Her page shows the wait again (the status stays 'joined' until then, so the waits below would prove nothing).
+  await see(lobbyWait(gail, 'yes'));
   await olivia.locator(`[data-testid="meeting-view"][data-conf-id="${confId}"][data-status="joined"]`).waitFor();
   await gailWaitingAgain.getByTestId('lobby-admit').click();
   await gail.locator('[data-testid="meeting-view"][data-status="joined"]').waitFor();
@@ -160,6 +162,8 @@ test('signing out forgets the meeting this tab was in: the next person signed in
   await scheduled.getByTestId('conf-scheduled-join').click();
   await page.locator(`[data-testid="meeting-view"][data-conf-id="${confId}"][data-status="joined"]`).waitFor();
   const rememberedKeys = () => page.evaluate<string[]>("Object.keys(sessionStorage).filter((key) => key.startsWith('uc.meeting'))");
+  // Written by an effect after the render the wait above saw.
+  await page.waitForFunction("sessionStorage.getItem('uc.meeting.sip:oscar@contoso.com') !== null");
   expect(await rememberedKeys()).toEqual(['uc.meeting.sip:oscar@contoso.com']);
 
   await page.getByTestId('signout').click();

@@ -115,7 +115,8 @@ test('phone (390×844): open a room from the list, the composer in view and the 
   expect(await split.getAttribute('data-show')).toBe('list');
   const followed = alice.locator(`[data-testid="my-room"][data-room-id="${roomId}"]`);
   await see(followed);
-  expect(await alice.evaluate("document.activeElement?.getAttribute('data-room-id')")).toBe(roomId);
+  // Focus goes back to the room's row in the next frame.
+  await alice.locator(`[data-testid="my-room"][data-room-id="${roomId}"]:focus`).waitFor();
 
   // Unread while on the list: the room's badge, and the count reported to the shell (onUnread) on the Rooms tab.
   await bobApi.post(roomId, 'The depot closes at 6');
@@ -165,6 +166,8 @@ test('everyday rooms: a closed room says why it has no composer; the new-room fo
   await alice.getByTestId('room-description-text').fill('Plans, links and files');
   await alice.getByTestId('room-description-save').click();
   await see(alice.getByTestId('room-description').filter({ hasText: 'Plans, links and files' }));
+  // Focus goes back to Edit in the next frame: typing in the composer waits for it, or the text would follow it.
+  await alice.locator('[data-testid="room-description-edit"]:focus').waitFor();
   expect((await bobApi.request('chat.chansrch', { query: 'Everyday' })).rooms.find((room) => room.roomId === roomId)?.description).toBe('Plans, links and files');
 
   // Links: http(s) ones open in a new tab, without the opener; a javascript: one stays text.
@@ -209,8 +212,8 @@ test('everyday rooms: a closed room says why it has no composer; the new-room fo
 
   // "Invited bob." clears as the next invite is typed.
   await alice.getByTestId('room-invite-uris').fill('bob@contoso.com');
-  await alice.getByTestId('room-invite-submit').click();
-  await see(alice.getByTestId('room-invite-result').filter({ hasText: 'Invited bob.' }));
+  // The line shows for 6 s: waited for from before the click, so a slow machine cannot miss it.
+  await Promise.all([see(alice.getByTestId('room-invite-result').filter({ hasText: 'Invited bob.' })), alice.getByTestId('room-invite-submit').click()]);
   await alice.getByTestId('room-invite-uris').pressSequentially('c');
   await alice.getByTestId('room-invite-result').waitFor({ state: 'detached' });
 

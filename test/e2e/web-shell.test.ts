@@ -132,6 +132,8 @@ test('one person, phone then desktop: compact header, one row of tabs, tabs by k
   await page.locator('[data-testid="me-presence"][data-availability="busy"]').waitFor();
   await page.getByTestId('presence-note').fill('In the design review');
   await page.getByTestId('presence-note-save').click();
+  // Saved: the server's answer carries the note (the reload below must not cut the publish off).
+  await page.locator('[data-testid="me-presence"][data-note="In the design review"]').waitFor();
   expect(await permissionAsked(page)).toBe(0);
   await page.getByTestId('notifications-enable').click();
   await see(page.getByTestId('notifications-disable'));
@@ -142,7 +144,9 @@ test('one person, phone then desktop: compact header, one row of tabs, tabs by k
   await page.locator('[data-testid="conn-state"][data-state="open"]').waitFor();
   await page.locator('[data-testid="me-presence"][data-choice="busy"][data-availability="busy"]').waitFor();
   expect(await page.getByTestId('presence-select').inputValue()).toBe('busy');
-  expect(await page.getByTestId('presence-note').inputValue()).toBe('In the design review'); // set with the choice
+  // The note comes from the server's snapshot (the choice above may come from this browser's memory first).
+  await page.locator('[data-testid="me-presence"][data-note="In the design review"]').waitFor();
+  await page.waitForFunction(`document.querySelector('[data-testid="presence-note"]')?.value === 'In the design review'`);
   await see(page.getByTestId('notifications-disable'));
   expect(await permissionAsked(page)).toBe(0);
 

@@ -373,6 +373,8 @@ function PresenceControl({ session }: { session: Session }) {
   const [connection, setConnection] = useState<ConnectionState>(client.connectionState);
   // A note being typed is not replaced by the server's until it is saved.
   const noteEdited = useRef(false);
+  // Counts keystrokes in the note: a publish's answer marks the note saved only if nothing was typed meanwhile.
+  const noteEdits = useRef(0);
   const { error, run } = useAction();
 
   const learn = (presence: Presence) => {
@@ -397,18 +399,20 @@ function PresenceControl({ session }: { session: Session }) {
   const publish = (nextChoice: PresenceChoice, nextNote: string) =>
     run(async () => {
       window.localStorage.setItem(choiceKey(me.uri), nextChoice);
+      const editsBefore = noteEdits.current;
       const answer = await client.request('presence.publish', {
         ...(nextChoice === 'auto' ? { reset: true as const } : { availability: nextChoice }),
         note: nextNote,
       });
-      noteEdited.current = false;
+      // Typed while the publish was on its way: that text stays, unsaved, rather than the answer's note.
+      if (noteEdits.current === editsBefore) noteEdited.current = false;
       learn(answer.presence);
     });
 
   const dot = ownDotAvailability(connection, own, choice);
   return (
     <>
-      <div class="presence-control" data-testid="me-presence" data-availability={dot} data-choice={choice}>
+      <div class="presence-control" data-testid="me-presence" data-availability={dot} data-choice={choice} data-note={own?.note ?? ''}>
         <PresenceDot availability={dot} />
         <select
           data-testid="presence-select"
@@ -443,6 +447,7 @@ function PresenceControl({ session }: { session: Session }) {
           maxLength={512}
           onInput={(e) => {
             noteEdited.current = true;
+            noteEdits.current += 1;
             setNote(e.currentTarget.value);
           }}
         />

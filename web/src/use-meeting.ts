@@ -98,6 +98,8 @@ export function useMeeting(client: UcClient, me: string, onActivity: () => void)
   const [meeting, setMeeting] = useState<Meeting>();
   const join = useAction();
   const act = useAction();
+  // Each join counts here: the answer of a leave sent before a later join must not take that join back out.
+  const joins = useRef(0);
 
   const mine = (confId: string) => meeting !== undefined && meeting.confId === confId;
   const change = (confId: string, update: (current: Meeting) => Meeting) => setMeeting((current) => (current && current.confId === confId ? update(current) : current));
@@ -121,6 +123,7 @@ export function useMeeting(client: UcClient, me: string, onActivity: () => void)
       if (!confId) throw new Error('Enter the meeting ID or paste its join link.');
       const inOther = meeting && (meeting.status === 'joined' || meeting.status === 'lobby') && meeting.confId !== confId;
       if (inOther) await client.request('conf.leave', { confId: meeting.confId }).catch(() => undefined);
+      joins.current += 1;
       setMeeting({ confId, status: 'joining', roster: [], lobby: [], locked: false, entries: 0 });
       try {
         const answer = await client.request('conf.join', { confId });
@@ -175,13 +178,15 @@ export function useMeeting(client: UcClient, me: string, onActivity: () => void)
       // Who waits is told again (`conf.lobby`) to the new connection: the old list may hold people who left meanwhile.
       change(confId, (current) => ({ ...current, lobby: [] }));
       rejoining.current = confId;
+      const entriesBefore = meeting?.entries ?? 0;
       try {
         const answer = await client.request('conf.join', { confId });
         if (answer.state === 'lobby') {
-          change(confId, (current) => ({ ...current, status: 'lobby', roster: [], lobby: [] }));
+          // Unless a presenter let me in before this answer came (conf.admitted counted an entry): then I am in.
+          change(confId, (current) => (current.entries === entriesBefore ? { ...current, status: 'lobby', roster: [], lobby: [] } : current));
           return;
         }
-        change(confId, (current) => ({ ...current, status: 'joined', role: answer.role, roster: answer.roster, entries: current.entries + 1 }));
+        change(confId, (current) => ({ ...current, status: 'joined', role: answer.role, roster: mergeRoster(current.roster, answer.roster), entries: current.entries + 1 }));
       } finally {
         rejoining.current = undefined;
       }
@@ -192,7 +197,9 @@ export function useMeeting(client: UcClient, me: string, onActivity: () => void)
     act.run(async () => {
       if (!meeting || meeting.status !== 'lobby') return;
       const confId = meeting.confId;
+      const joinsBefore = joins.current;
       const answer = await client.request('conf.leave', { confId });
+      if (joins.current !== joinsBefore) return;
       // Admitted just before the leave landed: the leave took me out of the meeting too, so I am out either way.
       change(confId, (current) =>
         current.status === 'lobby' ? { ...current, status: 'left', leftLobby: true } : current.status === 'joined' && answer.left ? { ...current, status: 'left', roster: [], lobby: [] } : current,

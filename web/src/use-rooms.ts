@@ -143,7 +143,7 @@ export function useRooms({ client, me, resumed }: Session, visible: boolean) {
       const { rooms } = await client.request('chat.getassociations', {});
       // A room followed again (on another device) comes back; one left here and not followed stays out.
       for (const room of rooms) if (room.unread !== undefined) followAgain(room.roomId);
-      setUnread((current) => ({ ...current, ...countsOf(rooms) }));
+      setUnread((current) => newerCounts(current, countsOf(rooms)));
       const members = new Set(rooms.map((room) => room.roomId));
       setMine(
         [...rooms, ...[...followed.current.values()].filter((room) => !members.has(room.roomId))]
@@ -218,7 +218,7 @@ export function useRooms({ client, me, resumed }: Session, visible: boolean) {
   // My read marker moved on another device (or here): the server's counts.
   useClientEvent(client, 'chat.read', (read) => setUnread((current) => ({ ...current, [read.roomId]: readCounts(read) })));
   useClientEvent(client, 'resumed', (answer) => {
-    if (answer.reconnect) setUnread((current) => ({ ...current, ...countsOf(answer.rooms ?? []) }));
+    if (answer.reconnect) setUnread((current) => newerCounts(current, countsOf(answer.rooms ?? [])));
   });
   /** Marks the room read up to `seq` (`chat.markread`; the marker never moves back); the answer's counts are shown. */
   const markRead = async (roomId: string, seq: number) => {
@@ -356,6 +356,19 @@ export function useRooms({ client, me, resumed }: Session, visible: boolean) {
 }
 
 /** Counts by room from rooms carrying them (`chat.getassociations`, `session.resume`). */
+/**
+ * The server's counts, except where this page already counts a newer message (a live one that came after the
+ * server read them): an answer read before a message must not take that message's count back.
+ */
+function newerCounts(current: Readonly<Record<string, Counts>>, read: Readonly<Record<string, Counts>>): Record<string, Counts> {
+  const next = { ...current };
+  for (const [roomId, counts] of Object.entries(read)) {
+    const held = current[roomId];
+    if (!held || held.seq <= counts.seq) next[roomId] = counts;
+  }
+  return next;
+}
+
 function countsOf(rooms: ReadonlyArray<{ roomId: string; lastSeq: number; unread?: number; mentions?: number }>): Record<string, Counts> {
   return Object.fromEntries(
     rooms.flatMap((room) => (room.unread === undefined ? [] : [[room.roomId, { unread: room.unread, mentions: room.mentions ?? 0, seq: room.lastSeq, mentionSeq: room.lastSeq }]])),
