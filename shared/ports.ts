@@ -13,11 +13,24 @@ export interface ConnectionRecord extends Identity {
   readonly expiresAt: number;
 }
 
+/**
+ * How long after it connected a connection's 410 GoneException may mean "not open yet" rather than "gone": its
+ * `$connect` may run until API Gateway's 29-second integration timeout, and API Gateway answers 410 until it returns.
+ */
+export const CONNECTING_GRACE_MS = 30_000;
+
 /** Where connections are recorded: by id, and by user for delivery to every endpoint of a user. */
 export interface ConnectionStore {
   put(record: ConnectionRecord): Promise<void>;
   get(connectionId: string): Promise<ConnectionRecord | undefined>;
   delete(connectionId: string): Promise<void>;
+  /**
+   * Removes a connection the management API answered 410 GoneException for, unless it connected less than
+   * `CONNECTING_GRACE_MS` ago: API Gateway answers 410 for a connection until its `$connect` has returned, and
+   * `$connect` records it before that, so a fan-out in between meets a live connection that is not open yet.
+   * False when it was kept (connecting, or no record).
+   */
+  removeGone(connectionId: string): Promise<boolean>;
   /** The user's live connections (expired records are left out). */
   listByUser(uri: string): Promise<ConnectionRecord[]>;
   /** The connection ids of many users at once, for fan-out (a gone one is found and removed on post). */

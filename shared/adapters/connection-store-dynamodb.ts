@@ -6,7 +6,8 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { Clock, ConnectionRecord, ConnectionStore } from '../ports';
+import { isConditionFailure } from './aws-errors';
+import { type Clock, CONNECTING_GRACE_MS, type ConnectionRecord, type ConnectionStore } from '../ports';
 import { TABLE_KEYS, ttlSeconds } from './dynamodb';
 import { batchGetAll, UNPROCESSED_RETRY } from './dynamodb-operations';
 
@@ -68,6 +69,30 @@ export class DynamoConnectionStore implements ConnectionStore {
     const { Attributes } = await this.client.send(
       new DeleteCommand({ TableName: this.tableName, Key: connectionKey(connectionId), ReturnValues: 'ALL_OLD' }),
     );
+    await this.removeFromUser(connectionId, Attributes);
+  }
+
+  /** A conditional delete: a record that connected within the grace (its `$connect` may still be running) stays. */
+  async removeGone(connectionId: string): Promise<boolean> {
+    try {
+      const { Attributes } = await this.client.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: connectionKey(connectionId),
+          ConditionExpression: 'attribute_exists(PK) AND (attribute_not_exists(connectedAt) OR connectedAt < :settled)',
+          ExpressionAttributeValues: { ':settled': this.clock.now() - CONNECTING_GRACE_MS },
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      await this.removeFromUser(connectionId, Attributes);
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  private async removeFromUser(connectionId: string, Attributes: Record<string, unknown> | undefined): Promise<void> {
     if (!Attributes?.uri) return;
     await this.client.send(
       new UpdateCommand({

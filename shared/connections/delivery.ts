@@ -9,7 +9,8 @@ export type { DeliveryReport } from '../ports';
 /**
  * Fan-out to connections with bounded parallelism: the edge where a use case's `{event, payload}` becomes the
  * wire envelope. A connection API Gateway reports gone is removed from the store, so stale records cost one
- * failed post at most.
+ * failed post at most; one that connected moments ago stays (API Gateway answers 410 until its `$connect`
+ * returns: see `ConnectionStore.removeGone`).
  */
 export class Delivery implements EventDelivery<ServerEventPayloads> {
   constructor(
@@ -40,8 +41,7 @@ export class Delivery implements EventDelivery<ServerEventPayloads> {
       try {
         if ((await this.connections.post(connectionId, serialized)) === 'delivered') {
           delivered++;
-        } else {
-          await this.store.delete(connectionId);
+        } else if (await this.store.removeGone(connectionId)) {
           removed++;
         }
       } catch {

@@ -128,7 +128,7 @@ export class ShardFailedError extends Error {
 export class ShardDelivery {
   constructor(
     private readonly connections: Connections,
-    private readonly store: Pick<ConnectionStore, 'delete'>,
+    private readonly store: Pick<ConnectionStore, 'removeGone'>,
     private readonly progress: ShardProgress,
     private readonly concurrency: number,
   ) {}
@@ -162,9 +162,9 @@ export class ShardDelivery {
         delivered++;
         return;
       }
-      removed++;
-      // A stale record left behind costs one failed post next time; not a reason to retry the shard.
-      await this.store.delete(connectionId).catch(() => undefined);
+      // A stale record left behind costs one failed post next time; not a reason to retry the shard. One still in
+      // its `$connect` (410 until that returns) is kept.
+      if (await this.store.removeGone(connectionId).catch(() => false)) removed++;
     });
     if (failed > 0) {
       const all = [...earlier, ...done];

@@ -11,6 +11,7 @@ import { systemClock } from '../../shared/adapters/clock';
 import { DynamoConnectionStore } from '../../shared/adapters/connection-store-dynamodb';
 import { dynamoDocumentClient } from '../../shared/adapters/aws-clients/dynamodb';
 import { Delivery } from '../../shared/connections/delivery';
+import { CONNECTING_GRACE_MS } from '../../shared/ports';
 import { startTestCloud, type TestCloud } from '../support/cloud';
 import { waitFor } from '../support/client';
 import { loadConfig } from '../../shared/config';
@@ -76,7 +77,7 @@ describe('the @connections management API, driven by the real SDK client', () =>
 });
 
 describe('the connections adapter and delivery', () => {
-  test('a stale connection (GoneException on post) is removed from the store', async () => {
+  test('a stale connection (GoneException on post) is removed from the store; one still in its $connect (410 too) is kept', async () => {
     const store = new DynamoConnectionStore(dynamoDocumentClient(loadConfig()), cloud.cloud.config.TABLE_NAME, systemClock);
     const live = await cloud.connect('sip:stale@contoso.com');
     const liveId = await connectionIdOf('sip:stale@contoso.com');
@@ -87,6 +88,16 @@ describe('the connections adapter and delivery', () => {
       kind: 'enterprise',
       name: 'stale',
       device: 'mobile',
+      connectedAt: Date.now() - CONNECTING_GRACE_MS - 1_000,
+      expiresAt: Date.now() + 60_000,
+    });
+    // One whose $connect has recorded it but not returned yet: the gateway answers 410 for it too, and it stays.
+    await store.put({
+      connectionId: 'Y29ubmVjdGluZw==',
+      uri: 'sip:stale@contoso.com',
+      kind: 'enterprise',
+      name: 'stale',
+      device: 'desktop',
       connectedAt: Date.now(),
       expiresAt: Date.now() + 60_000,
     });
@@ -94,7 +105,7 @@ describe('the connections adapter and delivery', () => {
     const report = await delivery.toUsers(['sip:stale@contoso.com'], { event: 'chat.removed', payload: { roomId: 'fanout-room', reason: 'deleted' } });
     expect(report).toEqual({ delivered: 1, removed: 1, failed: 0 });
     await live.nextEvent('chat.removed');
-    expect((await store.listByUser('sip:stale@contoso.com')).map((record) => record.connectionId)).toEqual([liveId]);
+    expect((await store.listByUser('sip:stale@contoso.com')).map((record) => record.connectionId).sort()).toEqual([liveId, 'Y29ubmVjdGluZw=='].sort());
   });
 
   test('status() answers for a live connection and undefined for a gone one', async () => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Clock, ConnectionRecord, ConnectionStore } from '../../../shared/ports';
+import { type Clock, CONNECTING_GRACE_MS, type ConnectionRecord, type ConnectionStore } from '../../../shared/ports';
 
 const T0 = 1_800_000_000_000;
 /** API Gateway's connection limit: a record is trusted for two hours. */
@@ -86,6 +86,24 @@ export function connectionStoreContract(make: (clock: Clock) => Promise<Connecti
       expect(await store.get(gone.connectionId)).toBeUndefined();
       expect(await store.listByUser(uri)).toEqual([kept]);
       expect(await store.connectionIdsOf([uri])).toEqual([kept.connectionId]);
+    });
+
+    test('removeGone: a connection gone for API Gateway is removed everywhere, unless it connected within the grace (410 until its $connect returns)', async () => {
+      const uri = newUser();
+      const settled = record(uri, { connectedAt: now - CONNECTING_GRACE_MS - 1 });
+      const connecting = record(uri, { connectedAt: now - 1_000 });
+      await Promise.all([store.put(settled), store.put(connecting)]);
+      expect(await store.removeGone(connecting.connectionId)).toBe(false);
+      expect(await store.removeGone(settled.connectionId)).toBe(true);
+      expect(await store.removeGone(settled.connectionId)).toBe(false);
+      expect(await store.removeGone('conn-never')).toBe(false);
+      expect(await store.get(settled.connectionId)).toBeUndefined();
+      expect(await store.listByUser(uri)).toEqual([connecting]);
+      expect(await store.connectionIdsOf([uri])).toEqual([connecting.connectionId]);
+      // Past the grace, a 410 means gone.
+      now += CONNECTING_GRACE_MS;
+      expect(await store.removeGone(connecting.connectionId)).toBe(true);
+      expect(await store.connectionIdsOf([uri])).toEqual([]);
     });
 
     test('expiry is checked by code, not left to TTL: past expiresAt a record is neither read by id nor listed for its user', async () => {

@@ -1,4 +1,4 @@
-import type { ConnectionRecord, ConnectionStatus, ConnectionStore, Connections } from '../../../shared/ports';
+import { CONNECTING_GRACE_MS, type ConnectionRecord, type ConnectionStatus, type ConnectionStore, type Connections } from '../../../shared/ports';
 
 /**
  * The connection store in memory: by id, by user, and each user's connection ids for fan-out. Held to the same
@@ -28,6 +28,13 @@ export class MemoryConnectionStore implements ConnectionStore {
     const record = this.records.get(connectionId);
     this.records.delete(connectionId);
     if (record) this.idsByUser.get(record.uri)?.delete(connectionId);
+  }
+
+  async removeGone(connectionId: string): Promise<boolean> {
+    const record = this.records.get(connectionId);
+    if (!record || record.connectedAt >= this.now() - CONNECTING_GRACE_MS) return false;
+    await this.delete(connectionId);
+    return true;
   }
 
   async listByUser(uri: string): Promise<ConnectionRecord[]> {

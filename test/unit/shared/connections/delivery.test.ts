@@ -1,5 +1,5 @@
 import { Delivery } from '../../../../shared/connections/delivery';
-import type { ConnectionRecord, ConnectionStatus, ConnectionStore, Connections } from '../../../../shared/ports';
+import { CONNECTING_GRACE_MS, type ConnectionRecord, type ConnectionStatus, type ConnectionStore, type Connections } from '../../../../shared/ports';
 
 type Outcome = 'delivered' | 'gone' | 'throw';
 
@@ -77,6 +77,14 @@ class FakeConnectionStore implements ConnectionStore {
     if (this.failingDeletes.has(connectionId)) throw new Error('store unavailable');
     this.deleted.push(connectionId);
     this.records.delete(connectionId);
+  }
+
+  /** As the stores do: one that connected within the grace (its `$connect` may still be running) is kept. */
+  async removeGone(connectionId: string): Promise<boolean> {
+    const record = this.records.get(connectionId);
+    if (!record || record.connectedAt >= Date.now() - CONNECTING_GRACE_MS) return false;
+    await this.delete(connectionId);
+    return true;
   }
 
   async listByUser(uri: string): Promise<ConnectionRecord[]> {
@@ -232,6 +240,21 @@ describe('Delivery.toConnections', () => {
     expect(report).toEqual({ delivered: 2, removed: 2, failed: 0 });
     expect(store.deleted.sort()).toEqual(['c1', 'c3']);
     expect([...store.records.keys()].sort()).toEqual(['c0', 'c2']);
+  });
+
+  it('a connection that connected moments ago is kept though gone: API Gateway answers 410 until its $connect returns', async () => {
+    // $connect records the connection, then a fan-out posts before $connect has returned: deleting it then
+    // would leave the user's open connection out of every later delivery.
+    const connecting = { ...record('c1', 'sip:alice@contoso.com'), connectedAt: Date.now() - 1_000 };
+    const connections = new FakeConnections(new Map<string, Outcome>([['c1', 'gone']]));
+    const store = new FakeConnectionStore([record('c0', 'sip:alice@contoso.com'), connecting]);
+    const delivery = new Delivery(connections, store, 2);
+
+    const report = await delivery.toUsers(['sip:alice@contoso.com'], payload);
+
+    expect(report).toEqual({ delivered: 1, removed: 0, failed: 0 });
+    expect(store.deleted).toEqual([]);
+    expect((await store.connectionIdsOf(['sip:alice@contoso.com'])).sort()).toEqual(['c0', 'c1']);
   });
 
   it('delivered connections are never deleted', async () => {

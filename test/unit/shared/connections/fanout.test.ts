@@ -155,7 +155,7 @@ describe('ShardDelivery', () => {
       async disconnect() {},
     };
     const progress = new MemoryShardProgress();
-    const worker = new ShardDelivery(refusing, { delete: async () => undefined }, progress, 4);
+    const worker = new ShardDelivery(refusing, { removeGone: async () => true }, progress, 4);
     // The 429 is worth a retry, the 413 is not: the retry posts to c5 only.
     await expect(worker.deliver(shard, false)).rejects.toMatchObject({ failed: 1 });
     expect([...(await progress.done(shard.shardId))].sort()).toEqual(ids(8).filter((id) => id !== 'c5').sort());
@@ -165,7 +165,7 @@ describe('ShardDelivery', () => {
     const connections = new ScriptedConnections(new Set(), new Set(['c3']));
     const deleted: string[] = [];
     const progress = new MemoryShardProgress();
-    const worker = new ShardDelivery(connections, { delete: async (id) => void deleted.push(id) }, progress, 4);
+    const worker = new ShardDelivery(connections, { removeGone: async (id) => (deleted.push(id), true) }, progress, 4);
     await expect(worker.deliver(shard, false)).resolves.toEqual({ delivered: 7, removed: 1, refused: 0, skipped: 0 });
     expect(deleted).toEqual(['c3']);
     expect(new Set(connections.posts.map((p) => p.frame)).size).toBe(1);
@@ -175,7 +175,7 @@ describe('ShardDelivery', () => {
   test('a shard that failed on one connection is retried on that connection only: no connection gets it twice', async () => {
     const connections = new ScriptedConnections(new Set(['c5']));
     const progress = new MemoryShardProgress();
-    const worker = new ShardDelivery(connections, { delete: async () => undefined }, progress, 4);
+    const worker = new ShardDelivery(connections, { removeGone: async () => true }, progress, 4);
 
     const first = worker.deliver(shard, false);
     await expect(first).rejects.toBeInstanceOf(ShardFailedError);
@@ -190,7 +190,7 @@ describe('ShardDelivery', () => {
   test('progress accumulates over several failed attempts', async () => {
     const connections = new ScriptedConnections(new Set(['c1', 'c2']));
     const progress = new MemoryShardProgress();
-    const worker = new ShardDelivery(connections, { delete: async () => undefined }, progress, 8);
+    const worker = new ShardDelivery(connections, { removeGone: async () => true }, progress, 8);
     await expect(worker.deliver(shard, false)).rejects.toThrow(/2 post\(s\) failed/);
     await expect(worker.deliver(shard, true)).rejects.toThrow(/2 post\(s\) failed, 6 done/);
     connections.heal();
