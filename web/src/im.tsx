@@ -142,13 +142,15 @@ export function Conversations({
         if (held) {
           const looking = activeRef.current.visible && activeRef.current.key === held.key;
           const isCurrent = held.conversationId === summary.conversationId;
+          // A live message newer than the list's last one came after the server read it: this page's count is newer.
+          const newerHere = held.lines.some((line) => line.kind === 'message' && line.conversationId === summary.conversationId && line.ts > summary.lastMessage.ts);
           next = next.map((view) =>
             view === held
               ? {
                   ...view,
                   ...(asMissed ? { missed: true } : {}),
                   // The server's count (a reconnect: what came meanwhile); the one I am looking at is being read.
-                  ...(isCurrent && !looking ? { unread: summary.unread } : {}),
+                  ...(isCurrent && !looking && !newerHere ? { unread: summary.unread } : {}),
                   ...(isCurrent && summary.status === 'ended' ? { ended: true } : {}),
                 }
               : view,
