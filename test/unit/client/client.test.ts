@@ -1,5 +1,5 @@
-import { ConnectionLostError, type ClientEvents, UcClient, UcError, type UcClientOptions } from '../../../client/src';
-import { FakeServer, until } from './fake-socket';
+import { ConnectionLostError, type ClientEvents, type UcClient, UcError, type UcClientOptions } from '../../../client/src';
+import { collectEvents, type FakeServer, scriptedClient, until } from './fake-socket';
 
 function chatMessage(roomId: string, seq: number, text = `m${seq}`) {
   return { roomId, seq, messageId: `${roomId}-${seq}`, from: { uri: 'sip:bob@contoso.com', name: 'bob' }, text, ts: seq };
@@ -10,23 +10,11 @@ describe('UcClient (against a scripted socket)', () => {
   let client: UcClient;
 
   function start(options: Partial<UcClientOptions> = {}) {
-    server = new FakeServer();
-    client = new UcClient({
-      url: 'ws://uc.test',
-      token: 'the-token',
-      webSocket: server.factory,
-      reconnect: { initialDelayMs: 5, maxDelayMs: 20 },
-      gapFillDelayMs: 20,
-      ...options,
-    });
+    ({ server, client } = scriptedClient(options));
     return client;
   }
 
-  function collect<E extends keyof ClientEvents>(event: E): Array<ClientEvents[E]> {
-    const seen: Array<ClientEvents[E]> = [];
-    client.on(event, (payload) => seen.push(payload));
-    return seen;
-  }
+  const collect = <E extends keyof ClientEvents>(event: E) => collectEvents(client, event);
 
   afterEach(() => client?.close());
 

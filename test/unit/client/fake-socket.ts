@@ -1,4 +1,4 @@
-import type { WebSocketFactory, WebSocketLike } from '../../../client/src';
+import { type ClientEvents, UcClient, type UcClientOptions, type WebSocketFactory, type WebSocketLike } from '../../../client/src';
 import { waitFor } from '../../support/wait';
 
 /** A WebSocket the test plays the server of: it sees every frame the client sends and answers by hand. */
@@ -102,4 +102,25 @@ export class FakeServer {
 /** The shared polling helper (test/support/wait.ts), looking every 2 ms: the fakes answer at once. */
 export async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
   await waitFor(what, check, timeoutMs, 2);
+}
+
+/** A client on a fresh scripted server, with short reconnect and gap-fill delays (the suites' common setup). */
+export function scriptedClient(options: Partial<UcClientOptions> = {}): { server: FakeServer; client: UcClient } {
+  const server = new FakeServer();
+  const client = new UcClient({
+    url: 'ws://uc.test',
+    token: 'the-token',
+    webSocket: server.factory,
+    reconnect: { initialDelayMs: 5, maxDelayMs: 20 },
+    gapFillDelayMs: 20,
+    ...options,
+  });
+  return { server, client };
+}
+
+/** Every payload of the client's event, in order, from now on. */
+export function collectEvents<E extends keyof ClientEvents>(client: UcClient, event: E): Array<ClientEvents[E]> {
+  const seen: Array<ClientEvents[E]> = [];
+  client.on(event, (payload) => seen.push(payload));
+  return seen;
 }

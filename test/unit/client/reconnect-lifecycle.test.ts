@@ -1,5 +1,5 @@
-import { type ClientEvents, UcClient, type UcClientOptions } from '../../../client/src';
-import { FakeServer, until } from './fake-socket';
+import type { ClientEvents, UcClient, UcClientOptions } from '../../../client/src';
+import { collectEvents, type FakeServer, scriptedClient, until } from './fake-socket';
 
 /**
  * The reconnect attempt's life against a scripted socket: what `close()` and `reconnectNow()` do to an attempt
@@ -37,23 +37,11 @@ describe('UcClient reconnect attempts (against a scripted socket)', () => {
   let client: UcClient;
 
   function start(options: Partial<UcClientOptions> = {}) {
-    server = new FakeServer();
-    client = new UcClient({
-      url: 'ws://uc.test',
-      token: 'the-token',
-      webSocket: server.factory,
-      reconnect: { initialDelayMs: 5, maxDelayMs: 20 },
-      gapFillDelayMs: 20,
-      ...options,
-    });
+    ({ server, client } = scriptedClient(options));
     return client;
   }
 
-  function collect<E extends keyof ClientEvents>(event: E): Array<ClientEvents[E]> {
-    const seen: Array<ClientEvents[E]> = [];
-    client.on(event, (payload) => seen.push(payload));
-    return seen;
-  }
+  const collect = <E extends keyof ClientEvents>(event: E) => collectEvents(client, event);
 
   async function connected(): Promise<void> {
     const connecting = client.connect();
