@@ -3,6 +3,12 @@ import { SIP_URI_MAX_LENGTH, SIP_URI_PATTERN } from '../../shared/protocol/sip-u
 /** Most people a conversation starts with besides you (a conversation has at most 50: docs/protocol.md, "Instant messages"). */
 export const MAX_IM_PEERS = 49;
 
+/** `sip:alice@contoso.com` → `alice`. */
+export function shortName(uri: string): string {
+  const at = uri.indexOf('@');
+  return uri.slice(uri.startsWith('sip:') ? 4 : 0, at < 0 ? undefined : at);
+}
+
 /** `alice@contoso.com` or `sip:alice@contoso.com`, as typed, to the SIP URI the server compares (lower case). */
 export function toSipUri(input: string): string {
   const trimmed = input.trim().toLowerCase();

@@ -2,6 +2,7 @@ import type { ComponentChildren } from 'preact';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { type Availability, type ChatMessage, type FileView, type RoomSummary, UcError } from '../../client/src';
 import { linkify } from './linkify';
+import { toSipUri } from './addresses';
 import type { Session } from './session';
 import {
   EditedMark,
@@ -14,7 +15,6 @@ import {
   limitText,
   mentionsIn,
   MessageMenu,
-  normalizeUri,
   PresenceDot,
   shortName,
   Tombstone,
@@ -80,11 +80,7 @@ export function Rooms({ session, visible, onUnread }: { session: Session; visibl
     unread,
   } = useRooms(session, seeing);
 
-  const reportUnread = useRef(onUnread);
-  reportUnread.current = onUnread;
-  useEffect(() => {
-    reportUnread.current?.(totalUnread);
-  }, [totalUnread]);
+  useEffect(() => onUnread?.(totalUnread), [totalUnread]);
 
   // Back to the list: focus returns to the room's entry there (on a phone the list pane shows again).
   const sidebar = useRef<HTMLElement>(null);
@@ -707,7 +703,7 @@ function RoomDescription({ session, room, canEdit, onSaved }: { session: Session
   useEffect(() => {
     if (editing) field.current?.focus();
   }, [editing]);
-  const tooLong = limitOf(text);
+  const tooLong = limitText(text.length, MAX_ROOM_DESCRIPTION_CHARS, 'characters', 'description');
   const stop = () => {
     setEditing(false);
     clear();
@@ -774,10 +770,6 @@ function RoomDescription({ session, room, canEdit, onSaved }: { session: Session
   );
 }
 
-function limitOf(description: string): string | undefined {
-  if (description.length <= MAX_ROOM_DESCRIPTION_CHARS) return undefined;
-  return `${description.length.toLocaleString('en-US')} of ${MAX_ROOM_DESCRIPTION_CHARS.toLocaleString('en-US')} characters: shorten the description`;
-}
 
 /**
  * Leave (`chat.part`, anyone who follows the room) and, for managers, Delete (`room.delete`): each asks first, in
@@ -889,7 +881,7 @@ function InviteForm({ session, roomId }: { session: Session; roomId: string }) {
 
   const invite = (event: Event) => {
     event.preventDefault();
-    const uris = [...new Set(input.split(/[\s,;]+/).filter(Boolean).map(normalizeUri))];
+    const uris = [...new Set(input.split(/[\s,;]+/).filter(Boolean).map(toSipUri))];
     if (uris.length === 0) return;
     setOutcome(undefined);
     void run(async () => {

@@ -1,4 +1,5 @@
 import type { Availability, ChatMessage, ConnectionState, IdentityKind, ImMessage, Presence } from '../../client/src';
+import { shortName } from './addresses';
 
 /** The shell's rules, apart from its components so they are tested without a browser (test/unit/web/shell.test.ts). */
 
@@ -90,9 +91,7 @@ export interface Notice {
 
 /** A person's name for a notification: their name, or the user part of their address when they have none. */
 export function displayName(person: { uri: string; name?: string }): string {
-  if (person.name && person.name !== person.uri) return person.name;
-  const address = person.uri.replace(/^sip:/, '');
-  return address.slice(0, address.includes('@') ? address.indexOf('@') : undefined);
+  return person.name && person.name !== person.uri ? person.name : shortName(person.uri);
 }
 
 /** A notification for an IM from someone else; none for the user's own (from another device). */

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Availability, ClientEventName, ClientEvents, UcClient } from '../../client/src';
 import { sayError } from './words';
+import { toSipUri } from './addresses';
 
 /** What a failed command or request says to a person: a plain sentence (words.ts), never protocol text or a stack trace. */
 export function errorText(error: unknown): string {
@@ -56,17 +57,7 @@ export function useClientEvent<E extends ClientEventName>(client: UcClient, even
   }, [client, event]);
 }
 
-/** `sip:alice@contoso.com` → `alice`. */
-export function shortName(uri: string): string {
-  const at = uri.indexOf('@');
-  return uri.slice(uri.startsWith('sip:') ? 4 : 0, at < 0 ? undefined : at);
-}
-
-/** Accepts `alice@contoso.com` as well as `sip:alice@contoso.com`. */
-export function normalizeUri(input: string): string {
-  const trimmed = input.trim().toLowerCase();
-  return trimmed.startsWith('sip:') ? trimmed : `sip:${trimmed}`;
-}
+export { shortName } from './addresses';
 
 export function formatTime(ts: number): string {
   return new Date(ts).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
@@ -149,7 +140,7 @@ export function utf8Bytes(text: string): number {
 }
 
 /** What an over-long field says next to it, before anything is sent: "4,100 of 4,000 bytes: shorten the message". */
-export function limitText(used: number, max: number, unit: 'bytes' | 'characters', what: 'message' | 'text'): string | undefined {
+export function limitText(used: number, max: number, unit: 'bytes' | 'characters', what: 'message' | 'text' | 'description'): string | undefined {
   if (used <= max) return undefined;
   const count = (value: number) => value.toLocaleString('en-US');
   return `${count(used)} of ${count(max)} ${unit}: shorten the ${what}`;
@@ -179,7 +170,7 @@ export function usePageVisible(): boolean {
 /** The users a message mentions: `@bob@contoso.com` or `@sip:bob@contoso.com` in its text, as SIP URIs. */
 export function mentionsIn(text: string): string[] {
   const found = text.match(/(?:^|\s)@(?:sip:)?[\w.+-]+@[\w-]+(?:\.[\w-]+)+/g) ?? [];
-  return [...new Set(found.map((token) => normalizeUri(token.trim().slice(1))))];
+  return [...new Set(found.map((token) => toSipUri(token.trim().slice(1))))];
 }
 
 /**
