@@ -355,7 +355,6 @@ export function useRooms({ client, me, resumed }: Session, visible: boolean) {
   };
 }
 
-/** Counts by room from rooms carrying them (`chat.getassociations`, `session.resume`). */
 /**
  * The server's counts, except where this page already counts a newer message (a live one that came after the
  * server read them): an answer read before a message must not take that message's count back.
@@ -369,6 +368,7 @@ function newerCounts(current: Readonly<Record<string, Counts>>, read: Readonly<R
   return next;
 }
 
+/** Counts by room from rooms carrying them (`chat.getassociations`, `session.resume`). */
 function countsOf(rooms: ReadonlyArray<{ roomId: string; lastSeq: number; unread?: number; mentions?: number }>): Record<string, Counts> {
   return Object.fromEntries(
     rooms.flatMap((room) => (room.unread === undefined ? [] : [[room.roomId, { unread: room.unread, mentions: room.mentions ?? 0, seq: room.lastSeq, mentionSeq: room.lastSeq }]])),
