@@ -267,7 +267,7 @@ export class UcClient {
     }
     socket.onmessage = (event) => this.receive(event.data);
     socket.onclose = (event) => this.dropped(socket, event.code);
-    socket.onerror = () => undefined; // a close follows
+    socket.onerror = ignore; // a close follows
     this.everOpened = true;
     this.reconnectAttempt = 0;
     this.setState('open');

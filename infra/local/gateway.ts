@@ -70,8 +70,7 @@ export class LocalWebSocketGateway implements EdgeService {
   async outage(down: boolean): Promise<void> {
     this.down = down;
     if (!down) return;
-    for (const connection of this.live.values()) connection.socket.close(1001, 'Going away');
-    await this.drain();
+    await this.closeAll();
   }
 
   /**
@@ -108,9 +107,14 @@ export class LocalWebSocketGateway implements EdgeService {
 
   /** Closes every connection (each gets `$disconnect`) and waits for in-flight invocations. */
   async close(): Promise<void> {
+    await this.closeAll();
+    this.sockets.close();
+  }
+
+  /** Closes every live connection (1001; each gets `$disconnect`) and waits for the invocations that follow. */
+  private async closeAll(): Promise<void> {
     for (const connection of this.live.values()) connection.socket.close(1001, 'Going away');
     await this.drain();
-    this.sockets.close();
   }
 
   /** Waits until every invocation started so far has finished. */
