@@ -51,8 +51,6 @@ export class Participation {
       connectionIds: [connectionId],
       hidden: identity.kind === 'application',
     };
-    let newcomer = true;
-    let role = participant.role;
     /** Who entered, as stored: this participant, or the record of someone already in on another endpoint. */
     let entrant: Participant = participant;
     // Stable id (activation, user, connection): a retried join names the same event, archived once.
@@ -72,11 +70,12 @@ export class Participation {
         const existing = await this.ctx.currentParticipant(conference, identity.uri);
         if (!existing) return undefined;
         if (!existing.connectionIds.includes(connectionId) && !(await deps.store.addConnection(conference.confId, existing, connectionId, joinEvent))) return undefined;
-        newcomer = false;
-        role = existing.role;
         entrant = existing;
       }
     }
+    // Another endpoint of someone already in keeps their role and is no news to the roster.
+    const newcomer = entrant === participant;
+    const role = entrant.role;
     // The list after this entry is built, not trusted to the read: whatever the read saw of this very write, whoever
     // entered is in it with the role they entered with (the lobby news and the roster hold with a read that missed it).
     const others = (await deps.store.participants(conference.confId, active.activationInstance)).filter((other) => other.uri !== identity.uri);
