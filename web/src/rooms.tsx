@@ -22,6 +22,7 @@ import {
   useAction,
   useClientEvent,
   useMaxMessageBytes,
+  maxFileBytes,
   usePageVisible,
   utf8Bytes,
 } from './ui';
@@ -29,7 +30,6 @@ import {
   type Invitation,
   type JoinAnswer,
   MAX_ROOM_DESCRIPTION_CHARS,
-  maxFileBytes,
   type Privacy,
   roomFieldProblems,
   SEARCH_LIMIT,

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { Availability, ClientEventName, ClientEvents, UcClient } from '../../client/src';
+import type { Availability, ClientEventName, ClientEvents, CommandResult, UcClient } from '../../client/src';
 import { sayError } from './words';
 import { toSipUri } from './addresses';
 
@@ -102,19 +102,33 @@ export const FALLBACK_MAX_MESSAGE_BYTES = 4000;
 /** `conf.content.add` `body`: characters (the command's schema; not in `chat.getserverinfo`). */
 export const MAX_CONTENT_CHARS = 4000;
 
-const serverLimits = new WeakMap<UcClient, Promise<number>>();
+/** SPEC's default file limit (CHAT_MAX_FILE_BYTES) until `chat.getserverinfo` answers. */
+export const FALLBACK_MAX_FILE_BYTES = 10 * 1024 * 1024;
 
-/** Most bytes of a chat or IM message's text: `chat.getserverinfo`'s `maxMessageBytes`, asked once per client (connection). */
-export function maxMessageBytes(client: UcClient): Promise<number> {
+type ServerLimits = CommandResult<'chat.getserverinfo'>['limits'];
+const serverLimits = new WeakMap<UcClient, Promise<ServerLimits | undefined>>();
+
+/** `chat.getserverinfo`'s limits, asked once per client (connection) for every limit read from them; undefined if it failed. */
+function limitsOf(client: UcClient): Promise<ServerLimits | undefined> {
   let asked = serverLimits.get(client);
   if (!asked) {
     asked = client.request('chat.getserverinfo', {}).then(
-      (info) => info.limits.maxMessageBytes,
-      () => FALLBACK_MAX_MESSAGE_BYTES,
+      (info) => info.limits,
+      () => undefined,
     );
     serverLimits.set(client, asked);
   }
   return asked;
+}
+
+/** Most bytes of a chat or IM message's text: `chat.getserverinfo`'s `maxMessageBytes`. */
+export async function maxMessageBytes(client: UcClient): Promise<number> {
+  return (await limitsOf(client))?.maxMessageBytes ?? FALLBACK_MAX_MESSAGE_BYTES;
+}
+
+/** Most bytes of a file (`chat.getserverinfo` `limits.maxFileBytes`): a larger file is refused before uploading. */
+export async function maxFileBytes(client: UcClient): Promise<number> {
+  return (await limitsOf(client))?.maxFileBytes ?? FALLBACK_MAX_FILE_BYTES;
 }
 
 /** maxMessageBytes for a component: the fallback until the server has answered. */

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { type CommandResult, type RoomSummary, type ServerEvents, type UcClient, UcError } from '../../client/src';
+import { type CommandResult, type RoomSummary, type ServerEvents, UcError } from '../../client/src';
 import type { Session } from './session';
 import { errorText, maxMessageBytes, useAction, useClientEvent } from './ui';
 
@@ -73,24 +73,6 @@ function loadLeft(uri: string): Set<string> {
 /** The server's room limits (`room.create`, `room.update`): characters of a name and of a description. */
 export const MAX_ROOM_NAME_CHARS = 256;
 export const MAX_ROOM_DESCRIPTION_CHARS = 1024;
-/** SPEC's default file limit (CHAT_MAX_FILE_BYTES) until `chat.getserverinfo` answers. */
-export const FALLBACK_MAX_FILE_BYTES = 10 * 1024 * 1024;
-
-const fileLimits = new WeakMap<UcClient, Promise<number>>();
-
-/** Most bytes of a file (`chat.getserverinfo` `limits.maxFileBytes`), asked once per client: a larger file is refused before uploading. */
-export function maxFileBytes(client: UcClient): Promise<number> {
-  let asked = fileLimits.get(client);
-  if (!asked) {
-    asked = client.request('chat.getserverinfo', {}).then(
-      (info) => info.limits.maxFileBytes,
-      () => FALLBACK_MAX_FILE_BYTES,
-    );
-    fileLimits.set(client, asked);
-  }
-  return asked;
-}
-
 /** What the new-room form says next to a field before sending (none: it may be sent). */
 export function roomFieldProblems(name: string, description: string): CreateErrors {
   const trimmed = name.trim();
